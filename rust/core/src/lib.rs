@@ -1,0 +1,1 @@
+//! Hotline call state machine.

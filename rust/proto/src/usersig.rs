@@ -1,0 +1,1 @@
+//! UserSig v2 codec (being written).
