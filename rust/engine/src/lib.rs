@@ -1,1 +1,30 @@
-//! Hotline engine.
+//! Hotline's call engine, shaped like TUICallEngine.
+//!
+//! [`CallEngine`] owns a tokio runtime, the WebSocket signaling client and the
+//! sans-IO [`hotline_core::CallCore`]. API methods send commands to one actor
+//! task that drives the core; observer events are delivered on one dedicated
+//! event thread, in order, with no lock held while an observer runs.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), hotline_engine::CallError> {
+//! use hotline_engine::{CallEngine, EngineConfig, CallParams, MediaType};
+//! let engine = CallEngine::new();
+//! engine.init(EngineConfig {
+//!     server_url: "ws://127.0.0.1:8080/ws".into(),
+//!     sdk_app_id: 1400000000,
+//!     user_id: "alice".into(),
+//!     user_sig: "<from your backend>".into(),
+//! }).await?;
+//! let call_id = engine.calls(vec!["bob".into()], MediaType::Video, CallParams::default()).await?;
+//! # let _ = call_id; Ok(()) }
+//! ```
+
+mod actor;
+mod backoff;
+mod engine;
+mod events;
+
+pub use engine::{CallEngine, CallError, EngineConfig, ObserverId};
+pub use events::CallObserver;
+pub use hotline_core::{CallParams, Event};
+pub use hotline_proto::{CallRecord, CallResult, EndReason, ErrorCode, MediaType, OfflinePushInfo, RecordFilter};

@@ -100,6 +100,9 @@ pub struct Participant {
     /// When the participant entered the call (Unix ms).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub joined_at_ms: Option<i64>,
+    /// When the participant became `Gone` (Unix ms).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub left_at_ms: Option<i64>,
 }
 
 /// Push content for callees that are offline (stored now, delivered by the push service).

@@ -266,11 +266,13 @@ pub enum CallResult {
 pub struct CallRecord {
     /// ID to pass to `delete_records`.
     pub record_id: String,
+    /// Whose record this is.
+    pub user_id: String,
     /// The call.
     pub call_id: String,
     /// Who placed it.
     pub caller_id: String,
-    /// Everyone else who was invited.
+    /// Everyone the call invited (the caller excluded).
     pub callee_ids: Vec<String>,
     /// Media type at the end of the call.
     pub media_type: MediaType,

@@ -1,1 +1,121 @@
-//! Hotline server.
+//! Hotline's server: signaling over WebSocket, server-authoritative call
+//! control, SQLite storage and Prometheus metrics.
+//!
+//! ```text
+//! session (one task per connection) ──HubMsg──▶ hub (one task) ──▶ registry (sans-IO)
+//!        ▲                                        │                      │
+//!        └──────────── Outbox (bounded) ◀─────────┘                store (SQLite)
+//! ```
+//!
+//! Start it with [`start`]; it prints nothing itself, the CLI does.
+
+pub mod config;
+pub mod http;
+pub mod hub;
+pub mod metrics;
+pub mod registry;
+pub mod session;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+pub use config::{ConfigError, ServerConfig};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The database could not be opened or migrated.
+    #[error("cannot open database: {0}")]
+    Store(#[from] store::StoreError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// A running server.
+pub struct ServerHandle {
+    addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<()>,
+    hub_task: JoinHandle<()>,
+    /// The server's metrics (for tests and benchmarks).
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+impl ServerHandle {
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The URL clients connect to.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}{}", self.addr, http::WS_PATH)
+    }
+
+    /// Close every connection, stop accepting, and flush the database.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+        let _ = self.hub_task.await;
+    }
+}
+
+/// Open the store, restore unfinished calls, bind, and start serving.
+pub async fn start(config: ServerConfig) -> Result<ServerHandle, StartError> {
+    config.validate()?;
+    let store = store::Store::open(&config.db).await?;
+    let limits = registry::Limits {
+        max_participants: config.max_participants,
+        reconnect_grace_ms: i64::from(config.reconnect_grace_s) * 1000,
+        ..Default::default()
+    };
+    let mut registry = registry::Registry::new(limits);
+    let unfinished = store.unfinished_calls().await?;
+    if !unfinished.is_empty() {
+        log::info!("resuming {} unfinished call(s) from {}", unfinished.len(), config.db.display());
+    }
+    registry.restore(unfinished, hub::unix_ms());
+    let metrics = Arc::new(metrics::Metrics::default());
+    let (hub_tx, hub_rx) = mpsc::channel(4096);
+    let hub = hub::Hub::new(registry, store.clone(), metrics.clone(), config.heartbeat_interval_s, config.idle_timeout_s);
+    let hub_task = tokio::spawn(hub.run(hub_rx));
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Bind { addr: config.listen, source })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.listen, source })?;
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let shared = Arc::new(session::Shared {
+        config,
+        hub: hub_tx,
+        store,
+        metrics: metrics.clone(),
+        shutdown: shutdown_rx.clone(),
+        next_conn_id: AtomicU64::new(1),
+    });
+    let app = http::router(shared);
+    let mut stop = shutdown_rx;
+    let task = tokio::spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|s| *s).await;
+        });
+        if let Err(e) = serve.await {
+            log::error!("server stopped: {e}");
+        }
+    });
+    Ok(ServerHandle { addr, shutdown: shutdown_tx, task, hub_task, metrics })
+}

@@ -1,0 +1,106 @@
+//! `hotline server`: flags over `HOTLINE_*` environment variables over a
+//! TOML file (`--config`), over safe defaults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use hotline_server::ServerConfig;
+
+/// Run the signaling server.
+#[derive(Args, Debug)]
+pub struct ServerArgs {
+    /// TOML file with any of the settings below (snake_case keys).
+    #[arg(long, env = "HOTLINE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Address to listen on (HTTP and WebSocket). Default 127.0.0.1:8080.
+    #[arg(long, env = "HOTLINE_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// SQLite database file. Default ./hotline.db.
+    #[arg(long, env = "HOTLINE_DB")]
+    db: Option<PathBuf>,
+    /// The application's SDKAppID (required).
+    #[arg(long, env = "HOTLINE_SDK_APP_ID")]
+    sdk_app_id: Option<u64>,
+    /// The secret key that signs UserSigs (required; prefer the env variable).
+    #[arg(long, env = "HOTLINE_SECRET_KEY", hide_env_values = true)]
+    secret_key: Option<String>,
+    /// Most participants per call, caller included. Default 9.
+    #[arg(long, env = "HOTLINE_MAX_PARTICIPANTS")]
+    max_participants: Option<usize>,
+    /// Seconds between client heartbeats. Default 10.
+    #[arg(long, env = "HOTLINE_HEARTBEAT_INTERVAL")]
+    heartbeat_interval: Option<u32>,
+    /// Seconds of silence before a connection is closed. Default 30.
+    #[arg(long, env = "HOTLINE_IDLE_TIMEOUT")]
+    idle_timeout: Option<u32>,
+    /// Seconds someone in a call may stay disconnected before leaving it. Default 30.
+    #[arg(long, env = "HOTLINE_RECONNECT_GRACE")]
+    reconnect_grace: Option<u32>,
+    /// Messages per second per connection, sustained. Default 20.
+    #[arg(long, env = "HOTLINE_RATE_LIMIT")]
+    rate_limit: Option<u32>,
+    /// Messages per connection in a burst. Default 40.
+    #[arg(long, env = "HOTLINE_RATE_BURST")]
+    rate_burst: Option<u32>,
+}
+
+impl ServerArgs {
+    /// Merge the layers into one configuration.
+    pub fn resolve(self) -> Result<ServerConfig, String> {
+        let mut c = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                ServerConfig::from_toml(&text).map_err(|e| format!("{}: {e}", path.display()))?
+            }
+            None => ServerConfig::default(),
+        };
+        macro_rules! layer {
+            ($($field:ident <- $arg:ident),*) => { $(if let Some(v) = self.$arg { c.$field = v; })* };
+        }
+        layer!(listen <- listen, db <- db, sdk_app_id <- sdk_app_id, secret_key <- secret_key,
+            max_participants <- max_participants, heartbeat_interval_s <- heartbeat_interval,
+            idle_timeout_s <- idle_timeout, reconnect_grace_s <- reconnect_grace,
+            rate_limit_per_s <- rate_limit, rate_limit_burst <- rate_burst);
+        c.validate().map_err(|e| e.to_string())?;
+        Ok(c)
+    }
+}
+
+/// Run until SIGINT or SIGTERM, then shut down gracefully.
+pub fn run(args: ServerArgs) -> ExitCode {
+    let config = match args.resolve() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
+    rt.block_on(async move {
+        let db = config.db.clone();
+        let server = match hotline_server::start(config).await {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        println!("hotline server listening on {} (database {})", server.ws_url(), db.display());
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+        wait_for_signal().await;
+        log::info!("shutting down");
+        server.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
+}

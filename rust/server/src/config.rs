@@ -1,0 +1,110 @@
+//! Server configuration. Every option has a safe default; the CLI layers
+//! flags over `HOTLINE_*` environment variables over a TOML file.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// Everything the server needs to run.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on for HTTP and WebSocket.
+    pub listen: SocketAddr,
+    /// The SQLite database file.
+    pub db: PathBuf,
+    /// The application's SDKAppID; logins must carry it.
+    pub sdk_app_id: u64,
+    /// The secret key that signs UserSigs.
+    pub secret_key: String,
+    /// Most participants in one call, caller included.
+    pub max_participants: usize,
+    /// How often clients should send `ping`, in seconds.
+    pub heartbeat_interval_s: u32,
+    /// Close connections that send nothing for this long, in seconds.
+    pub idle_timeout_s: u32,
+    /// How long someone in a call may be disconnected before they leave it, in seconds.
+    pub reconnect_grace_s: u32,
+    /// Messages per second a connection may send, sustained.
+    pub rate_limit_per_s: u32,
+    /// Messages a connection may send in a burst.
+    pub rate_limit_burst: u32,
+    /// Seconds a client has to log in after connecting.
+    pub login_timeout_s: u32,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:8080".parse().expect("valid address"),
+            db: PathBuf::from("hotline.db"),
+            sdk_app_id: 0,
+            secret_key: String::new(),
+            max_participants: 9,
+            heartbeat_interval_s: 10,
+            idle_timeout_s: 30,
+            reconnect_grace_s: 30,
+            rate_limit_per_s: 20,
+            rate_limit_burst: 40,
+            login_timeout_s: 10,
+        }
+    }
+}
+
+/// A configuration that cannot work.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("invalid configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl ServerConfig {
+    /// Parse a TOML file's text; unknown keys are errors.
+    pub fn from_toml(text: &str) -> Result<ServerConfig, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError(e.to_string()))
+    }
+
+    /// Refuse settings that cannot work, naming the setting.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError(m.to_string()));
+        if self.sdk_app_id == 0 {
+            return bad("sdk_app_id is required (flag --sdk-app-id, env HOTLINE_SDK_APP_ID)");
+        }
+        if self.secret_key.len() < 16 {
+            return bad("secret_key is required and must be at least 16 characters (flag --secret-key, env HOTLINE_SECRET_KEY)");
+        }
+        if !(2..=50).contains(&self.max_participants) {
+            return bad("max_participants must be between 2 and 50");
+        }
+        if self.heartbeat_interval_s == 0 || self.idle_timeout_s <= self.heartbeat_interval_s {
+            return bad("idle_timeout_s must be greater than heartbeat_interval_s, which must be positive");
+        }
+        if self.rate_limit_per_s == 0 || self.rate_limit_burst == 0 {
+            return bad("rate limits must be positive");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_overrides_defaults_and_rejects_unknown_keys() {
+        let c = ServerConfig::from_toml("sdk_app_id = 7\nmax_participants = 4\n").unwrap();
+        assert_eq!((c.sdk_app_id, c.max_participants, c.heartbeat_interval_s), (7, 4, 10));
+        let e = ServerConfig::from_toml("sdk_app_idd = 7").unwrap_err();
+        assert!(e.0.contains("sdk_app_idd"), "{e}");
+    }
+
+    #[test]
+    fn validate_names_the_bad_setting() {
+        let mut c = ServerConfig { sdk_app_id: 1, secret_key: "k".repeat(32), ..Default::default() };
+        assert_eq!(c.validate(), Ok(()));
+        c.max_participants = 1;
+        assert!(c.validate().unwrap_err().0.contains("max_participants"));
+        c.max_participants = 9;
+        c.secret_key = "short".into();
+        assert!(c.validate().unwrap_err().0.contains("secret_key"));
+    }
+}

@@ -1,0 +1,344 @@
+//! The hub: one task that owns the call registry and knows every logged-in
+//! device. Sessions send it logins and call requests; it applies them to the
+//! registry in arrival order (which is what makes glare deterministic),
+//! persists the result, answers, and pushes snapshots to every device of
+//! every participant.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use hotline_proto::{CallInfo, ClientMsg, EndReason, LoginResult, ServerMsg};
+use rand::Rng;
+use tokio::sync::{mpsc, oneshot, Notify};
+
+use crate::metrics::Metrics;
+use crate::registry::{Change, NewCall, Refusal, Registry};
+use crate::store::Store;
+
+/// Unix time in milliseconds.
+pub fn unix_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Something for a session to write to its socket.
+#[derive(Debug)]
+pub enum Outbound {
+    /// A serialised [`ServerMsg`].
+    Text(String),
+    /// Close the connection with this WebSocket close code and reason.
+    Close(u16, String),
+}
+
+/// A session's mailbox. Bounded: a client too slow to drain it is disconnected
+/// rather than allowed to hold up everyone else.
+#[derive(Clone)]
+pub struct Outbox {
+    tx: mpsc::Sender<Outbound>,
+    kill: Arc<Notify>,
+}
+
+/// Capacity of each session's mailbox.
+pub const OUTBOX_CAPACITY: usize = 64;
+
+impl Outbox {
+    /// A mailbox, the receiver its session drains, and the notify that tells
+    /// the session to drop the connection at once.
+    pub fn new() -> (Outbox, mpsc::Receiver<Outbound>, Arc<Notify>) {
+        let (tx, rx) = mpsc::channel(OUTBOX_CAPACITY);
+        let kill = Arc::new(Notify::new());
+        (Outbox { tx, kill: kill.clone() }, rx, kill)
+    }
+
+    /// Queue a message; a full mailbox kills the connection.
+    pub fn send(&self, msg: &ServerMsg) {
+        self.push(Outbound::Text(serde_json::to_string(msg).expect("ServerMsg serialises")));
+    }
+
+    fn push(&self, out: Outbound) {
+        if self.tx.try_send(out).is_err() {
+            self.kill.notify_one();
+        }
+    }
+
+    /// Ask the session to close the connection.
+    pub fn close(&self, code: u16, reason: &str) {
+        self.push(Outbound::Close(code, reason.to_string()));
+    }
+}
+
+/// A request from a session.
+pub enum HubMsg {
+    /// A device finished authentication.
+    Login {
+        /// The connection.
+        conn_id: u64,
+        /// Who.
+        user_id: String,
+        /// Which device.
+        device_id: String,
+        /// Multi-device ringing.
+        multi_device: bool,
+        /// Calls the client asks about.
+        known_calls: Vec<String>,
+        /// Where to push messages.
+        outbox: Outbox,
+        /// The login result (calls to resume).
+        reply: oneshot::Sender<LoginResult>,
+    },
+    /// A call-control request from a logged-in device.
+    Request {
+        /// The connection.
+        conn_id: u64,
+        /// Who.
+        user_id: String,
+        /// Which device.
+        device_id: String,
+        /// The request's seq.
+        seq: u64,
+        /// The request.
+        msg: ClientMsg,
+    },
+    /// A connection closed.
+    Closed {
+        /// The connection.
+        conn_id: u64,
+        /// Who, if it had logged in.
+        user_id: String,
+    },
+}
+
+struct Device {
+    conn_id: u64,
+    device_id: String,
+    multi_device: bool,
+    outbox: Outbox,
+}
+
+/// The hub's state.
+pub struct Hub {
+    registry: Registry,
+    store: Store,
+    metrics: Arc<Metrics>,
+    devices: HashMap<String, Vec<Device>>,
+    heartbeat_interval_s: u32,
+    idle_timeout_s: u32,
+}
+
+/// WebSocket close code for "policy violation", used for kicks.
+pub const CLOSE_POLICY: u16 = 1008;
+
+impl Hub {
+    /// A hub over a registry restored from the store.
+    pub fn new(registry: Registry, store: Store, metrics: Arc<Metrics>, heartbeat_interval_s: u32, idle_timeout_s: u32) -> Hub {
+        let hub = Hub { registry, store, metrics, devices: HashMap::new(), heartbeat_interval_s, idle_timeout_s };
+        hub.update_gauges();
+        hub
+    }
+
+    /// Run until every sender is dropped.
+    pub async fn run(mut self, mut rx: mpsc::Receiver<HubMsg>) {
+        loop {
+            let wait = self.registry.next_deadline().map(|d| Duration::from_millis((d - unix_ms()).max(0) as u64));
+            let timer = async {
+                match wait {
+                    Some(w) => tokio::time::sleep(w).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                msg = rx.recv() => match msg {
+                    Some(msg) => self.handle(msg).await,
+                    None => break,
+                },
+                _ = timer => {
+                    let change = self.registry.on_timer(unix_ms());
+                    self.commit(change).await;
+                }
+            }
+        }
+        self.store.close().await;
+    }
+
+    async fn handle(&mut self, msg: HubMsg) {
+        match msg {
+            HubMsg::Login { conn_id, user_id, device_id, multi_device, known_calls, outbox, reply } => {
+                let result = self.login(conn_id, &user_id, device_id, multi_device, &known_calls, outbox).await;
+                let _ = reply.send(result);
+            }
+            HubMsg::Request { conn_id, user_id, device_id, seq, msg } => {
+                self.request(conn_id, &user_id, &device_id, seq, msg).await;
+            }
+            HubMsg::Closed { conn_id, user_id } => self.closed(conn_id, &user_id),
+        }
+    }
+
+    async fn login(
+        &mut self,
+        conn_id: u64,
+        user_id: &str,
+        device_id: String,
+        multi_device: bool,
+        known_calls: &[String],
+        outbox: Outbox,
+    ) -> LoginResult {
+        let devices = self.devices.entry(user_id.to_string()).or_default();
+        let was_offline = devices.is_empty();
+        devices.retain(|d| {
+            if d.device_id == device_id {
+                d.outbox.close(1000, "replaced by a newer connection from the same device");
+                false
+            } else if multi_device && d.multi_device {
+                true
+            } else {
+                d.outbox.send(&ServerMsg::KickedOffline { message: "logged in on another device".into() });
+                d.outbox.close(CLOSE_POLICY, "logged in on another device");
+                false
+            }
+        });
+        devices.push(Device { conn_id, device_id, multi_device, outbox });
+        if was_offline {
+            self.metrics.users_online.fetch_add(1, Relaxed);
+            self.registry.set_presence(user_id, true, unix_ms());
+        }
+        self.metrics.logins_total.fetch_add(1, Relaxed);
+        let mut calls: Vec<CallInfo> = self.registry.calls_of(user_id).into_iter().cloned().collect();
+        for id in known_calls.iter().take(8) {
+            if calls.iter().any(|c| &c.call_id == id) {
+                continue;
+            }
+            let found = match self.registry.get(id) {
+                Some(c) if c.participant(user_id).is_some() => Some(c.clone()),
+                Some(_) => None,
+                None => self.store.call_for_user(id, user_id).await.unwrap_or_else(|e| {
+                    log::error!("loading call {id} for login: {e}");
+                    None
+                }),
+            };
+            calls.extend(found);
+        }
+        LoginResult {
+            server_time_ms: unix_ms(),
+            heartbeat_interval_s: self.heartbeat_interval_s,
+            idle_timeout_s: self.idle_timeout_s,
+            calls,
+        }
+    }
+
+    fn closed(&mut self, conn_id: u64, user_id: &str) {
+        let Some(devices) = self.devices.get_mut(user_id) else { return };
+        let before = devices.len();
+        devices.retain(|d| d.conn_id != conn_id);
+        if before == devices.len() || !devices.is_empty() {
+            return;
+        }
+        self.devices.remove(user_id);
+        self.metrics.users_online.fetch_sub(1, Relaxed);
+        self.registry.set_presence(user_id, false, unix_ms());
+    }
+
+    fn outbox(&self, user_id: &str, conn_id: u64) -> Option<&Outbox> {
+        self.devices.get(user_id)?.iter().find(|d| d.conn_id == conn_id).map(|d| &d.outbox)
+    }
+
+    async fn request(&mut self, conn_id: u64, user: &str, device: &str, seq: u64, msg: ClientMsg) {
+        let now = unix_ms();
+        let call_id_of = |msg: &ClientMsg| match msg {
+            ClientMsg::Accept { call_id }
+            | ClientMsg::Reject { call_id }
+            | ClientMsg::Ignore { call_id }
+            | ClientMsg::Hangup { call_id }
+            | ClientMsg::Invite { call_id, .. }
+            | ClientMsg::Join { call_id }
+            | ClientMsg::SwitchMedia { call_id, .. } => Some(call_id.clone()),
+            _ => None,
+        };
+        let mut target = call_id_of(&msg);
+        let result: Result<Change, Refusal> = match msg {
+            ClientMsg::Call { user_ids, media_type, room_id, timeout_s, user_data, chat_group_id, group, offline_push } => {
+                let call_id = new_call_id();
+                target = Some(call_id.clone());
+                let req = NewCall { call_id, user_ids, media_type, room_id, timeout_s, user_data, chat_group_id, group, offline_push };
+                let r = self.registry.call(user, device, req, now);
+                if r.is_ok() {
+                    self.metrics.calls_placed_total.fetch_add(1, Relaxed);
+                }
+                r
+            }
+            ClientMsg::Accept { call_id } => self.registry.accept(user, device, &call_id, now),
+            ClientMsg::Reject { call_id } => self.registry.decline(user, device, &call_id, EndReason::Reject, now),
+            ClientMsg::Ignore { call_id } => self.registry.decline(user, device, &call_id, EndReason::LineBusy, now),
+            ClientMsg::Hangup { call_id } => self.registry.hangup(user, device, &call_id, now),
+            ClientMsg::Invite { call_id, user_ids, timeout_s } => self.registry.invite(user, &call_id, &user_ids, timeout_s, now),
+            ClientMsg::Join { call_id } => self.registry.join(user, device, &call_id, now),
+            ClientMsg::SwitchMedia { call_id, media_type } => self.registry.switch_media(user, &call_id, media_type, now),
+            ClientMsg::SetMultiDevice { enabled } => {
+                if let Some(d) = self.devices.get_mut(user).and_then(|ds| ds.iter_mut().find(|d| d.conn_id == conn_id)) {
+                    d.multi_device = enabled;
+                }
+                Ok(Change::default())
+            }
+            other => {
+                log::error!("hub got a {} request, which sessions answer themselves", other.type_name());
+                Err(Refusal { code: hotline_proto::ErrorCode::ServerError, message: "misrouted request".into() })
+            }
+        };
+        let reply = match result {
+            Ok(change) => {
+                let call = target.and_then(|id| change.calls.iter().find(|c| c.call_id == id).cloned());
+                self.commit(change).await;
+                match call {
+                    Some(call) => ServerMsg::ok_call(seq, call),
+                    None => ServerMsg::ok(seq),
+                }
+            }
+            Err(refusal) => {
+                self.metrics.error(refusal.code);
+                ServerMsg::err(seq, refusal.code, refusal.message)
+            }
+        };
+        if let Some(outbox) = self.outbox(user, conn_id) {
+            outbox.send(&reply);
+        }
+    }
+
+    /// Persist a change, then push it to everyone concerned.
+    async fn commit(&mut self, change: Change) {
+        if change.calls.is_empty() {
+            return;
+        }
+        let registry = &self.registry;
+        if let Err(e) = self.store.save(&change.calls, &|id| registry.offline_push(id).cloned(), &change.records).await {
+            // Memory stays authoritative; the next change of the call rewrites its row.
+            log::error!("persisting {} call(s): {e}", change.calls.len());
+        }
+        for call in &change.calls {
+            if call.state == hotline_proto::CallState::Ended {
+                self.metrics.calls_ended_total.fetch_add(1, Relaxed);
+            }
+            let msg = ServerMsg::CallUpdate { call: call.clone() };
+            let text = serde_json::to_string(&msg).expect("ServerMsg serialises");
+            // Everyone ever invited hears every change: at most a few dozen
+            // messages, and engines ignore calls they are not part of.
+            for p in &call.participants {
+                for d in self.devices.get(&p.user_id).into_iter().flatten() {
+                    d.outbox.push(Outbound::Text(text.clone()));
+                }
+            }
+        }
+        self.update_gauges();
+    }
+
+    fn update_gauges(&self) {
+        let (ringing, active) = self.registry.count_by_state();
+        self.metrics.calls_ringing.store(ringing as i64, Relaxed);
+        self.metrics.calls_active.store(active as i64, Relaxed);
+        self.metrics.invitations_pending.store(self.registry.pending_invitations() as i64, Relaxed);
+    }
+}
+
+/// A fresh random call ID (128 bits, hex).
+pub fn new_call_id() -> String {
+    format!("{:032x}", rand::thread_rng().gen::<u128>())
+}

@@ -1,0 +1,73 @@
+//! Prometheus metrics, rendered as text at `GET /metrics`.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+
+use hotline_proto::ErrorCode;
+
+/// Counters and gauges shared by the hub and the sessions.
+#[derive(Default)]
+pub struct Metrics {
+    /// Open WebSocket connections (logged in or not).
+    pub connections: AtomicI64,
+    /// Distinct users with at least one logged-in device.
+    pub users_online: AtomicI64,
+    /// Unfinished calls that are ringing.
+    pub calls_ringing: AtomicI64,
+    /// Unfinished calls that are active.
+    pub calls_active: AtomicI64,
+    /// Calls that have ended since start.
+    pub calls_ended_total: AtomicU64,
+    /// Calls placed since start.
+    pub calls_placed_total: AtomicU64,
+    /// Invitations waiting for an answer.
+    pub invitations_pending: AtomicI64,
+    /// Successful logins since start.
+    pub logins_total: AtomicU64,
+    /// Client frames received since start.
+    pub frames_total: AtomicU64,
+    errors: [AtomicU64; ErrorCode::ALL.len()],
+}
+
+impl Metrics {
+    /// Count an error answered to a client.
+    pub fn error(&self, code: ErrorCode) {
+        if let Some(i) = ErrorCode::ALL.iter().position(|c| *c == code) {
+            self.errors[i].fetch_add(1, Relaxed);
+        }
+    }
+
+    /// How many errors with `code` were answered.
+    pub fn errors(&self, code: ErrorCode) -> u64 {
+        ErrorCode::ALL.iter().position(|c| *c == code).map_or(0, |i| self.errors[i].load(Relaxed))
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let mut gauge = |name: &str, help: &str, kind: &str, value: String| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+        };
+        gauge("hotline_connections", "Open WebSocket connections.", "gauge", self.connections.load(Relaxed).to_string());
+        gauge("hotline_users_online", "Users with at least one logged-in device.", "gauge", self.users_online.load(Relaxed).to_string());
+        gauge("hotline_invitations_pending", "Invitations waiting for an answer.", "gauge", self.invitations_pending.load(Relaxed).to_string());
+        gauge("hotline_calls_placed_total", "Calls placed since start.", "counter", self.calls_placed_total.load(Relaxed).to_string());
+        gauge("hotline_logins_total", "Successful logins since start.", "counter", self.logins_total.load(Relaxed).to_string());
+        gauge("hotline_frames_total", "Client frames received since start.", "counter", self.frames_total.load(Relaxed).to_string());
+        let _ = writeln!(out, "# HELP hotline_calls Calls by state (ended counts since start).\n# TYPE hotline_calls gauge");
+        let _ = writeln!(out, "hotline_calls{{state=\"ringing\"}} {}", self.calls_ringing.load(Relaxed));
+        let _ = writeln!(out, "hotline_calls{{state=\"active\"}} {}", self.calls_active.load(Relaxed));
+        let _ = writeln!(out, "hotline_calls{{state=\"ended\"}} {}", self.calls_ended_total.load(Relaxed));
+        let _ = writeln!(out, "# HELP hotline_errors_total Errors answered to clients, by code.\n# TYPE hotline_errors_total counter");
+        for (i, code) in ErrorCode::ALL.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "hotline_errors_total{{code=\"{}\",name=\"{}\"}} {}",
+                code.as_i32(),
+                code.name(),
+                self.errors[i].load(Relaxed)
+            );
+        }
+        out
+    }
+}

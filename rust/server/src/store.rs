@@ -1,0 +1,260 @@
+//! Durable state in SQLite (sqlx, with migrations): calls, participants,
+//! pending invitations, call records and profiles.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use hotline_proto::{CallInfo, CallRecord, CallResult, MediaType, OfflinePushInfo, RecordFilter};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::Row;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed.
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored snapshot could not be read back.
+    #[error("corrupt stored call {call_id}: {reason}")]
+    Corrupt {
+        /// The call.
+        call_id: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The store.
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+fn enum_str<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+impl Store {
+    /// Open (creating if needed) the SQLite file at `path` and migrate it.
+    pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(std::time::Duration::from_secs(5));
+        // One writer connection: SQLite serialises writes anyway, and a single
+        // connection keeps the hub's writes in order.
+        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    /// Write the current snapshot of each call, and any records, in one transaction.
+    pub async fn save(
+        &self,
+        calls: &[CallInfo],
+        push: &(dyn Fn(&str) -> Option<OfflinePushInfo> + Sync),
+        records: &[CallRecord],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for call in calls {
+            let snapshot = serde_json::to_string(call).expect("CallInfo serialises");
+            let push_json = push(&call.call_id).map(|p| serde_json::to_string(&p).expect("push serialises"));
+            sqlx::query(
+                "INSERT INTO calls (call_id, caller_id, media_type, state, is_group, room_id, timeout_s, created_at_ms,
+                    began_at_ms, ended_at_ms, end_reason, version, offline_push, snapshot)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 ON CONFLICT (call_id) DO UPDATE SET media_type = excluded.media_type, state = excluded.state,
+                    is_group = excluded.is_group, began_at_ms = excluded.began_at_ms, ended_at_ms = excluded.ended_at_ms,
+                    end_reason = excluded.end_reason, version = excluded.version,
+                    offline_push = COALESCE(excluded.offline_push, calls.offline_push), snapshot = excluded.snapshot
+                 WHERE excluded.version > calls.version",
+            )
+            .bind(&call.call_id)
+            .bind(&call.caller_id)
+            .bind(call.media_type.as_str())
+            .bind(enum_str(&call.state))
+            .bind(call.is_group)
+            .bind(&call.room_id)
+            .bind(call.timeout_s as i64)
+            .bind(call.created_at_ms)
+            .bind(call.began_at_ms)
+            .bind(call.ended_at_ms)
+            .bind(call.end_reason.as_ref().map(enum_str))
+            .bind(call.version as i64)
+            .bind(push_json)
+            .bind(snapshot)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM participants WHERE call_id = ?").bind(&call.call_id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM invitations WHERE call_id = ?").bind(&call.call_id).execute(&mut *tx).await?;
+            for p in &call.participants {
+                sqlx::query(
+                    "INSERT INTO participants (call_id, user_id, state, reason, device_id, inviter_id, joined_at_ms, left_at_ms)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(&call.call_id)
+                .bind(&p.user_id)
+                .bind(enum_str(&p.state))
+                .bind(p.reason.as_ref().map(enum_str))
+                .bind(&p.device_id)
+                .bind(&p.inviter_id)
+                .bind(p.joined_at_ms)
+                .bind(p.left_at_ms)
+                .execute(&mut *tx)
+                .await?;
+                if let Some(deadline) = p.deadline_ms {
+                    sqlx::query("INSERT INTO invitations (call_id, user_id, inviter_id, deadline_ms) VALUES (?, ?, ?, ?)")
+                        .bind(&call.call_id)
+                        .bind(&p.user_id)
+                        .bind(&p.inviter_id)
+                        .bind(deadline)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+        }
+        for r in records {
+            sqlx::query(
+                "INSERT OR REPLACE INTO call_records (record_id, user_id, call_id, caller_id, callee_ids, media_type,
+                    is_group, result, begin_time_ms, total_time_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&r.record_id)
+            .bind(&r.user_id)
+            .bind(&r.call_id)
+            .bind(&r.caller_id)
+            .bind(serde_json::to_string(&r.callee_ids).expect("ids serialise"))
+            .bind(r.media_type.as_str())
+            .bind(r.is_group)
+            .bind(enum_str(&r.result))
+            .bind(r.begin_time_ms)
+            .bind(r.total_time_s as i64)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every call that has not ended, with its offline push content.
+    pub async fn unfinished_calls(&self) -> Result<Vec<(CallInfo, Option<OfflinePushInfo>)>, StoreError> {
+        let rows = sqlx::query("SELECT call_id, snapshot, offline_push FROM calls WHERE state != 'ended'")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.into_iter()
+            .map(|row| {
+                let call_id: String = row.get(0);
+                let snapshot: String = row.get(1);
+                let push: Option<String> = row.get(2);
+                let corrupt = |reason: String| StoreError::Corrupt { call_id: call_id.clone(), reason };
+                let call = serde_json::from_str(&snapshot).map_err(|e| corrupt(e.to_string()))?;
+                let push = push.map(|p| serde_json::from_str(&p)).transpose().map_err(|e| corrupt(e.to_string()))?;
+                Ok((call, push))
+            })
+            .collect()
+    }
+
+    /// The stored snapshot of a call, if `user_id` was a participant.
+    pub async fn call_for_user(&self, call_id: &str, user_id: &str) -> Result<Option<CallInfo>, StoreError> {
+        let row = sqlx::query(
+            "SELECT c.snapshot FROM calls c JOIN participants p ON p.call_id = c.call_id
+             WHERE c.call_id = ? AND p.user_id = ?",
+        )
+        .bind(call_id)
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            let s: String = r.get(0);
+            serde_json::from_str(&s).map_err(|e| StoreError::Corrupt { call_id: call_id.to_string(), reason: e.to_string() })
+        })
+        .transpose()
+    }
+
+    /// A user's call records, newest first.
+    pub async fn records(&self, user_id: &str, filter: &RecordFilter) -> Result<Vec<CallRecord>, StoreError> {
+        let limit = match filter.count {
+            0 => 50,
+            n => n.min(100),
+        };
+        let rows = sqlx::query(
+            "SELECT record_id, call_id, caller_id, callee_ids, media_type, is_group, result, begin_time_ms, total_time_s
+             FROM call_records WHERE user_id = ?
+               AND (? IS NULL OR media_type = ?) AND (? IS NULL OR result = ?) AND (? IS NULL OR begin_time_ms < ?)
+             ORDER BY begin_time_ms DESC, record_id LIMIT ?",
+        )
+        .bind(user_id)
+        .bind(filter.media_type.map(|m| m.as_str()))
+        .bind(filter.media_type.map(|m| m.as_str()))
+        .bind(filter.result.as_ref().map(enum_str))
+        .bind(filter.result.as_ref().map(enum_str))
+        .bind(filter.before_ms)
+        .bind(filter.before_ms)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                let record_id: String = r.get(0);
+                let corrupt = |reason: String| StoreError::Corrupt { call_id: record_id.clone(), reason };
+                let callee_ids: String = r.get(3);
+                let media: String = r.get(4);
+                let result: String = r.get(6);
+                Ok(CallRecord {
+                    user_id: user_id.to_string(),
+                    call_id: r.get(1),
+                    caller_id: r.get(2),
+                    callee_ids: serde_json::from_str(&callee_ids).map_err(|e| corrupt(e.to_string()))?,
+                    media_type: serde_json::from_value::<MediaType>(media.into()).map_err(|e| corrupt(e.to_string()))?,
+                    is_group: r.get(5),
+                    result: serde_json::from_value::<CallResult>(result.into()).map_err(|e| corrupt(e.to_string()))?,
+                    begin_time_ms: r.get(7),
+                    total_time_s: r.get::<i64, _>(8) as u64,
+                    record_id,
+                })
+            })
+            .collect()
+    }
+
+    /// Delete some of a user's records; returns how many were deleted.
+    pub async fn delete_records(&self, user_id: &str, record_ids: &[String]) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut n = 0;
+        for id in record_ids {
+            n += sqlx::query("DELETE FROM call_records WHERE user_id = ? AND record_id = ?")
+                .bind(user_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Set a user's nickname and avatar.
+    pub async fn set_profile(&self, user_id: &str, nickname: &str, avatar_url: &str) -> Result<(), StoreError> {
+        sqlx::query("INSERT OR REPLACE INTO profiles (user_id, nickname, avatar_url) VALUES (?, ?, ?)")
+            .bind(user_id)
+            .bind(nickname)
+            .bind(avatar_url)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Check the database file is readable (for `/healthz`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Close the pool, flushing the WAL.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,146 @@
+//! Call control over the wire with hand-written clients: the server's side
+//! of the story (engines are tested against it in the engine crate).
+
+mod common;
+
+use common::*;
+use hotline_proto::{CallState, ClientMsg, EndReason, ErrorCode, ParticipantState, RecordFilter, ServerMsg};
+
+async fn next_update(c: &mut Client) -> hotline_proto::CallInfo {
+    loop {
+        match c.recv().await {
+            Some(ServerMsg::CallUpdate { call }) => return call,
+            Some(_) => continue,
+            None => panic!("closed while waiting for a call update"),
+        }
+    }
+}
+
+fn placed(r: ServerMsg) -> hotline_proto::CallInfo {
+    match r {
+        ServerMsg::Response { code: 0, call: Some(call), .. } => call,
+        other => panic!("call not placed: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn one_to_one_accept_hangup_and_records() {
+    let s = server().await;
+    let mut alice = Client::login(&s.url(), "alice").await;
+    let mut bob = Client::login(&s.url(), "bob").await;
+    let call = placed(alice.request(call_msg(&["bob"])).await);
+    assert_eq!((call.state, call.version, call.timeout_s), (CallState::Ringing, 1, 30));
+    let invite = next_update(&mut bob).await;
+    assert_eq!(invite.call_id, call.call_id);
+    assert_eq!(invite.participant("bob").unwrap().state, ParticipantState::Ringing);
+
+    let r = bob.request(ClientMsg::Accept { call_id: call.call_id.clone() }).await;
+    assert_eq!(code(&r), 0);
+    let r = bob.request(ClientMsg::Accept { call_id: call.call_id.clone() }).await;
+    assert_eq!(code(&r), ErrorCode::RequestRepeated.as_i32());
+    let first = next_update(&mut alice).await;
+    assert_eq!(first.version, 1, "the caller hears the call it placed too");
+    let active = next_update(&mut alice).await;
+    assert_eq!((active.state, active.version), (CallState::Active, 2));
+
+    assert_eq!(code(&alice.request(ClientMsg::Hangup { call_id: call.call_id.clone() }).await), 0);
+    let ended = loop {
+        let c = next_update(&mut bob).await;
+        if c.state == CallState::Ended {
+            break c;
+        }
+    };
+    assert_eq!(ended.end_reason, Some(EndReason::Hangup));
+    assert_eq!(code(&bob.request(ClientMsg::Hangup { call_id: call.call_id.clone() }).await), ErrorCode::ParamInvalid.as_i32());
+
+    let ServerMsg::Response { records: Some(recs), .. } = bob.request(ClientMsg::QueryRecords { filter: RecordFilter::default() }).await else { panic!() };
+    assert_eq!(recs.len(), 1);
+    assert_eq!(recs[0].result, hotline_proto::CallResult::Incoming);
+    let ServerMsg::Response { records: Some(recs), .. } = alice.request(ClientMsg::QueryRecords { filter: RecordFilter::default() }).await else { panic!() };
+    assert_eq!(recs[0].result, hotline_proto::CallResult::Outgoing);
+    // Deleting someone else's record does nothing; deleting one's own works.
+    assert_eq!(code(&bob.request(ClientMsg::DeleteRecords { record_ids: vec![recs[0].record_id.clone()] }).await), 0);
+    let ServerMsg::Response { records: Some(still), .. } = alice.request(ClientMsg::QueryRecords { filter: RecordFilter::default() }).await else { panic!() };
+    assert_eq!(still.len(), 1);
+    assert_eq!(code(&alice.request(ClientMsg::DeleteRecords { record_ids: vec![recs[0].record_id.clone()] }).await), 0);
+    let ServerMsg::Response { records: Some(gone), .. } = alice.request(ClientMsg::QueryRecords { filter: RecordFilter::default() }).await else { panic!() };
+    assert!(gone.is_empty());
+}
+
+#[tokio::test]
+async fn glare_the_second_caller_is_refused_and_rings() {
+    let s = server().await;
+    let mut alice = Client::login(&s.url(), "alice").await;
+    let mut bob = Client::login(&s.url(), "bob").await;
+    let first = placed(alice.request(call_msg(&["bob"])).await);
+    let r = bob.request(call_msg(&["alice"])).await;
+    assert_eq!(code(&r), ErrorCode::RequestRefused.as_i32(), "{r:?}");
+    let ringing = next_update(&mut bob).await;
+    assert_eq!(ringing.call_id, first.call_id);
+}
+
+#[tokio::test]
+async fn busy_callee_gives_line_busy_and_ends_a_one_to_one_call() {
+    let s = server().await;
+    let mut alice = Client::login(&s.url(), "alice").await;
+    let _bob = Client::login(&s.url(), "bob").await;
+    let mut carol = Client::login(&s.url(), "carol").await;
+    placed(alice.request(call_msg(&["bob"])).await);
+    let busy = placed(carol.request(call_msg(&["bob"])).await);
+    assert_eq!(busy.state, CallState::Ended);
+    assert_eq!(busy.end_reason, Some(EndReason::LineBusy));
+    assert_eq!(busy.participant("bob").unwrap().reason, Some(EndReason::LineBusy));
+}
+
+#[tokio::test]
+async fn invitations_wait_for_offline_callees_and_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let start = || async { hotline_server::start(config(dir.path())).await.unwrap() };
+    let server = start().await;
+    let mut alice = Client::login(&server.ws_url(), "alice").await;
+    let call = placed(alice.request(call_msg(&["bob", "carol"])).await);
+    let deadline = call.participant("bob").unwrap().deadline_ms.unwrap();
+    drop(alice);
+    server.shutdown().await;
+
+    let server = start().await;
+    let mut bob = Client::connect(&server.ws_url()).await;
+    let r = bob.request(login_msg("bob", &sig("bob"), "phone")).await;
+    let ServerMsg::Response { code: 0, login: Some(login), .. } = r else { panic!("{r:?}") };
+    assert_eq!(login.calls.len(), 1, "the pending invitation is delivered at login");
+    let pending = &login.calls[0];
+    assert_eq!(pending.call_id, call.call_id);
+    assert_eq!(pending.participant("bob").unwrap().deadline_ms, Some(deadline), "the timeout resumes, not restarts");
+    assert_eq!(code(&bob.request(ClientMsg::Accept { call_id: call.call_id.clone() }).await), 0);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_user_can_place_at_most_the_configured_participants() {
+    let s = server_with(|c| c.max_participants = 3).await;
+    let mut alice = Client::login(&s.url(), "alice").await;
+    let r = alice.request(call_msg(&["b", "c", "d"])).await;
+    assert_eq!(code(&r), ErrorCode::ParamInvalid.as_i32());
+    placed(alice.request(call_msg(&["b", "c"])).await);
+}
+
+#[tokio::test]
+async fn second_login_kicks_the_first_unless_both_are_multi_device() {
+    let s = server().await;
+    let mut first = Client::login(&s.url(), "alice").await;
+    let mut second = Client::connect(&s.url()).await;
+    assert_eq!(code(&second.request(login_msg("alice", &sig("alice"), "dev-2")).await), 0);
+    let seen = first.until_closed().await;
+    assert!(seen.iter().any(|m| matches!(m, ServerMsg::KickedOffline { .. })), "{seen:?}");
+}
+
+#[tokio::test]
+async fn health_and_metrics_answer() {
+    let s = server().await;
+    let _alice = Client::login(&s.url(), "alice").await;
+    let health = http_get(&s.http("/healthz")).await;
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    let metrics = http_get(&s.http("/metrics")).await;
+    assert!(metrics.contains("hotline_users_online 1"), "{metrics}");
+    assert!(metrics.contains("hotline_calls{state=\"ringing\"} 0"), "{metrics}");
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Run Hotline's tests: all suites, or only those named.
+#   ./scripts/test.sh            # every suite
+#   ./scripts/test.sh rust       # just the Rust workspace
+# Suites: rust
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+
+ALL_SUITES=(rust)
+suites=("$@")
+[ ${#suites[@]} -eq 0 ] && suites=("${ALL_SUITES[@]}")
+
+suite_rust() {
+  need_rust
+  say "rust: building the workspace (first run compiles dependencies; a few minutes on 2 cores)"
+  cargo build --workspace --all-targets --locked
+  say "rust: running unit and integration tests (real server over loopback)"
+  cargo test --workspace --locked -- --color never
+  say "rust: cross-checking UserSigs with Tencent's reference implementation (PyPI tls-sig-api-v2)"
+  tests/usersig/crosscheck.sh
+}
+
+for s in "${suites[@]}"; do
+  if ! declare -F "suite_$s" >/dev/null; then
+    echo "error: unknown suite '$s' (known: ${ALL_SUITES[*]})" >&2
+    exit 2
+  fi
+done
+# Suites run in order and the first failure stops the run (set -e).
+for s in "${suites[@]}"; do
+  say "suite $s"
+  "suite_$s"
+  say "suite $s passed"
+done
+say "all suites passed: ${suites[*]}"
