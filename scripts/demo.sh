@@ -42,13 +42,13 @@ echo "  server | $(cat "$work/server.out")"
 
 say "bob's phone logs in and will accept incoming calls after 1 s"
 "$bin" phone --server "$url" --user-id bob --answer accept --answer-delay 1 --exit-after 30 \
-  > >(tee "$work/bob.jsonl" | sed 's/^/  bob    | /') &
+  > >(tee "$work/bob.jsonl" | sed -u 's/^/  bob    | /') &
 pids+=($!)
 for _ in $(seq 100); do grep -q '"ready"' "$work/bob.jsonl" 2>/dev/null && break; sleep 0.1; done
 
 say "alice's phone calls bob and hangs up 3 s after the call begins"
 "$bin" phone --server "$url" --user-id alice --call bob --media video --hangup-after 3 --exit-after 30 \
-  | tee "$work/alice.jsonl" | sed 's/^/  alice  | /'
+  | tee "$work/alice.jsonl" | sed -u 's/^/  alice  | /'
 wait "${pids[1]}" 2>/dev/null || true
 
 say "summary"
