@@ -110,6 +110,16 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU seconds (user + system) a process has used, from /proc (clock ticks of 10 ms).
+fn cpu_s(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 async fn connect(server: SocketAddr, i: usize) -> Result<Ws, String> {
     // Spread source addresses so 5-tuples never run out of ports.
     let src = IpAddr::V4(Ipv4Addr::new(127, 0, (i / 250 / 250) as u8, (1 + (i / 250) % 250) as u8));
@@ -174,6 +184,8 @@ async fn signaling(args: SignalingArgs) -> Result<(), String> {
     let now_s = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
 
     eprintln!("bench: logging in {connections} connections to {}", server.addr);
+    let server_pid = pid.to_string();
+    let cpu_login_start = cpu_s(&server_pid);
     let started = Instant::now();
     let gate = Arc::new(Semaphore::new(256));
     let mut tasks = Vec::with_capacity(connections);
@@ -193,6 +205,7 @@ async fn signaling(args: SignalingArgs) -> Result<(), String> {
         }
     }
     let login_secs = started.elapsed().as_secs_f64();
+    let server_cpu_login = cpu_s(&server_pid) - cpu_login_start;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_idle = rss_kib(pid);
     let per_conn_bytes = (rss_idle.saturating_sub(rss_before) * 1024) as f64 / connections as f64;
@@ -215,6 +228,7 @@ async fn signaling(args: SignalingArgs) -> Result<(), String> {
     let latencies = Arc::new(Mutex::new(Vec::<f64>::new()));
     let interval = Duration::from_secs_f64(args.pairs as f64 / args.rate.max(1) as f64);
     let deadline = Instant::now() + Duration::from_secs(duration);
+    let (server_cpu_start, bench_cpu_start) = (cpu_s(&server_pid), cpu_s("self"));
     let mut workers = Vec::new();
     for (k, ((mut caller, mut callee), callee_id)) in pairs.into_iter().zip(callee_ids).enumerate() {
         let latencies = latencies.clone();
@@ -276,6 +290,8 @@ async fn signaling(args: SignalingArgs) -> Result<(), String> {
         sent += s;
         missed += m;
     }
+    let server_cpu_invites = cpu_s(&server_pid) - server_cpu_start;
+    let bench_cpu_invites = cpu_s("self") - bench_cpu_start;
     let mut lat = latencies.lock().await.clone();
     lat.sort_by(|a, b| a.total_cmp(b));
     let achieved = sent as f64 / duration as f64;
@@ -290,12 +306,23 @@ async fn signaling(args: SignalingArgs) -> Result<(), String> {
         "invite_latency_ms_p50": percentile(&lat, 0.50),
         "invite_latency_ms_p99": percentile(&lat, 0.99),
         "invite_latency_ms_max": lat.last().copied().unwrap_or(f64::NAN),
+        "server_cpu_us_per_login": (server_cpu_login * 1e6 / connections as f64).round(),
+        "server_cpu_us_per_invite": (server_cpu_invites * 1e6 / sent.max(1) as f64).round(),
+        "server_cpu_share_during_invites": server_cpu_invites / duration as f64,
+        "bench_cpu_share_during_invites": bench_cpu_invites / duration as f64,
     });
     eprintln!(
         "bench: {sent} invitations ({achieved:.0}/s), {missed} not delivered within 5 s; delivery latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         percentile(&lat, 0.5),
         percentile(&lat, 0.99),
         lat.last().copied().unwrap_or(f64::NAN)
+    );
+    eprintln!(
+        "bench: server CPU {:.0} us per login, {:.0} us per invitation cycle (call, ring, reject, end); during invitations the server used {:.0}% of a core and the load generator {:.0}%",
+        server_cpu_login * 1e6 / connections as f64,
+        server_cpu_invites * 1e6 / sent.max(1) as f64,
+        100.0 * server_cpu_invites / duration as f64,
+        100.0 * bench_cpu_invites / duration as f64
     );
     if args.json {
         println!("{summary}");

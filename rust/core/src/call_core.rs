@@ -48,7 +48,6 @@ impl CallCore {
     pub fn handle(&mut self, input: Input, now_ms: u64) {
         let now = now_ms.max(self.now);
         self.now = now;
-        self.run_timers(now);
         match input {
             Input::Connected => {
                 let (seq, lost) = self.conn.connected(now);
@@ -77,6 +76,9 @@ impl CallCore {
             Input::Command { id, command } => self.on_command(id, command, now),
             Input::Tick => {}
         }
+        // After the input: a frame arriving late still counts as a sign of
+        // life, and nothing is sent on a transport just reported gone.
+        self.run_timers(now);
     }
 
     /// The next output; [`Output::Timeout`] when there is nothing more for now.

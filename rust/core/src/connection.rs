@@ -48,6 +48,7 @@ pub(crate) struct Request {
 
 /// What a response with a given seq answers.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // short-lived, never stored
 pub(crate) enum Answer {
     /// The pending login.
     Login,

@@ -32,7 +32,7 @@
 //! Modules, one job each:
 //! - [`input`] / [`output`]: what goes in and what comes out.
 //! - [`event`]: the observer events.
-//! - [`error`]: [`CoreError`].
+//! - [`error`]: the error type, a code and a message.
 //! - `connection`: login, heartbeats, liveness and request tracking.
 //! - `call_view`: snapshots per call, and snapshot differences → events.
 //! - `commands`: local validation of API commands → client frames.

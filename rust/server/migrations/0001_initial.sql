@@ -1,6 +1,6 @@
 -- Hotline's store. `calls.snapshot` (the CallInfo JSON) is what a restart
--- reloads; the other columns and tables are written in the same transaction
--- so operators can query them with plain SQL.
+-- reloads; the other columns of `calls` are copies for operators' SQL, written
+-- in the same statement.
 
 CREATE TABLE calls (
     call_id        TEXT PRIMARY KEY NOT NULL,
@@ -20,28 +20,27 @@ CREATE TABLE calls (
 );
 CREATE INDEX calls_unfinished ON calls (state) WHERE state != 'ended';
 
-CREATE TABLE participants (
-    call_id        TEXT NOT NULL REFERENCES calls (call_id) ON DELETE CASCADE,
-    user_id        TEXT NOT NULL,
-    state          TEXT NOT NULL,          -- ringing | in_call | gone
-    reason         TEXT,
-    device_id      TEXT,
-    inviter_id     TEXT NOT NULL,
-    joined_at_ms   INTEGER,
-    left_at_ms     INTEGER,
-    PRIMARY KEY (call_id, user_id)
-);
-CREATE INDEX participants_by_user ON participants (user_id);
+-- Participants and pending invitations are views over the snapshot, so the
+-- snapshot stays the single truth and each change is one row write.
+CREATE VIEW participants AS
+SELECT c.call_id                                  AS call_id,
+       json_extract(p.value, '$.user_id')         AS user_id,
+       json_extract(p.value, '$.state')           AS state,      -- ringing | in_call | gone
+       json_extract(p.value, '$.reason')          AS reason,
+       json_extract(p.value, '$.device_id')       AS device_id,
+       json_extract(p.value, '$.inviter_id')      AS inviter_id,
+       json_extract(p.value, '$.joined_at_ms')    AS joined_at_ms,
+       json_extract(p.value, '$.left_at_ms')      AS left_at_ms
+FROM calls c, json_each(c.snapshot, '$.participants') p;
 
--- Pending invitations only: a row disappears once it is answered or expires.
-CREATE TABLE invitations (
-    call_id        TEXT NOT NULL REFERENCES calls (call_id) ON DELETE CASCADE,
-    user_id        TEXT NOT NULL,
-    inviter_id     TEXT NOT NULL,
-    deadline_ms    INTEGER NOT NULL,
-    PRIMARY KEY (call_id, user_id)
-);
-CREATE INDEX invitations_by_deadline ON invitations (deadline_ms);
+-- Invitations still waiting for an answer, with their deadlines.
+CREATE VIEW invitations AS
+SELECT c.call_id                                  AS call_id,
+       json_extract(p.value, '$.user_id')         AS user_id,
+       json_extract(p.value, '$.inviter_id')      AS inviter_id,
+       json_extract(p.value, '$.deadline_ms')     AS deadline_ms
+FROM calls c, json_each(c.snapshot, '$.participants') p
+WHERE c.state != 'ended' AND json_extract(p.value, '$.state') = 'ringing';
 
 CREATE TABLE call_records (
     record_id      TEXT PRIMARY KEY NOT NULL,

@@ -116,8 +116,20 @@ struct Device {
     outbox: Outbox,
 }
 
+/// Most requests applied before one commit.
+const MAX_BATCH: usize = 256;
+
+/// Work applied to the registry but not yet persisted or answered.
+#[derive(Default)]
+struct Batch {
+    change: Change,
+    replies: Vec<(Outbox, ServerMsg)>,
+    logins: Vec<(oneshot::Sender<LoginResult>, LoginResult)>,
+}
+
 /// The hub's state.
 pub struct Hub {
+    batch: Batch,
     registry: Registry,
     store: Store,
     metrics: Arc<Metrics>,
@@ -132,7 +144,7 @@ pub const CLOSE_POLICY: u16 = 1008;
 impl Hub {
     /// A hub over a registry restored from the store.
     pub fn new(registry: Registry, store: Store, metrics: Arc<Metrics>, heartbeat_interval_s: u32, idle_timeout_s: u32) -> Hub {
-        let hub = Hub { registry, store, metrics, devices: HashMap::new(), heartbeat_interval_s, idle_timeout_s };
+        let hub = Hub { batch: Batch::default(), registry, store, metrics, devices: HashMap::new(), heartbeat_interval_s, idle_timeout_s };
         hub.update_gauges();
         hub
     }
@@ -149,12 +161,24 @@ impl Hub {
             };
             tokio::select! {
                 msg = rx.recv() => match msg {
-                    Some(msg) => self.handle(msg).await,
+                    Some(msg) => {
+                        // Group commit: take everything already waiting, apply it,
+                        // then persist it all in one transaction before answering.
+                        self.handle(msg).await;
+                        for _ in 1..MAX_BATCH {
+                            match rx.try_recv() {
+                                Ok(msg) => self.handle(msg).await,
+                                Err(_) => break,
+                            }
+                        }
+                        self.flush().await;
+                    }
                     None => break,
                 },
                 _ = timer => {
                     let change = self.registry.on_timer(unix_ms());
-                    self.commit(change).await;
+                    self.batch.change.merge(change);
+                    self.flush().await;
                 }
             }
         }
@@ -165,7 +189,7 @@ impl Hub {
         match msg {
             HubMsg::Login { conn_id, user_id, device_id, multi_device, known_calls, outbox, reply } => {
                 let result = self.login(conn_id, &user_id, device_id, multi_device, &known_calls, outbox).await;
-                let _ = reply.send(result);
+                self.batch.logins.push((reply, result));
             }
             HubMsg::Request { conn_id, user_id, device_id, seq, msg } => {
                 self.request(conn_id, &user_id, &device_id, seq, msg).await;
@@ -287,7 +311,7 @@ impl Hub {
         let reply = match result {
             Ok(change) => {
                 let call = target.and_then(|id| change.calls.iter().find(|c| c.call_id == id).cloned());
-                self.commit(change).await;
+                self.batch.change.merge(change);
                 match call {
                     Some(call) => ServerMsg::ok_call(seq, call),
                     None => ServerMsg::ok(seq),
@@ -299,11 +323,23 @@ impl Hub {
             }
         };
         if let Some(outbox) = self.outbox(user, conn_id) {
-            outbox.send(&reply);
+            self.batch.replies.push((outbox.clone(), reply));
         }
     }
 
-    /// Persist a change, then push it to everyone concerned.
+    /// Persist the batch's changes, push them to everyone concerned, then
+    /// answer the requests and logins that made them.
+    async fn flush(&mut self) {
+        let Batch { change, replies, logins } = std::mem::take(&mut self.batch);
+        self.commit(change).await;
+        for (outbox, reply) in replies {
+            outbox.send(&reply);
+        }
+        for (reply, result) in logins {
+            let _ = reply.send(result);
+        }
+    }
+
     async fn commit(&mut self, change: Change) {
         if change.calls.is_empty() {
             return;

@@ -40,7 +40,8 @@ pub struct Change {
 }
 
 impl Change {
-    fn merge(&mut self, other: Change) {
+    /// Append another change (applied after this one).
+    pub fn merge(&mut self, other: Change) {
         self.calls.extend(other.calls);
         self.records.extend(other.records);
     }

@@ -1,12 +1,15 @@
-//! Durable state in SQLite (sqlx, with migrations): calls, participants,
-//! pending invitations, call records and profiles.
+//! Durable state in SQLite (sqlx, with migrations): calls (with views of
+//! their participants and pending invitations), call records and profiles.
 
 use std::path::Path;
 use std::str::FromStr;
 
 use hotline_proto::{CallInfo, CallRecord, CallResult, MediaType, OfflinePushInfo, RecordFilter};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::Row;
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+/// Rows per multi-row INSERT (well under SQLite's bound-variable limit).
+const ROWS_PER_STATEMENT: usize = 500;
 
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
@@ -53,88 +56,73 @@ impl Store {
         Ok(Store { pool })
     }
 
-    /// Write the current snapshot of each call, and any records, in one transaction.
+    /// Write the newest snapshot of each call, and any records, in one
+    /// transaction. Each table gets one multi-row statement per batch: the
+    /// SQLite driver runs on its own thread, so round trips, not rows, cost.
     pub async fn save(
         &self,
         calls: &[CallInfo],
         push: &(dyn Fn(&str) -> Option<OfflinePushInfo> + Sync),
         records: &[CallRecord],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        // A batch may hold several versions of one call; only the newest matters.
+        let mut newest: Vec<&CallInfo> = Vec::with_capacity(calls.len());
         for call in calls {
-            let snapshot = serde_json::to_string(call).expect("CallInfo serialises");
-            let push_json = push(&call.call_id).map(|p| serde_json::to_string(&p).expect("push serialises"));
-            sqlx::query(
+            match newest.iter_mut().find(|c| c.call_id == call.call_id) {
+                Some(slot) if slot.version < call.version => *slot = call,
+                Some(_) => {}
+                None => newest.push(call),
+            }
+        }
+        let mut tx = self.pool.begin().await?;
+        for chunk in newest.chunks(ROWS_PER_STATEMENT) {
+            let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT INTO calls (call_id, caller_id, media_type, state, is_group, room_id, timeout_s, created_at_ms,
-                    began_at_ms, ended_at_ms, end_reason, version, offline_push, snapshot)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                 ON CONFLICT (call_id) DO UPDATE SET media_type = excluded.media_type, state = excluded.state,
+                    began_at_ms, ended_at_ms, end_reason, version, offline_push, snapshot) ",
+            );
+            q.push_values(chunk, |mut row, call| {
+                row.push_bind(call.call_id.clone())
+                    .push_bind(call.caller_id.clone())
+                    .push_bind(call.media_type.as_str())
+                    .push_bind(enum_str(&call.state))
+                    .push_bind(call.is_group)
+                    .push_bind(call.room_id.clone())
+                    .push_bind(call.timeout_s as i64)
+                    .push_bind(call.created_at_ms)
+                    .push_bind(call.began_at_ms)
+                    .push_bind(call.ended_at_ms)
+                    .push_bind(call.end_reason.as_ref().map(enum_str))
+                    .push_bind(call.version as i64)
+                    .push_bind(push(&call.call_id).map(|p| serde_json::to_string(&p).expect("push serialises")))
+                    .push_bind(serde_json::to_string(call).expect("CallInfo serialises"));
+            });
+            q.push(
+                " ON CONFLICT (call_id) DO UPDATE SET media_type = excluded.media_type, state = excluded.state,
                     is_group = excluded.is_group, began_at_ms = excluded.began_at_ms, ended_at_ms = excluded.ended_at_ms,
                     end_reason = excluded.end_reason, version = excluded.version,
                     offline_push = COALESCE(excluded.offline_push, calls.offline_push), snapshot = excluded.snapshot
                  WHERE excluded.version > calls.version",
-            )
-            .bind(&call.call_id)
-            .bind(&call.caller_id)
-            .bind(call.media_type.as_str())
-            .bind(enum_str(&call.state))
-            .bind(call.is_group)
-            .bind(&call.room_id)
-            .bind(call.timeout_s as i64)
-            .bind(call.created_at_ms)
-            .bind(call.began_at_ms)
-            .bind(call.ended_at_ms)
-            .bind(call.end_reason.as_ref().map(enum_str))
-            .bind(call.version as i64)
-            .bind(push_json)
-            .bind(snapshot)
-            .execute(&mut *tx)
-            .await?;
-            sqlx::query("DELETE FROM participants WHERE call_id = ?").bind(&call.call_id).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM invitations WHERE call_id = ?").bind(&call.call_id).execute(&mut *tx).await?;
-            for p in &call.participants {
-                sqlx::query(
-                    "INSERT INTO participants (call_id, user_id, state, reason, device_id, inviter_id, joined_at_ms, left_at_ms)
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                )
-                .bind(&call.call_id)
-                .bind(&p.user_id)
-                .bind(enum_str(&p.state))
-                .bind(p.reason.as_ref().map(enum_str))
-                .bind(&p.device_id)
-                .bind(&p.inviter_id)
-                .bind(p.joined_at_ms)
-                .bind(p.left_at_ms)
-                .execute(&mut *tx)
-                .await?;
-                if let Some(deadline) = p.deadline_ms {
-                    sqlx::query("INSERT INTO invitations (call_id, user_id, inviter_id, deadline_ms) VALUES (?, ?, ?, ?)")
-                        .bind(&call.call_id)
-                        .bind(&p.user_id)
-                        .bind(&p.inviter_id)
-                        .bind(deadline)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-            }
+            );
+            q.build().execute(&mut *tx).await?;
         }
-        for r in records {
-            sqlx::query(
+        for chunk in records.chunks(ROWS_PER_STATEMENT) {
+            let mut q = QueryBuilder::<Sqlite>::new(
                 "INSERT OR REPLACE INTO call_records (record_id, user_id, call_id, caller_id, callee_ids, media_type,
-                    is_group, result, begin_time_ms, total_time_s) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&r.record_id)
-            .bind(&r.user_id)
-            .bind(&r.call_id)
-            .bind(&r.caller_id)
-            .bind(serde_json::to_string(&r.callee_ids).expect("ids serialise"))
-            .bind(r.media_type.as_str())
-            .bind(r.is_group)
-            .bind(enum_str(&r.result))
-            .bind(r.begin_time_ms)
-            .bind(r.total_time_s as i64)
-            .execute(&mut *tx)
-            .await?;
+                    is_group, result, begin_time_ms, total_time_s) ",
+            );
+            q.push_values(chunk, |mut row, r| {
+                row.push_bind(r.record_id.clone())
+                    .push_bind(r.user_id.clone())
+                    .push_bind(r.call_id.clone())
+                    .push_bind(r.caller_id.clone())
+                    .push_bind(serde_json::to_string(&r.callee_ids).expect("ids serialise"))
+                    .push_bind(r.media_type.as_str())
+                    .push_bind(r.is_group)
+                    .push_bind(enum_str(&r.result))
+                    .push_bind(r.begin_time_ms)
+                    .push_bind(r.total_time_s as i64);
+            });
+            q.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -162,7 +150,7 @@ impl Store {
     pub async fn call_for_user(&self, call_id: &str, user_id: &str) -> Result<Option<CallInfo>, StoreError> {
         let row = sqlx::query(
             "SELECT c.snapshot FROM calls c JOIN participants p ON p.call_id = c.call_id
-             WHERE c.call_id = ? AND p.user_id = ?",
+             WHERE c.call_id = ? AND p.user_id = ? LIMIT 1",
         )
         .bind(call_id)
         .bind(user_id)
@@ -256,5 +244,51 @@ impl Store {
     /// Close the pool, flushing the WAL.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::{Limits, NewCall, Registry};
+
+    #[tokio::test]
+    async fn snapshots_round_trip_and_the_views_show_participants_and_invitations() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).await.unwrap();
+        let mut reg = Registry::new(Limits::default());
+        let req = NewCall {
+            call_id: "c1".into(),
+            user_ids: vec!["b".into(), "c".into()],
+            media_type: MediaType::Audio,
+            room_id: String::new(),
+            timeout_s: 0,
+            user_data: String::new(),
+            chat_group_id: String::new(),
+            group: false,
+            offline_push: Some(OfflinePushInfo { title: "t".into(), ..Default::default() }),
+        };
+        let change = reg.call("a", "da", req, 1_000).unwrap();
+        let change2 = reg.accept("b", "db", "c1", 2_000).unwrap();
+        let push = |id: &str| reg.offline_push(id).cloned();
+        store.save(&change.calls, &push, &[]).await.unwrap();
+        store.save(&change2.calls, &push, &[]).await.unwrap();
+        // An older version arriving late must not overwrite a newer one.
+        store.save(&change.calls, &push, &[]).await.unwrap();
+
+        let unfinished = store.unfinished_calls().await.unwrap();
+        assert_eq!(unfinished.len(), 1);
+        assert_eq!(unfinished[0].0, change2.calls[0]);
+        assert_eq!(unfinished[0].1.as_ref().unwrap().title, "t");
+
+        let rows: Vec<(String, String)> = sqlx::query_as("SELECT user_id, state FROM participants WHERE call_id = 'c1' ORDER BY user_id")
+            .fetch_all(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(rows, vec![("a".into(), "in_call".into()), ("b".into(), "in_call".into()), ("c".into(), "ringing".into())]);
+        let inv: Vec<(String, i64)> = sqlx::query_as("SELECT user_id, deadline_ms FROM invitations").fetch_all(&store.pool).await.unwrap();
+        assert_eq!(inv, vec![("c".into(), 31_000)]);
+        assert!(store.call_for_user("c1", "c").await.unwrap().is_some());
+        assert!(store.call_for_user("c1", "stranger").await.unwrap().is_none());
     }
 }
