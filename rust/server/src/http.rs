@@ -31,7 +31,7 @@ async fn ws(upgrade: WebSocketUpgrade, State(shared): State<Arc<Shared>>) -> Res
         .max_message_size(TRANSPORT_MAX_MESSAGE)
         .max_frame_size(TRANSPORT_MAX_MESSAGE)
         // Small buffers keep an idle connection cheap.
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(1024)
         .write_buffer_size(0)
         .on_upgrade(move |socket| session::serve(socket, shared))
 }

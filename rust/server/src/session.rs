@@ -119,7 +119,10 @@ pub async fn serve(mut socket: WebSocket, shared: Arc<Shared>) {
             }
             frame = socket.recv() => {
                 let Some(Ok(frame)) = frame else { break None };
-                idle_deadline = tokio::time::Instant::now() + if login.is_some() { idle } else { login_timeout.min(idle) };
+                // Any frame is a sign of life; before login only the login deadline counts.
+                if login.is_some() {
+                    idle_deadline = tokio::time::Instant::now() + idle;
+                }
                 let text = match frame {
                     Message::Text(t) => t,
                     Message::Binary(_) => {
@@ -152,7 +155,11 @@ pub async fn serve(mut socket: WebSocket, shared: Arc<Shared>) {
                 let flow = match &login {
                     None => {
                         match handle_login(&mut socket, &shared, conn_id, &outbox, frame).await {
-                            Ok(Some(l)) => { login = Some(l); Flow::Continue }
+                            Ok(Some(l)) => {
+                                login = Some(l);
+                                idle_deadline = tokio::time::Instant::now() + idle;
+                                Flow::Continue
+                            }
                             Ok(None) => {
                                 strangers_frames += 1;
                                 if strangers_frames >= FRAMES_BEFORE_LOGIN {

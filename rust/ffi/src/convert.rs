@@ -1,0 +1,154 @@
+//! Records that cross the FFI, and their conversions to the engine's types.
+//!
+//! These mirror `hotline_engine`/`hotline_proto` types field for field; they
+//! exist so the core crates need no UniFFI and so Kotlin/Swift get defaults.
+
+use crate::{CallResult, MediaType};
+
+/// What `init` needs.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct EngineConfig {
+    /// The WebSocket URL the server printed, e.g. `ws://host:port/ws`.
+    pub server_url: String,
+    /// The application's SDKAppID.
+    pub sdk_app_id: u64,
+    /// Who this engine logs in as.
+    pub user_id: String,
+    /// The user's UserSig (issued by your backend; never logged).
+    pub user_sig: String,
+}
+
+impl From<EngineConfig> for hotline_engine::EngineConfig {
+    fn from(c: EngineConfig) -> Self {
+        hotline_engine::EngineConfig {
+            server_url: c.server_url,
+            sdk_app_id: c.sdk_app_id,
+            user_id: c.user_id,
+            user_sig: c.user_sig,
+        }
+    }
+}
+
+/// Content of the offline push sent to callees that are not online.
+#[derive(Debug, Clone, Default, uniffi::Record)]
+pub struct OfflinePushInfo {
+    /// Notification title.
+    #[uniffi(default = "")]
+    pub title: String,
+    /// Notification body.
+    #[uniffi(default = "")]
+    pub desc: String,
+    /// Opaque extra data for the app.
+    #[uniffi(default = "")]
+    pub ext: String,
+}
+
+/// Optional parameters of `calls` (TUICallEngine's `TUICallParams`).
+#[derive(Debug, Clone, Default, uniffi::Record)]
+pub struct CallParams {
+    /// Media room; empty lets the server choose.
+    #[uniffi(default = "")]
+    pub room_id: String,
+    /// Invitation timeout in seconds (0 = 30 s; allowed 10–600).
+    #[uniffi(default = 0)]
+    pub timeout_s: u32,
+    /// Opaque data delivered to callees (at most 4 KiB).
+    #[uniffi(default = "")]
+    pub user_data: String,
+    /// The chat group the call belongs to; makes it a group call.
+    #[uniffi(default = "")]
+    pub chat_group_id: String,
+    /// Treat even a single callee as a group call.
+    #[uniffi(default = false)]
+    pub is_group: bool,
+    /// Content of the offline push for callees that are not online.
+    #[uniffi(default = None)]
+    pub offline_push: Option<OfflinePushInfo>,
+}
+
+impl From<CallParams> for hotline_engine::CallParams {
+    fn from(p: CallParams) -> Self {
+        hotline_engine::CallParams {
+            room_id: p.room_id,
+            timeout_s: p.timeout_s,
+            user_data: p.user_data,
+            chat_group_id: p.chat_group_id,
+            is_group: p.is_group,
+            offline_push: p.offline_push.map(|o| hotline_engine::OfflinePushInfo {
+                title: o.title,
+                desc: o.desc,
+                ext: o.ext,
+            }),
+        }
+    }
+}
+
+/// Which call records `query_recent_calls` returns.
+#[derive(Debug, Clone, Default, uniffi::Record)]
+pub struct RecordFilter {
+    /// Only this media type.
+    #[uniffi(default = None)]
+    pub media_type: Option<MediaType>,
+    /// Only this result.
+    #[uniffi(default = None)]
+    pub result: Option<CallResult>,
+    /// Only records that began before this time (Unix ms), for paging.
+    #[uniffi(default = None)]
+    pub before_ms: Option<i64>,
+    /// At most this many records (1–100; 0 means 50).
+    #[uniffi(default = 0)]
+    pub count: u32,
+}
+
+impl From<RecordFilter> for hotline_engine::RecordFilter {
+    fn from(f: RecordFilter) -> Self {
+        hotline_engine::RecordFilter {
+            media_type: f.media_type,
+            result: f.result,
+            before_ms: f.before_ms,
+            count: f.count,
+        }
+    }
+}
+
+/// One call, as one user's record.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct CallRecord {
+    /// ID to pass to `delete_record_calls`.
+    pub record_id: String,
+    /// Whose record this is.
+    pub user_id: String,
+    /// The call.
+    pub call_id: String,
+    /// Who placed it.
+    pub caller_id: String,
+    /// Everyone the call invited (the caller excluded).
+    pub callee_ids: Vec<String>,
+    /// Media type at the end of the call.
+    pub media_type: MediaType,
+    /// Whether it was a group call.
+    pub is_group: bool,
+    /// Missed, incoming or outgoing.
+    pub result: CallResult,
+    /// When the call was placed (Unix ms).
+    pub begin_time_ms: i64,
+    /// Seconds this user spent in the connected call.
+    pub total_time_s: u64,
+}
+
+impl From<hotline_engine::CallRecord> for CallRecord {
+    fn from(r: hotline_engine::CallRecord) -> Self {
+        CallRecord {
+            record_id: r.record_id,
+            user_id: r.user_id,
+            call_id: r.call_id,
+            caller_id: r.caller_id,
+            callee_ids: r.callee_ids,
+            media_type: r.media_type,
+            is_group: r.is_group,
+            result: r.result,
+            begin_time_ms: r.begin_time_ms,
+            total_time_s: r.total_time_s,
+        }
+    }
+}
