@@ -242,16 +242,7 @@ async fn signaling(args: SignalingArgs) -> Result<(), String> {
             while Instant::now() < deadline {
                 tick.tick().await;
                 seq += 1;
-                let call = ClientMsg::Call {
-                    user_ids: vec![callee_id.clone()],
-                    media_type: MediaType::Audio,
-                    room_id: String::new(),
-                    timeout_s: 0,
-                    user_data: String::new(),
-                    chat_group_id: String::new(),
-                    group: false,
-                    offline_push: None,
-                };
+                let call = ClientMsg::call_with_defaults(vec![callee_id.clone()], MediaType::Audio);
                 let t0 = Instant::now();
                 send(&mut caller, seq, call).await?;
                 sent += 1;

@@ -144,6 +144,20 @@ pub enum ClientMsg {
 }
 
 impl ClientMsg {
+    /// A `call` with default parameters (30 s timeout, server-chosen room).
+    pub fn call_with_defaults(user_ids: Vec<String>, media_type: MediaType) -> ClientMsg {
+        ClientMsg::Call {
+            user_ids,
+            media_type,
+            room_id: String::new(),
+            timeout_s: 0,
+            user_data: String::new(),
+            chat_group_id: String::new(),
+            group: false,
+            offline_push: None,
+        }
+    }
+
     /// Every `type` value a client may send.
     pub const TYPES: [&'static str; 15] = [
         "login",

@@ -144,3 +144,42 @@ async fn health_and_metrics_answer() {
     assert!(metrics.contains("hotline_users_online 1"), "{metrics}");
     assert!(metrics.contains("hotline_calls{state=\"ringing\"} 0"), "{metrics}");
 }
+
+#[tokio::test]
+async fn records_filter_by_result_and_media_and_page_by_time() {
+    let s = server().await;
+    let mut alice = Client::login(&s.url(), "alice").await;
+    let mut bob = Client::login(&s.url(), "bob").await;
+    // An audio call bob rejects (missed for bob), then a video call bob answers.
+    let mut audio = call_msg(&["bob"]);
+    if let ClientMsg::Call { media_type, .. } = &mut audio {
+        *media_type = hotline_proto::MediaType::Audio;
+    }
+    let first = placed(alice.request(audio).await);
+    assert_eq!(code(&bob.request(ClientMsg::Reject { call_id: first.call_id.clone() }).await), 0);
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let second = placed(alice.request(call_msg(&["bob"])).await);
+    assert_eq!(code(&bob.request(ClientMsg::Accept { call_id: second.call_id.clone() }).await), 0);
+    assert_eq!(code(&bob.request(ClientMsg::Hangup { call_id: second.call_id.clone() }).await), 0);
+
+    let query = |filter: RecordFilter| ClientMsg::QueryRecords { filter };
+    let records = |r: ServerMsg| match r {
+        ServerMsg::Response { code: 0, records: Some(r), .. } => r,
+        other => panic!("{other:?}"),
+    };
+    let all = records(bob.request(query(RecordFilter::default())).await);
+    assert_eq!(all.iter().map(|r| r.call_id.as_str()).collect::<Vec<_>>(), vec![second.call_id.as_str(), first.call_id.as_str()], "newest first");
+    let missed = records(bob.request(query(RecordFilter { result: Some(hotline_proto::CallResult::Missed), ..Default::default() })).await);
+    assert_eq!(missed.len(), 1);
+    assert_eq!(missed[0].call_id, first.call_id);
+    let video = records(bob.request(query(RecordFilter { media_type: Some(hotline_proto::MediaType::Video), ..Default::default() })).await);
+    assert_eq!(video.len(), 1);
+    assert_eq!(video[0].result, hotline_proto::CallResult::Incoming);
+    let page = records(bob.request(query(RecordFilter { count: 1, ..Default::default() })).await);
+    assert_eq!(page.len(), 1);
+    let next = records(bob.request(query(RecordFilter { count: 1, before_ms: Some(page[0].begin_time_ms), ..Default::default() })).await);
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].call_id, first.call_id);
+    let bad = bob.request(ClientMsg::DeleteRecords { record_ids: vec![] }).await;
+    assert_eq!(code(&bad), ErrorCode::ParamInvalid.as_i32());
+}

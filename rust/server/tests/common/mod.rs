@@ -160,16 +160,7 @@ pub fn code(r: &ServerMsg) -> i32 {
 }
 
 pub fn call_msg(users: &[&str]) -> ClientMsg {
-    ClientMsg::Call {
-        user_ids: users.iter().map(|s| s.to_string()).collect(),
-        media_type: hotline_proto::MediaType::Video,
-        room_id: String::new(),
-        timeout_s: 0,
-        user_data: String::new(),
-        chat_group_id: String::new(),
-        group: false,
-        offline_push: None,
-    }
+    ClientMsg::call_with_defaults(users.iter().map(|s| s.to_string()).collect(), hotline_proto::MediaType::Video)
 }
 
 /// A tiny HTTP/1.1 GET (the tests need no HTTP client crate).
