@@ -26,6 +26,8 @@ async fn one_to_one_accept_then_hangup() {
     let end = bob.wait("onCallEnd", |e| matches!(e, Event::CallEnd { .. })).await;
     assert!(matches!(end, Event::CallEnd { reason: EndReason::Hangup, .. }), "{end:?}");
     alice.wait("onCallEnd", |e| matches!(e, Event::CallEnd { .. })).await;
+    bob.wait("onUserLeave alice", |e| matches!(e, Event::UserLeave { user_id, .. } if user_id == "alice")).await;
+    assert_eq!(alice.events.count(|e| matches!(e, Event::UserLeave { .. })), 0, "bob did not leave: alice ended the call");
     let err = bob.engine.hangup().await.unwrap_err();
     assert_eq!(err.code, ErrorCode::RequestRefused, "nothing to hang up any more");
     let records = alice.engine.query_recent_calls(RecordFilter::default()).await.unwrap();

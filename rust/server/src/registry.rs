@@ -337,6 +337,7 @@ impl Registry {
             ParticipantState::InCall => {}
         }
         if call.state == CallState::Ringing && call.caller_id == user {
+            self.leave(user, Some(device_id), call_id, EndReason::Canceled, now_ms);
             return Ok(self.end(call_id, EndReason::Canceled, now_ms));
         }
         self.leave(user, Some(device_id), call_id, EndReason::Hangup, now_ms);
@@ -465,6 +466,7 @@ impl Registry {
                     c.state == CallState::Ringing && c.caller_id == user
                 };
                 if caller_ringing {
+                    self.leave(&user, None, &call_id, EndReason::Offline, now_ms);
                     change.merge(self.end(&call_id, EndReason::Offline, now_ms));
                 } else {
                     self.leave(&user, None, &call_id, EndReason::Offline, now_ms);
@@ -499,18 +501,18 @@ impl Registry {
         Change { calls: vec![call.clone()], records: vec![] }
     }
 
-    /// End a call: everyone left goes Gone, records are written.
+    /// End a call and write its records. Invitations still ringing are
+    /// cancelled; whoever is still in the call stays `InCall` in the final
+    /// snapshot: the call ended around them, they did not leave it, and
+    /// engines then report the call's end reason rather than a departure.
     fn end(&mut self, call_id: &str, reason: EndReason, now_ms: i64) -> Change {
         let mut call = self.calls.remove(call_id).expect("call exists");
         self.offline_push.remove(call_id);
-        for p in call.participants.iter_mut() {
-            if p.state != ParticipantState::Gone {
-                let ringing = p.state == ParticipantState::Ringing;
-                p.state = ParticipantState::Gone;
-                p.reason = Some(if ringing && reason != EndReason::NoResponse { EndReason::Canceled } else { reason });
-                p.deadline_ms = None;
-                p.left_at_ms = Some(now_ms);
-            }
+        for p in call.participants.iter_mut().filter(|p| p.state == ParticipantState::Ringing) {
+            p.state = ParticipantState::Gone;
+            p.reason = Some(if reason == EndReason::NoResponse { reason } else { EndReason::Canceled });
+            p.deadline_ms = None;
+            p.left_at_ms = Some(now_ms);
         }
         call.state = CallState::Ended;
         call.ended_at_ms = Some(now_ms);

@@ -40,7 +40,7 @@ fn one_to_one_reject_ends_the_call_for_both() {
     let c = r.decline("b", "db", "c1", EndReason::Reject, T0 + 1000).unwrap();
     let call = last(&c);
     assert_eq!((call.state, call.end_reason, call.version), (CallState::Ended, Some(EndReason::Reject), 2));
-    assert_eq!(state(call, "a"), (ParticipantState::Gone, Some(EndReason::Reject)));
+    assert_eq!(state(call, "a"), (ParticipantState::InCall, None), "the caller did not leave; the call ended");
     assert_eq!(c.records.len(), 2);
     assert!(r.get("c1").is_none());
     assert!(r.calls_of("a").is_empty() && r.calls_of("b").is_empty(), "nobody stays busy");
@@ -94,6 +94,7 @@ fn caller_hangup_while_ringing_cancels_and_a_late_accept_is_refused() {
     let c = r.hangup("a", "da", "c1", T0 + 500).unwrap();
     let call = last(&c);
     assert_eq!(call.end_reason, Some(EndReason::Canceled));
+    assert_eq!(state(call, "a"), (ParticipantState::Gone, Some(EndReason::Canceled)));
     assert_eq!(state(call, "b"), (ParticipantState::Gone, Some(EndReason::Canceled)));
     assert_eq!(state(call, "c"), (ParticipantState::Gone, Some(EndReason::Canceled)));
     assert!(c.records.iter().filter(|x| x.user_id != "a").all(|x| x.result == CallResult::Missed));
@@ -138,7 +139,8 @@ fn group_calls_go_on_until_one_is_left() {
     let c = r.hangup("b", "db", "g", T0 + 5).unwrap();
     let call = last(&c);
     assert_eq!((call.state, call.end_reason), (CallState::Ended, Some(EndReason::Hangup)));
-    assert_eq!(state(call, "c"), (ParticipantState::Gone, Some(EndReason::Hangup)));
+    assert_eq!(state(call, "c"), (ParticipantState::InCall, None), "c was in the call when it ended");
+    assert_eq!(state(call, "b"), (ParticipantState::Gone, Some(EndReason::Hangup)));
 }
 
 #[test]
