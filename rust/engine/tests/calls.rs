@@ -268,3 +268,29 @@ async fn an_expired_usersig_fails_init_and_says_so() {
     assert_eq!(err.code, ErrorCode::UserSigExpired);
     tokio::task::spawn_blocking(move || rec.wait("onUserSigExpired", |e| matches!(e, Event::UserSigExpired))).await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn self_info_observers_and_un_init() {
+    let s = TestServer::start().await;
+    let alice = Phone::login(&s.url(), "alice").await;
+    let bob = Phone::login(&s.url(), "bob").await;
+    alice.engine.set_self_info("Alice".into(), "https://example.com/a.png".into()).await.unwrap();
+    let long = alice.engine.set_self_info("x".repeat(65), String::new()).await.unwrap_err();
+    assert_eq!(long.code, ErrorCode::ParamInvalid);
+
+    // A removed observer hears nothing more; the others still do.
+    let extra = std::sync::Arc::new(Recorder::default());
+    let id = bob.engine.add_observer(extra.clone());
+    bob.engine.remove_observer(id);
+    alice.engine.calls(vec!["bob".into()], video(), CallParams::default()).await.unwrap();
+    bob.wait("onCallReceived", |e| matches!(e, Event::CallReceived { .. })).await;
+    assert!(extra.all().is_empty(), "{:?}", extra.all());
+
+    bob.engine.un_init().await;
+    assert_eq!(bob.engine.accept().await.unwrap_err().code, ErrorCode::NotLoggedIn);
+    // The invitation waits for him on the server: after a new init it rings again and can be answered.
+    let config = hotline_engine::EngineConfig { server_url: s.url(), sdk_app_id: APP, user_id: "bob".into(), user_sig: sig("bob") };
+    bob.engine.init(config).await.unwrap();
+    bob.engine.accept().await.unwrap();
+    alice.wait("onCallBegin", |e| matches!(e, Event::CallBegin { .. })).await;
+}
