@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-ALL_SUITES=(rust)
+ALL_SUITES=(rust kotlin swift)
 suites=("$@")
 [ ${#suites[@]} -eq 0 ] && suites=("${ALL_SUITES[@]}")
 
@@ -19,6 +19,16 @@ suite_rust() {
   cargo test --workspace --locked -- --color never
   say "rust: cross-checking UserSigs with Tencent's reference implementation (PyPI tls-sig-api-v2)"
   tests/usersig/crosscheck.sh
+}
+
+suite_kotlin() {
+  say "kotlin: generated Kotlin + Kotlin layer on the JVM, real calls through a real server"
+  tests/kotlin/run.sh
+}
+
+suite_swift() {
+  say "swift: tree-sitter SYNTAX CHECK of the generated Swift and ios/ (not a compile: no Swift compiler here)"
+  tests/swift/check.sh
 }
 
 for s in "${suites[@]}"; do

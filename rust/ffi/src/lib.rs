@@ -21,7 +21,7 @@ mod video;
 pub use bench::{fire_test_events, push_test_frames, FramePushStats};
 pub use convert::{CallParams, CallRecord, EngineConfig, OfflinePushInfo, RecordFilter};
 pub use observer::CallObserver;
-pub use video::{VideoFrame, VideoSink};
+pub use video::{FrameBytes, VideoFrame, VideoSink};
 
 use hotline_engine::CallEngine;
 pub use hotline_engine::{CallResult, EndReason, MediaType};
@@ -77,13 +77,14 @@ pub enum CallResult {
 pub enum HotlineError {
     /// A failed API call: a TUICallEngine-style `code` (for example -1203
     /// `REQUEST_REFUSED`, -1202 `PARAM_INVALID`, -1301 `NOT_LOGGED_IN`; see
-    /// docs/protocol.md) and a `message` for people (never for parsing).
-    #[error("{code}: {message}")]
+    /// docs/protocol.md) and `msg`, why, for people (never for parsing).
+    /// (`msg`, not `message`: Kotlin exceptions already have a `message`.)
+    #[error("{code}: {msg}")]
     Api {
         /// The TUICallEngine-style error code, always negative.
         code: i32,
         /// Why, for people.
-        message: String,
+        msg: String,
     },
 }
 
@@ -98,7 +99,7 @@ impl HotlineError {
 
 impl From<hotline_engine::CallError> for HotlineError {
     fn from(e: hotline_engine::CallError) -> Self {
-        HotlineError::Api { code: e.code.as_i32(), message: e.message }
+        HotlineError::Api { code: e.code.as_i32(), msg: e.message }
     }
 }
 

@@ -1,0 +1,156 @@
+// Hotline's thin Kotlin layer over the UniFFI-generated bindings
+// (io.hotline.sdk, generated into build/bindings/kotlin by scripts/bindings.sh).
+// It only adapts: events as a Flow, observers with empty defaults, an
+// AutoCloseable subscription, a lambda VideoSink. Every call goes straight to
+// the generated HotlineEngine, whose methods are already `suspend`.
+package io.hotline.sdk
+
+import kotlinx.coroutines.channels.Channel
+import kotlinx.coroutines.channels.awaitClose
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.buffer
+import kotlinx.coroutines.flow.callbackFlow
+
+/** One engine event: TUICallEngine's observer callbacks as values. */
+sealed interface CallEvent {
+    /** An invitation arrived (`onCallReceived`). */
+    data class CallReceived(
+        val callId: String,
+        val callerId: String,
+        val calleeIdList: List<String>,
+        val mediaType: MediaType,
+        val userData: String,
+        val isGroup: Boolean,
+    ) : CallEvent
+
+    /** The call connected for this user (`onCallBegin`): start media. */
+    data class CallBegin(val callId: String, val roomId: String, val mediaType: MediaType, val isGroup: Boolean) : CallEvent
+
+    /** A connected call ended for this user (`onCallEnd`). */
+    data class CallEnd(val callId: String, val mediaType: MediaType, val reason: EndReason, val totalTimeS: ULong) : CallEvent
+
+    /** The call ended before it connected (`onCallNotConnected`). */
+    data class CallNotConnected(val callId: String, val mediaType: MediaType, val reason: EndReason) : CallEvent
+
+    /** The media type changed (`onCallMediaTypeChanged`). */
+    data class CallMediaTypeChanged(val callId: String, val oldMediaType: MediaType, val newMediaType: MediaType) : CallEvent
+
+    /** Someone is being invited (`onUserInviting`). */
+    data class UserInviting(val callId: String, val userId: String) : CallEvent
+
+    /** An invitee rejected (`onUserReject`). */
+    data class UserReject(val callId: String, val userId: String) : CallEvent
+
+    /** An invitee did not answer in time (`onUserNoResponse`). */
+    data class UserNoResponse(val callId: String, val userId: String) : CallEvent
+
+    /** An invitee was busy or ignored the call (`onUserLineBusy`). */
+    data class UserLineBusy(val callId: String, val userId: String) : CallEvent
+
+    /** Someone entered the call (`onUserJoin`). */
+    data class UserJoin(val callId: String, val userId: String) : CallEvent
+
+    /** Someone left the call (`onUserLeave`). */
+    data class UserLeave(val callId: String, val userId: String) : CallEvent
+
+    /** Another login replaced this one (`onKickedOffline`). */
+    data object KickedOffline : CallEvent
+
+    /** The UserSig expired (`onUserSigExpired`). */
+    data object UserSigExpired : CallEvent
+
+    /** An error not tied to an API call (`onError`). */
+    data class Error(val code: Int, val message: String) : CallEvent
+}
+
+/**
+ * A [CallObserver] whose callbacks do nothing; override the ones you need.
+ * Callbacks run on the engine's event thread: hop to your main thread yourself.
+ */
+open class CallObserverAdapter : CallObserver {
+    override fun onCallReceived(callId: String, callerId: String, calleeIdList: List<String>, mediaType: MediaType, userData: String, isGroup: Boolean) {}
+    override fun onCallBegin(callId: String, roomId: String, mediaType: MediaType, isGroup: Boolean) {}
+    override fun onCallEnd(callId: String, mediaType: MediaType, reason: EndReason, totalTimeS: ULong) {}
+    override fun onCallNotConnected(callId: String, mediaType: MediaType, reason: EndReason) {}
+    override fun onCallMediaTypeChanged(callId: String, oldMediaType: MediaType, newMediaType: MediaType) {}
+    override fun onUserInviting(callId: String, userId: String) {}
+    override fun onUserReject(callId: String, userId: String) {}
+    override fun onUserNoResponse(callId: String, userId: String) {}
+    override fun onUserLineBusy(callId: String, userId: String) {}
+    override fun onUserJoin(callId: String, userId: String) {}
+    override fun onUserLeave(callId: String, userId: String) {}
+    override fun onKickedOffline() {}
+    override fun onUserSigExpired() {}
+    override fun onError(code: Int, message: String) {}
+}
+
+/** A [CallObserver] that turns every callback into a [CallEvent] for [onEvent]. */
+class CallEventObserver(private val onEvent: (CallEvent) -> Unit) : CallObserver {
+    override fun onCallReceived(callId: String, callerId: String, calleeIdList: List<String>, mediaType: MediaType, userData: String, isGroup: Boolean) =
+        onEvent(CallEvent.CallReceived(callId, callerId, calleeIdList, mediaType, userData, isGroup))
+    override fun onCallBegin(callId: String, roomId: String, mediaType: MediaType, isGroup: Boolean) =
+        onEvent(CallEvent.CallBegin(callId, roomId, mediaType, isGroup))
+    override fun onCallEnd(callId: String, mediaType: MediaType, reason: EndReason, totalTimeS: ULong) =
+        onEvent(CallEvent.CallEnd(callId, mediaType, reason, totalTimeS))
+    override fun onCallNotConnected(callId: String, mediaType: MediaType, reason: EndReason) =
+        onEvent(CallEvent.CallNotConnected(callId, mediaType, reason))
+    override fun onCallMediaTypeChanged(callId: String, oldMediaType: MediaType, newMediaType: MediaType) =
+        onEvent(CallEvent.CallMediaTypeChanged(callId, oldMediaType, newMediaType))
+    override fun onUserInviting(callId: String, userId: String) = onEvent(CallEvent.UserInviting(callId, userId))
+    override fun onUserReject(callId: String, userId: String) = onEvent(CallEvent.UserReject(callId, userId))
+    override fun onUserNoResponse(callId: String, userId: String) = onEvent(CallEvent.UserNoResponse(callId, userId))
+    override fun onUserLineBusy(callId: String, userId: String) = onEvent(CallEvent.UserLineBusy(callId, userId))
+    override fun onUserJoin(callId: String, userId: String) = onEvent(CallEvent.UserJoin(callId, userId))
+    override fun onUserLeave(callId: String, userId: String) = onEvent(CallEvent.UserLeave(callId, userId))
+    override fun onKickedOffline() = onEvent(CallEvent.KickedOffline)
+    override fun onUserSigExpired() = onEvent(CallEvent.UserSigExpired)
+    override fun onError(code: Int, message: String) = onEvent(CallEvent.Error(code, message))
+}
+
+/**
+ * The engine's events as a cold [Flow]: collecting registers an observer,
+ * cancelling the collection removes it. Events are buffered without limit (they
+ * are few), so the engine's event thread never waits for a slow collector.
+ * Collect on the dispatcher you want (e.g. `Dispatchers.Main`).
+ */
+fun HotlineEngine.events(): Flow<CallEvent> = callbackFlow {
+    val id = addObserver(CallEventObserver { trySend(it) })
+    awaitClose { removeObserver(id) }
+}.buffer(Channel.UNLIMITED)
+
+/** An observer registration; [close] removes the observer. */
+class ObserverSubscription internal constructor(private val engine: HotlineEngine, val id: ULong) : AutoCloseable {
+    private var closed = false
+
+    /** Stop delivering events to the observer. Idempotent. */
+    @Synchronized
+    override fun close() {
+        if (!closed) {
+            closed = true
+            engine.removeObserver(id)
+        }
+    }
+}
+
+/** Register [observer]; close the returned subscription to remove it. */
+fun HotlineEngine.observe(observer: CallObserver): ObserverSubscription = ObserverSubscription(this, addObserver(observer))
+
+/** The TUICallEngine-style code of this error (for example -1203). */
+val HotlineException.code: Int
+    get() = when (this) {
+        is HotlineException.Api -> this.code
+    }
+
+/** A [VideoSink] from a lambda. It runs on a Rust media thread; return quickly. */
+fun videoSink(block: (VideoFrame) -> Unit): VideoSink = object : VideoSink {
+    override fun onFrame(frame: VideoFrame) = block(frame)
+}
+
+/** Log out and free the engine now (instead of when it is garbage collected). */
+suspend fun HotlineEngine.shutdown() {
+    try {
+        unInit()
+    } finally {
+        close()
+    }
+}

@@ -1,0 +1,23 @@
+// swift-tools-version:5.9
+// Hotline's Swift package: the UniFFI-generated Swift (module HotlineSDK)
+// over a static xcframework of the Rust engine (module HotlineSDKFFI).
+// scripts/build-ios.sh writes Frameworks/HotlineSDKFFI.xcframework and
+// Sources/HotlineSDK/Generated/HotlineSDK.swift before this package builds.
+// Not built on the Linux build machine (no Xcode there); see docs/bindings.md.
+import PackageDescription
+
+let package = Package(
+    name: "HotlineSDK",
+    platforms: [.iOS(.v15), .macOS(.v12)],
+    products: [
+        .library(name: "HotlineSDK", targets: ["HotlineSDK"]),
+    ],
+    targets: [
+        .binaryTarget(name: "HotlineSDKFFI", path: "Frameworks/HotlineSDKFFI.xcframework"),
+        .target(
+            name: "HotlineSDK",
+            dependencies: ["HotlineSDKFFI"],
+            path: "Sources/HotlineSDK"
+        ),
+    ]
+)

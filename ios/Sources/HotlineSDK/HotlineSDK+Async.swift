@@ -1,0 +1,137 @@
+// Hotline's thin Swift layer over the UniFFI-generated bindings
+// (Sources/HotlineSDK/Generated/HotlineSDK.swift, written by scripts/build-ios.sh).
+// It only adapts: events as an AsyncStream, observers with empty defaults,
+// a closure VideoSink. The engine's methods are already `async throws`.
+//
+// Checked on Linux only by a tree-sitter syntax check (tests/swift/check.sh),
+// never compiled there: there is no Swift compiler on the build machine.
+
+import Foundation
+
+/// One engine event: TUICallEngine's observer callbacks as values.
+public enum CallEvent: Equatable, Sendable {
+    /// An invitation arrived (`onCallReceived`).
+    case callReceived(callId: String, callerId: String, calleeIdList: [String], mediaType: MediaType, userData: String, isGroup: Bool)
+    /// The call connected for this user (`onCallBegin`): start media.
+    case callBegin(callId: String, roomId: String, mediaType: MediaType, isGroup: Bool)
+    /// A connected call ended for this user (`onCallEnd`).
+    case callEnd(callId: String, mediaType: MediaType, reason: EndReason, totalTimeS: UInt64)
+    /// The call ended before it connected (`onCallNotConnected`).
+    case callNotConnected(callId: String, mediaType: MediaType, reason: EndReason)
+    /// The media type changed (`onCallMediaTypeChanged`).
+    case callMediaTypeChanged(callId: String, oldMediaType: MediaType, newMediaType: MediaType)
+    /// Someone is being invited (`onUserInviting`).
+    case userInviting(callId: String, userId: String)
+    /// An invitee rejected (`onUserReject`).
+    case userReject(callId: String, userId: String)
+    /// An invitee did not answer in time (`onUserNoResponse`).
+    case userNoResponse(callId: String, userId: String)
+    /// An invitee was busy or ignored the call (`onUserLineBusy`).
+    case userLineBusy(callId: String, userId: String)
+    /// Someone entered the call (`onUserJoin`).
+    case userJoin(callId: String, userId: String)
+    /// Someone left the call (`onUserLeave`).
+    case userLeave(callId: String, userId: String)
+    /// Another login replaced this one (`onKickedOffline`).
+    case kickedOffline
+    /// The UserSig expired (`onUserSigExpired`).
+    case userSigExpired
+    /// An error not tied to an API call (`onError`).
+    case error(code: Int32, message: String)
+}
+
+/// Empty default implementations: a `CallObserver` implements only the
+/// callbacks it needs. Callbacks run on the engine's event thread; hop to the
+/// main actor yourself (`Task { @MainActor in ... }`).
+public extension CallObserver {
+    func onCallReceived(callId: String, callerId: String, calleeIdList: [String], mediaType: MediaType, userData: String, isGroup: Bool) {}
+    func onCallBegin(callId: String, roomId: String, mediaType: MediaType, isGroup: Bool) {}
+    func onCallEnd(callId: String, mediaType: MediaType, reason: EndReason, totalTimeS: UInt64) {}
+    func onCallNotConnected(callId: String, mediaType: MediaType, reason: EndReason) {}
+    func onCallMediaTypeChanged(callId: String, oldMediaType: MediaType, newMediaType: MediaType) {}
+    func onUserInviting(callId: String, userId: String) {}
+    func onUserReject(callId: String, userId: String) {}
+    func onUserNoResponse(callId: String, userId: String) {}
+    func onUserLineBusy(callId: String, userId: String) {}
+    func onUserJoin(callId: String, userId: String) {}
+    func onUserLeave(callId: String, userId: String) {}
+    func onKickedOffline() {}
+    func onUserSigExpired() {}
+    func onError(code: Int32, message: String) {}
+}
+
+/// A `CallObserver` that turns every callback into a `CallEvent`.
+public final class CallEventObserver: CallObserver {
+    private let onEvent: @Sendable (CallEvent) -> Void
+
+    /// `onEvent` runs on the engine's event thread, one event at a time, in order.
+    public init(_ onEvent: @escaping @Sendable (CallEvent) -> Void) {
+        self.onEvent = onEvent
+    }
+
+    public func onCallReceived(callId: String, callerId: String, calleeIdList: [String], mediaType: MediaType, userData: String, isGroup: Bool) {
+        onEvent(.callReceived(callId: callId, callerId: callerId, calleeIdList: calleeIdList, mediaType: mediaType, userData: userData, isGroup: isGroup))
+    }
+    public func onCallBegin(callId: String, roomId: String, mediaType: MediaType, isGroup: Bool) {
+        onEvent(.callBegin(callId: callId, roomId: roomId, mediaType: mediaType, isGroup: isGroup))
+    }
+    public func onCallEnd(callId: String, mediaType: MediaType, reason: EndReason, totalTimeS: UInt64) {
+        onEvent(.callEnd(callId: callId, mediaType: mediaType, reason: reason, totalTimeS: totalTimeS))
+    }
+    public func onCallNotConnected(callId: String, mediaType: MediaType, reason: EndReason) {
+        onEvent(.callNotConnected(callId: callId, mediaType: mediaType, reason: reason))
+    }
+    public func onCallMediaTypeChanged(callId: String, oldMediaType: MediaType, newMediaType: MediaType) {
+        onEvent(.callMediaTypeChanged(callId: callId, oldMediaType: oldMediaType, newMediaType: newMediaType))
+    }
+    public func onUserInviting(callId: String, userId: String) { onEvent(.userInviting(callId: callId, userId: userId)) }
+    public func onUserReject(callId: String, userId: String) { onEvent(.userReject(callId: callId, userId: userId)) }
+    public func onUserNoResponse(callId: String, userId: String) { onEvent(.userNoResponse(callId: callId, userId: userId)) }
+    public func onUserLineBusy(callId: String, userId: String) { onEvent(.userLineBusy(callId: callId, userId: userId)) }
+    public func onUserJoin(callId: String, userId: String) { onEvent(.userJoin(callId: callId, userId: userId)) }
+    public func onUserLeave(callId: String, userId: String) { onEvent(.userLeave(callId: callId, userId: userId)) }
+    public func onKickedOffline() { onEvent(.kickedOffline) }
+    public func onUserSigExpired() { onEvent(.userSigExpired) }
+    public func onError(code: Int32, message: String) { onEvent(.error(code: code, message: message)) }
+}
+
+public extension HotlineEngine {
+    /// The engine's events as an `AsyncStream`. Iterating it registers an
+    /// observer; ending the iteration (or cancelling its task) removes it.
+    /// Buffered without limit (events are few), so the engine's event thread
+    /// never waits for a slow consumer.
+    func events() -> AsyncStream<CallEvent> {
+        AsyncStream(bufferingPolicy: .unbounded) { continuation in
+            let id = self.addObserver(observer: CallEventObserver { event in
+                continuation.yield(event)
+            })
+            continuation.onTermination = { [weak self] _ in
+                self?.removeObserver(id: id)
+            }
+        }
+    }
+}
+
+public extension HotlineError {
+    /// The TUICallEngine-style code (for example -1203); see docs/protocol.md.
+    var code: Int32 {
+        switch self {
+        case let .Api(code, _):
+            return code
+        }
+    }
+}
+
+/// A `VideoSink` from a closure. It runs on a Rust media thread; return quickly.
+public final class ClosureVideoSink: VideoSink {
+    private let block: @Sendable (VideoFrame) -> Void
+
+    /// `block` receives every frame on a Rust media thread.
+    public init(_ block: @escaping @Sendable (VideoFrame) -> Void) {
+        self.block = block
+    }
+
+    public func onFrame(frame: VideoFrame) {
+        block(frame)
+    }
+}
