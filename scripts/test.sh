@@ -2,7 +2,7 @@
 # Run Hotline's tests: all suites, or only those named.
 #   ./scripts/test.sh            # every suite
 #   ./scripts/test.sh rust       # just the Rust workspace
-# Suites: rust
+# Suites: rust (Rust workspace), kotlin (JVM bindings, real calls), swift (syntax check only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
