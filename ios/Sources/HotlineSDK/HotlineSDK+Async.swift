@@ -11,7 +11,7 @@ import Foundation
 /// One engine event: TUICallEngine's observer callbacks as values.
 public enum CallEvent: Equatable, Sendable {
     /// An invitation arrived (`onCallReceived`).
-    case callReceived(callId: String, callerId: String, calleeIdList: [String], mediaType: MediaType, userData: String, isGroup: Bool)
+    case callReceived(callId: String, callerId: String, calleeIdList: [String], mediaType: MediaType, userData: String, isGroup: Bool, chatGroupId: String)
     /// The call connected for this user (`onCallBegin`): start media.
     case callBegin(callId: String, roomId: String, mediaType: MediaType, isGroup: Bool)
     /// A connected call ended for this user (`onCallEnd`).
@@ -44,7 +44,7 @@ public enum CallEvent: Equatable, Sendable {
 /// callbacks it needs. Callbacks run on the engine's event thread; hop to the
 /// main actor yourself (`Task { @MainActor in ... }`).
 public extension CallObserver {
-    func onCallReceived(callId: String, callerId: String, calleeIdList: [String], mediaType: MediaType, userData: String, isGroup: Bool) {}
+    func onCallReceived(callId: String, callerId: String, calleeIdList: [String], mediaType: MediaType, userData: String, isGroup: Bool, chatGroupId: String) {}
     func onCallBegin(callId: String, roomId: String, mediaType: MediaType, isGroup: Bool) {}
     func onCallEnd(callId: String, mediaType: MediaType, reason: EndReason, totalTimeS: UInt64) {}
     func onCallNotConnected(callId: String, mediaType: MediaType, reason: EndReason) {}
@@ -69,8 +69,8 @@ public final class CallEventObserver: CallObserver {
         self.onEvent = onEvent
     }
 
-    public func onCallReceived(callId: String, callerId: String, calleeIdList: [String], mediaType: MediaType, userData: String, isGroup: Bool) {
-        onEvent(.callReceived(callId: callId, callerId: callerId, calleeIdList: calleeIdList, mediaType: mediaType, userData: userData, isGroup: isGroup))
+    public func onCallReceived(callId: String, callerId: String, calleeIdList: [String], mediaType: MediaType, userData: String, isGroup: Bool, chatGroupId: String) {
+        onEvent(.callReceived(callId: callId, callerId: callerId, calleeIdList: calleeIdList, mediaType: mediaType, userData: userData, isGroup: isGroup, chatGroupId: chatGroupId))
     }
     public func onCallBegin(callId: String, roomId: String, mediaType: MediaType, isGroup: Bool) {
         onEvent(.callBegin(callId: callId, roomId: roomId, mediaType: mediaType, isGroup: isGroup))

@@ -17,7 +17,8 @@ use crate::{EndReason, MediaType};
 #[uniffi::export(with_foreign)]
 pub trait CallObserver: Send + Sync {
     /// An invitation arrived. `callee_id_list` is everyone invited (the
-    /// caller excluded), including this user.
+    /// caller excluded), including this user; `chat_group_id` is empty unless
+    /// the call belongs to a chat group.
     fn on_call_received(
         &self,
         call_id: String,
@@ -26,6 +27,7 @@ pub trait CallObserver: Send + Sync {
         media_type: MediaType,
         user_data: String,
         is_group: bool,
+        chat_group_id: String,
     );
     /// The call connected for this user: start media in `room_id`.
     fn on_call_begin(&self, call_id: String, room_id: String, media_type: MediaType, is_group: bool);
@@ -67,8 +69,8 @@ impl hotline_engine::CallObserver for Adapter {
 /// Call the observer method matching `event`.
 pub(crate) fn deliver(o: &dyn CallObserver, event: Event) {
     match event {
-        Event::CallReceived { call_id, caller_id, callee_ids, media_type, user_data, is_group, chat_group_id: _ } => {
-            o.on_call_received(call_id, caller_id, callee_ids, media_type, user_data, is_group)
+        Event::CallReceived { call_id, caller_id, callee_ids, media_type, user_data, is_group, chat_group_id } => {
+            o.on_call_received(call_id, caller_id, callee_ids, media_type, user_data, is_group, chat_group_id)
         }
         Event::CallBegin { call_id, room_id, media_type, is_group } => {
             o.on_call_begin(call_id, room_id, media_type, is_group)

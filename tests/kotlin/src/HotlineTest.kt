@@ -63,7 +63,7 @@ class OneToOneTest {
         phones("alice", "bob") { (alice, bob) ->
             val callId = alice.engine.calls(listOf(bob.userId), MediaType.VIDEO, CallParams(userData = "hello"))
             val got = bob.await<CallEvent.CallReceived>()
-            assertEquals(CallEvent.CallReceived(callId, alice.userId, listOf(bob.userId), MediaType.VIDEO, "hello", false), got)
+            assertEquals(CallEvent.CallReceived(callId, alice.userId, listOf(bob.userId), MediaType.VIDEO, "hello", false, ""), got)
             bob.engine.accept()
             bob.await<CallEvent.CallBegin> { it.callId == callId }
             val begin = alice.await<CallEvent.CallBegin> { it.callId == callId }

@@ -21,6 +21,7 @@ sealed interface CallEvent {
         val mediaType: MediaType,
         val userData: String,
         val isGroup: Boolean,
+        val chatGroupId: String,
     ) : CallEvent
 
     /** The call connected for this user (`onCallBegin`): start media. */
@@ -68,7 +69,7 @@ sealed interface CallEvent {
  * Callbacks run on the engine's event thread: hop to your main thread yourself.
  */
 open class CallObserverAdapter : CallObserver {
-    override fun onCallReceived(callId: String, callerId: String, calleeIdList: List<String>, mediaType: MediaType, userData: String, isGroup: Boolean) {}
+    override fun onCallReceived(callId: String, callerId: String, calleeIdList: List<String>, mediaType: MediaType, userData: String, isGroup: Boolean, chatGroupId: String) {}
     override fun onCallBegin(callId: String, roomId: String, mediaType: MediaType, isGroup: Boolean) {}
     override fun onCallEnd(callId: String, mediaType: MediaType, reason: EndReason, totalTimeS: ULong) {}
     override fun onCallNotConnected(callId: String, mediaType: MediaType, reason: EndReason) {}
@@ -86,8 +87,8 @@ open class CallObserverAdapter : CallObserver {
 
 /** A [CallObserver] that turns every callback into a [CallEvent] for [onEvent]. */
 class CallEventObserver(private val onEvent: (CallEvent) -> Unit) : CallObserver {
-    override fun onCallReceived(callId: String, callerId: String, calleeIdList: List<String>, mediaType: MediaType, userData: String, isGroup: Boolean) =
-        onEvent(CallEvent.CallReceived(callId, callerId, calleeIdList, mediaType, userData, isGroup))
+    override fun onCallReceived(callId: String, callerId: String, calleeIdList: List<String>, mediaType: MediaType, userData: String, isGroup: Boolean, chatGroupId: String) =
+        onEvent(CallEvent.CallReceived(callId, callerId, calleeIdList, mediaType, userData, isGroup, chatGroupId))
     override fun onCallBegin(callId: String, roomId: String, mediaType: MediaType, isGroup: Boolean) =
         onEvent(CallEvent.CallBegin(callId, roomId, mediaType, isGroup))
     override fun onCallEnd(callId: String, mediaType: MediaType, reason: EndReason, totalTimeS: ULong) =
