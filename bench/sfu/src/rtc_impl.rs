@@ -29,7 +29,7 @@ use rtc::rtp_transceiver::{RTCRtpSenderId, RTCRtpTransceiverDirection, RTCRtpTra
 use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
 
-use crate::common::{wait_readable, Ctl, Peer, PhaseTracker, Signal, SfuResult, PAYLOAD_LEN};
+use crate::common::{wait_readable, Ctl, Out, Peer, PhaseTracker, Signal, SfuResult, PAYLOAD_LEN};
 
 fn h264() -> RTCRtpCodec {
     RTCRtpCodec {
@@ -130,8 +130,7 @@ pub struct RtcPeer {
 
 impl RtcPeer {
     pub fn new(publisher: bool) -> Self {
-        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-        sock.set_nonblocking(true).unwrap();
+        let sock = crate::common::bind_loopback();
         let local = sock.local_addr().unwrap();
         let mut pc = build_pc(false, local);
         let ssrc = rand_u32();
@@ -265,7 +264,7 @@ struct Client {
 
 /// Sends a session's queued datagrams and consumes its events and messages;
 /// RTP read from the publisher is collected for forwarding.
-fn drain(c: &mut Client, sock: &UdpSocket, rtp: &mut Vec<rtc::rtp::packet::Packet>, inp: &mut u64) -> Instant {
+fn drain(c: &mut Client, out: &mut Out, rtp: &mut Vec<rtc::rtp::packet::Packet>, inp: &mut u64) -> Instant {
     let now = Instant::now();
     for _ in 0..4 {
         let mut more = false;
@@ -285,7 +284,7 @@ fn drain(c: &mut Client, sock: &UdpSocket, rtp: &mut Vec<rtc::rtp::packet::Packe
             }
         }
         while let Some(m) = c.pc.poll_write() {
-            let _ = sock.send_to(&m.message, m.transport.peer_addr);
+            out.send(m.transport.peer_addr, &m.message);
         }
         if !more {
             break;
@@ -294,7 +293,8 @@ fn drain(c: &mut Client, sock: &UdpSocket, rtp: &mut Vec<rtc::rtp::packet::Packe
     c.pc.poll_timeout().unwrap_or(now + Duration::from_millis(100))
 }
 
-pub fn run_sfu(sock: UdpSocket, rx: Receiver<Signal>, ctl: Arc<Ctl>) -> SfuResult {
+pub fn run_sfu(sock: UdpSocket, rx: Receiver<Signal>, ctl: Arc<Ctl>, batch: bool) -> SfuResult {
+    let mut out = Out::new(&sock, batch);
     let local = sock.local_addr().unwrap();
     let fd = sock.as_raw_fd();
     let mut clients: Vec<Client> = vec![];
@@ -344,7 +344,7 @@ pub fn run_sfu(sock: UdpSocket, rx: Receiver<Signal>, ctl: Arc<Ctl>) -> SfuResul
         let now = Instant::now();
         let wait = earliest.map(|t| t.saturating_duration_since(now)).unwrap_or(Duration::from_millis(5));
         if !wait.is_zero() {
-            wait_readable(&[fd], wait);
+            wait_readable(&[fd], wait, phase.wait_cap());
         }
 
         let mut touched = false;
@@ -361,7 +361,7 @@ pub fn run_sfu(sock: UdpSocket, rx: Receiver<Signal>, ctl: Arc<Ctl>) -> SfuResul
                 continue;
             }
             if c.publisher {
-                c.next = drain(c, &sock, &mut rtp, &mut inp);
+                c.next = drain(c, &mut out, &mut rtp, &mut inp);
                 for p in rtp.drain(..) {
                     for s in clients.iter_mut().filter(|s| !s.publisher && s.alive) {
                         let Some(id) = s.sender else { continue };
@@ -392,9 +392,10 @@ pub fn run_sfu(sock: UdpSocket, rx: Receiver<Signal>, ctl: Arc<Ctl>) -> SfuResul
             } else if !touched {
                 continue;
             }
-            c.next = drain(c, &sock, &mut rtp, &mut inp);
+            c.next = drain(c, &mut out, &mut rtp, &mut inp);
         }
         rtp.clear();
+        out.flush();
     }
     phase.res
 }

@@ -14,7 +14,7 @@ use str0m::net::{Protocol, Receive};
 use str0m::rtp::{RtpPacket, RtpWrite};
 use str0m::{Candidate, Event, Input, Output, Rtc};
 
-use crate::common::{wait_readable, Ctl, Peer, PhaseTracker, Signal, SfuResult, PAYLOAD_LEN};
+use crate::common::{wait_readable, Ctl, Out, Peer, PhaseTracker, Signal, SfuResult, PAYLOAD_LEN};
 
 pub fn init_crypto() {
     use std::sync::Once;
@@ -38,8 +38,7 @@ pub struct Str0mPeer {
 impl Str0mPeer {
     pub fn new(publisher: bool) -> Self {
         init_crypto();
-        let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-        sock.set_nonblocking(true).unwrap();
+        let sock = crate::common::bind_loopback();
         let local = sock.local_addr().unwrap();
         let mut rtc = Rtc::builder().set_rtp_mode(true).build(Instant::now());
         rtc.add_local_candidate(Candidate::host(local, "udp").unwrap());
@@ -140,12 +139,12 @@ struct Client {
 
 /// Drains one session's output: sends datagrams, collects RTP from the
 /// publisher, and returns the next deadline.
-fn drain(c: &mut Client, sock: &UdpSocket, rtp: &mut Vec<RtpPacket>, inp: &mut u64) -> Instant {
+fn drain(c: &mut Client, out: &mut Out, rtp: &mut Vec<RtpPacket>, inp: &mut u64) -> Instant {
     let now = Instant::now();
     for _ in 0..100_000 {
         match c.rtc.poll_output() {
             Ok(Output::Transmit(t)) => {
-                let _ = sock.send_to(&t.contents, t.destination);
+                out.send(t.destination, &t.contents);
             }
             Ok(Output::Event(Event::MediaAdded(m))) => c.mid = Some(m.mid),
             Ok(Output::Event(Event::RtpPacket(p))) => {
@@ -165,7 +164,8 @@ fn drain(c: &mut Client, sock: &UdpSocket, rtp: &mut Vec<RtpPacket>, inp: &mut u
     now
 }
 
-pub fn run_sfu(sock: UdpSocket, rx: Receiver<Signal>, ctl: Arc<Ctl>) -> SfuResult {
+pub fn run_sfu(sock: UdpSocket, rx: Receiver<Signal>, ctl: Arc<Ctl>, batch: bool) -> SfuResult {
+    let mut out = Out::new(&sock, batch);
     init_crypto();
     let local = sock.local_addr().unwrap();
     let fd = sock.as_raw_fd();
@@ -209,7 +209,7 @@ pub fn run_sfu(sock: UdpSocket, rx: Receiver<Signal>, ctl: Arc<Ctl>) -> SfuResul
         let now = Instant::now();
         let wait = earliest.map(|t| t.saturating_duration_since(now)).unwrap_or(Duration::from_millis(5));
         if !wait.is_zero() {
-            wait_readable(&[fd], wait);
+            wait_readable(&[fd], wait, phase.wait_cap());
         }
 
         // Read a burst of datagrams.
@@ -239,7 +239,7 @@ pub fn run_sfu(sock: UdpSocket, rx: Receiver<Signal>, ctl: Arc<Ctl>) -> SfuResul
                 continue;
             }
             if c.publisher {
-                c.next = drain(c, &sock, &mut rtp, &mut inp);
+                c.next = drain(c, &mut out, &mut rtp, &mut inp);
                 // Forward every packet to every subscriber: no decode, no repacketization.
                 for p in rtp.drain(..) {
                     for s in clients.iter_mut().filter(|s| !s.publisher && s.alive) {
@@ -260,7 +260,10 @@ pub fn run_sfu(sock: UdpSocket, rx: Receiver<Signal>, ctl: Arc<Ctl>) -> SfuResul
         // Flush every session once per burst, and run due timers.
         let now = Instant::now();
         for c in clients.iter_mut().filter(|c| c.alive) {
-            if c.next <= now {
+            // str0m's idiom (examples/chat.rs) is to drive time forward in every
+            // session after every read; the ICE agent paces its queued STUN
+            // replies otherwise (Ta = 50 ms).
+            if c.next <= now || touched {
                 if c.rtc.handle_input(Input::Timeout(now)).is_err() {
                     c.alive = false;
                     continue;
@@ -268,9 +271,10 @@ pub fn run_sfu(sock: UdpSocket, rx: Receiver<Signal>, ctl: Arc<Ctl>) -> SfuResul
             } else if !touched {
                 continue;
             }
-            c.next = drain(c, &sock, &mut rtp, &mut inp);
+            c.next = drain(c, &mut out, &mut rtp, &mut inp);
         }
         rtp.clear();
+        out.flush();
     }
     phase.res
 }
