@@ -154,7 +154,7 @@ impl CallCore {
 
     fn on_frame(&mut self, msg: ServerMsg, now: u64) {
         match msg {
-            ServerMsg::Response { seq, code, message, login, call, records } => match self.conn.take_answer(seq) {
+            ServerMsg::Response { seq, code, message, login, call, records, .. } => match self.conn.take_answer(seq) {
                 Answer::Login => self.on_login(code, &message, login, now),
                 Answer::Ping => {}
                 Answer::Request(req) => self.on_response(req, code, &message, call, records),
@@ -179,6 +179,11 @@ impl CallCore {
             ServerMsg::Error { code, message } => {
                 let e = CoreError::from_wire(code, &message);
                 self.event(Event::Error { code: e.code, message: e.message });
+            }
+            ServerMsg::MediaOffer { call_id, revision, .. } => {
+                // Media negotiation belongs to the engine's media layer, which
+                // does not exist yet; the core only keeps call control.
+                log::debug!("ignoring media offer {revision} for call {call_id}: no media layer");
             }
         }
     }

@@ -197,6 +197,7 @@ fn response_completes_the_command_with_records() {
         login: None,
         call: None,
         records: Some(vec![record.clone()]),
+        sdp: None,
     });
     let ok = done_for(&outs, id).unwrap();
     assert_eq!(ok.records, vec![record]);

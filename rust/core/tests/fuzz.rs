@@ -69,6 +69,8 @@ impl WorldCall {
             deadline_ms: None,
             joined_at_ms: Some(T0),
             left_at_ms: None,
+            audio_available: false,
+            video_available: false,
         }];
         for c in callees {
             let busy = rng.chance(15);
@@ -81,6 +83,8 @@ impl WorldCall {
                 deadline_ms: None,
                 joined_at_ms: None,
                 left_at_ms: None,
+                audio_available: false,
+                video_available: false,
             });
         }
         let info = CallInfo {
@@ -153,6 +157,8 @@ impl WorldCall {
                 deadline_ms: None,
                 joined_at_ms: None,
                 left_at_ms: None,
+                audio_available: false,
+                video_available: false,
             });
             self.info.is_group = true;
         }
@@ -192,6 +198,8 @@ impl WorldCall {
                         deadline_ms: None,
                         joined_at_ms: None,
                         left_at_ms: None,
+                        audio_available: false,
+                        video_available: false,
                     });
                     self.info.is_group = true;
                     return Some(self.commit());
@@ -567,6 +575,7 @@ impl Run {
                         login: None,
                         call: Some(call.info.clone()),
                         records: None,
+                        sdp: None,
                     },
                 }
             }
@@ -642,6 +651,7 @@ impl Run {
                     }),
                     call: None,
                     records: None,
+                    sdp: None,
                 }
             }
         };

@@ -43,6 +43,7 @@ fn timeout_vs_accept() {
         login: None,
         call: Some(s.get()),
         records: None,
+        sdp: None,
     });
     assert!(events(&outs).is_empty());
     assert_eq!(err_code(&outs, id), ErrorCode::RequestRefused);

@@ -103,6 +103,12 @@ pub struct Participant {
     /// When the participant became `Gone` (Unix ms).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub left_at_ms: Option<i64>,
+    /// The participant's microphone is sending (see `media_state`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub audio_available: bool,
+    /// The participant's camera is sending (see `media_state`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub video_available: bool,
 }
 
 /// Push content for callees that are offline (stored now, delivered by the push service).

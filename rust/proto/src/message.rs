@@ -141,6 +141,32 @@ pub enum ClientMsg {
         /// Record IDs from [`CallRecord::record_id`].
         record_ids: Vec<String>,
     },
+    /// Offer the publisher connection's SDP (sendonly audio and video) to the
+    /// SFU; the response carries the answer in `sdp`. Only while in an active call.
+    MediaPublish {
+        /// The call.
+        call_id: String,
+        /// The SDP offer.
+        sdp: String,
+    },
+    /// Answer the SFU's latest [`ServerMsg::MediaOffer`] for the subscriber connection.
+    MediaAnswer {
+        /// The call.
+        call_id: String,
+        /// The offer's revision being answered.
+        revision: u64,
+        /// The SDP answer.
+        sdp: String,
+    },
+    /// Tell everyone whether one's microphone and camera are sending.
+    MediaState {
+        /// The call.
+        call_id: String,
+        /// Audio is being sent.
+        audio: bool,
+        /// Video is being sent.
+        video: bool,
+    },
 }
 
 impl ClientMsg {
@@ -159,7 +185,7 @@ impl ClientMsg {
     }
 
     /// Every `type` value a client may send.
-    pub const TYPES: [&'static str; 15] = [
+    pub const TYPES: [&'static str; 18] = [
         "login",
         "ping",
         "call",
@@ -174,6 +200,9 @@ impl ClientMsg {
         "set_multi_device",
         "query_records",
         "delete_records",
+        "media_publish",
+        "media_answer",
+        "media_state",
         // Reserved so old servers answer UNKNOWN_MESSAGE consistently.
         "logout",
     ];
@@ -195,6 +224,9 @@ impl ClientMsg {
             ClientMsg::SetMultiDevice { .. } => "set_multi_device",
             ClientMsg::QueryRecords { .. } => "query_records",
             ClientMsg::DeleteRecords { .. } => "delete_records",
+            ClientMsg::MediaPublish { .. } => "media_publish",
+            ClientMsg::MediaAnswer { .. } => "media_answer",
+            ClientMsg::MediaState { .. } => "media_state",
         }
     }
 }
@@ -300,6 +332,17 @@ pub struct CallRecord {
     pub total_time_s: u64,
 }
 
+/// One remote track in a [`ServerMsg::MediaOffer`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MediaTrack {
+    /// The SDP media ID.
+    pub mid: String,
+    /// Whose track it is.
+    pub user_id: String,
+    /// `"audio"` or `"video"`.
+    pub kind: String,
+}
+
 /// What a successful login returns.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginResult {
@@ -336,6 +379,9 @@ pub enum ServerMsg {
         /// For `query_records`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         records: Option<Vec<CallRecord>>,
+        /// For `media_publish`: the SFU's SDP answer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sdp: Option<String>,
     },
     /// A call the user belongs to changed.
     CallUpdate {
@@ -349,6 +395,18 @@ pub enum ServerMsg {
     },
     /// The UserSig this connection logged in with has expired; it will close.
     UserSigExpired,
+    /// The SFU's SDP offer for the subscriber connection (recvonly), sent
+    /// whenever the set of remote tracks changes; answer with `media_answer`.
+    MediaOffer {
+        /// The call.
+        call_id: String,
+        /// Grows with each offer; answers to older revisions are refused.
+        revision: u64,
+        /// The SDP offer.
+        sdp: String,
+        /// Which remote user and kind each offered `mid` carries.
+        tracks: Vec<MediaTrack>,
+    },
     /// An error not tied to a request (for example a frame without `seq`).
     Error {
         /// An [`ErrorCode`] value.
@@ -361,7 +419,7 @@ pub enum ServerMsg {
 impl ServerMsg {
     /// A successful response with no payload.
     pub fn ok(seq: u64) -> ServerMsg {
-        ServerMsg::Response { seq, code: 0, message: String::new(), login: None, call: None, records: None }
+        ServerMsg::Response { seq, code: 0, message: String::new(), login: None, call: None, records: None, sdp: None }
     }
 
     /// A failed response.
@@ -373,12 +431,13 @@ impl ServerMsg {
             login: None,
             call: None,
             records: None,
+            sdp: None,
         }
     }
 
     /// A successful response carrying a call snapshot.
     pub fn ok_call(seq: u64, call: CallInfo) -> ServerMsg {
-        ServerMsg::Response { seq, code: 0, message: String::new(), login: None, call: Some(call), records: None }
+        ServerMsg::Response { seq, code: 0, message: String::new(), login: None, call: Some(call), records: None, sdp: None }
     }
 }
 

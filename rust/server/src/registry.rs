@@ -188,6 +188,8 @@ impl Registry {
             deadline_ms: None,
             joined_at_ms: Some(now_ms),
             left_at_ms: None,
+            audio_available: false,
+            video_available: false,
         }];
         for id in &req.user_ids {
             participants.push(self.invitation(id, caller, timeout_s, now_ms));
@@ -229,6 +231,8 @@ impl Registry {
             deadline_ms: (!busy).then_some(now_ms + i64::from(timeout_s) * 1000),
             joined_at_ms: None,
             left_at_ms: busy.then_some(now_ms),
+            audio_available: false,
+            video_available: false,
         }
     }
 

@@ -275,7 +275,7 @@ async fn handle_login(
     let Ok(result) = result.await else { return Err("server shutting down".into()) };
     // Capped so an absurd (but authentic) expiry cannot overflow the clock.
     let expires_in_s = claims.expires_at().saturating_sub((unix_ms() / 1000) as u64).min(10 * 365 * 86400);
-    let response = ServerMsg::Response { seq, code: 0, message: String::new(), login: Some(result), call: None, records: None };
+    let response = ServerMsg::Response { seq, code: 0, message: String::new(), login: Some(result), call: None, records: None, sdp: None };
     send(socket, &response).await;
     Ok(Some(Login { user_id, device_id, sig_expires_at: Some(Instant::now() + Duration::from_secs(expires_in_s)) }))
 }
@@ -297,7 +297,7 @@ async fn handle_request(socket: &mut WebSocket, shared: &Shared, conn_id: u64, l
             }
         }
         ClientMsg::QueryRecords { filter } => match shared.store.records(user, &filter).await {
-            Ok(records) => ServerMsg::Response { seq, code: 0, message: String::new(), login: None, call: None, records: Some(records) },
+            Ok(records) => ServerMsg::Response { seq, code: 0, message: String::new(), login: None, call: None, records: Some(records), sdp: None },
             Err(e) => store_failure(seq, e),
         },
         ClientMsg::DeleteRecords { record_ids } => {

@@ -157,6 +157,7 @@ pub fn login_ok(seq: u64, calls: Vec<CallInfo>) -> ServerMsg {
         login: Some(LoginResult { server_time_ms: T0, heartbeat_interval_s: HEARTBEAT_S, idle_timeout_s: 60, calls }),
         call: None,
         records: None,
+        sdp: None,
     }
 }
 
@@ -212,6 +213,8 @@ impl Snap {
             deadline_ms: None,
             joined_at_ms: Some(T0),
             left_at_ms: None,
+            audio_available: false,
+            video_available: false,
         }];
         for c in callees {
             participants.push(Participant {
@@ -223,6 +226,8 @@ impl Snap {
                 deadline_ms: Some(T0 + 30_000),
                 joined_at_ms: None,
                 left_at_ms: None,
+                audio_available: false,
+                video_available: false,
             });
         }
         Snap {
@@ -293,6 +298,8 @@ impl Snap {
                 deadline_ms: None,
                 joined_at_ms: None,
                 left_at_ms: None,
+                audio_available: false,
+                video_available: false,
             });
         }
         self.info.is_group = true;
@@ -310,6 +317,8 @@ impl Snap {
             deadline_ms: Some(T0 + at_ms + 30_000),
             joined_at_ms: None,
             left_at_ms: None,
+            audio_available: false,
+            video_available: false,
         };
         match self.info.participant_mut(user) {
             Some(old) => *old = p,
