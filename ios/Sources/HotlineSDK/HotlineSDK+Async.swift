@@ -122,6 +122,17 @@ public extension HotlineError {
     }
 }
 
+extension FrameBuffer {
+    /// Reads the frame's pixels in place, without a copy. The pointer is valid
+    /// only inside `body`; copy anything you keep.
+    public func withBytes<T>(_ body: (UnsafeRawBufferPointer) throws -> T) rethrows -> T {
+        let start = UnsafeRawPointer(bitPattern: UInt(address()))
+        return try withExtendedLifetime(self) {
+            try body(UnsafeRawBufferPointer(start: start, count: Int(len())))
+        }
+    }
+}
+
 /// A `VideoSink` from a closure. It runs on a Rust media thread; return quickly.
 public final class ClosureVideoSink: VideoSink {
     private let block: @Sendable (VideoFrame) -> Void

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use hotline_engine::Event;
 
 use crate::observer::{deliver, CallObserver};
-use crate::video::{FrameBytes, VideoFrame, VideoSink};
+use crate::video::{FrameBuffer, VideoFrame, VideoSink};
 
 /// FOR BENCHMARKS AND TESTS: deliver `count` synthetic `on_user_join` events
 /// (call ID `"bench"`, user IDs `"u0"`, `"u1"`, … in order) to `observer` from
@@ -78,7 +78,7 @@ pub fn push_test_frames(sink: Arc<dyn VideoSink>, width: u32, height: u32, count
                     i420[..4].copy_from_slice(&i.to_le_bytes());
                 }
                 let timestamp_us = start.elapsed().as_micros() as i64;
-                sink.on_frame(VideoFrame { width: w, height: h, rotation: 0, timestamp_us, i420: FrameBytes(i420) });
+                sink.on_frame(VideoFrame { width: w, height: h, rotation: 0, timestamp_us, i420: Arc::new(FrameBuffer::new(i420)) });
                 delivered += 1;
             }
             FramePushStats { delivered, dropped, elapsed_us: start.elapsed().as_micros() as u64 }

@@ -21,7 +21,7 @@ mod video;
 pub use bench::{fire_test_events, push_test_frames, FramePushStats};
 pub use convert::{CallParams, CallRecord, EngineConfig, OfflinePushInfo, RecordFilter};
 pub use observer::CallObserver;
-pub use video::{FrameBytes, VideoFrame, VideoSink};
+pub use video::{FrameBuffer, VideoFrame, VideoSink};
 
 use hotline_engine::CallEngine;
 pub use hotline_engine::{CallResult, EndReason, MediaType};

@@ -31,9 +31,12 @@ private fun events(n: Int): String {
 private class Sink : VideoSink {
     val frames = AtomicLong(); val bytes = AtomicLong(); var checksum = 0L
     override fun onFrame(frame: VideoFrame) {
-        check(frame.i420.size == frame.width.toInt() * frame.height.toInt() * 3 / 2)
-        frames.incrementAndGet(); bytes.addAndGet(frame.i420.size.toLong())
-        checksum += frame.i420[frame.i420.size / 2] // touch the pixels
+        frame.i420.use { pixels ->
+            val bb = pixels.asByteBuffer()
+            check(bb.capacity() == frame.width.toInt() * frame.height.toInt() * 3 / 2)
+            frames.incrementAndGet(); bytes.addAndGet(bb.capacity().toLong())
+            checksum += bb.get(bb.capacity() / 2) // touch the pixels
+        }
     }
 }
 

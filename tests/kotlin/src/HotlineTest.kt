@@ -289,26 +289,29 @@ class ThreadingTest {
 class VideoSinkTest {
     @Test
     fun `a Kotlin VideoSink receives 720p I420 frames from a Rust thread`() {
+        data class Seen(val width: UInt, val height: UInt, val rotation: UInt, val timestampUs: Long, val size: Int, val index: Int, val lumaAt4: Byte, val thread: Thread)
         val testThread = Thread.currentThread()
-        val frames = Collections.synchronizedList(mutableListOf<Triple<VideoFrame, Int, Thread>>())
-        val indices = Collections.synchronizedList(mutableListOf<Int>())
+        val frames = Collections.synchronizedList(mutableListOf<Seen>())
         val stats = pushTestFrames(videoSink { f ->
-            val idx = (f.i420[0].toInt() and 0xff) or ((f.i420[1].toInt() and 0xff) shl 8) or
-                ((f.i420[2].toInt() and 0xff) shl 16) or ((f.i420[3].toInt() and 0xff) shl 24)
-            indices.add(idx)
-            frames.add(Triple(f.copy(i420 = ByteArray(0)), f.i420.size, Thread.currentThread()))
+            f.i420.use { pixels ->
+                val bb = pixels.asByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN)
+                frames.add(Seen(f.width, f.height, f.rotation, f.timestampUs, bb.capacity(), bb.getInt(0), bb.get(4), Thread.currentThread()))
+                assertEquals(bb.capacity(), pixels.toBytes().size, "the copy and the in-place view agree")
+            }
         }, 1280u, 720u, 30u, 0u)
         assertEquals(30u, stats.delivered)
         assertEquals(0u, stats.dropped)
         assertEquals(30, frames.size)
-        assertEquals((0 until 30).toList(), indices, "frames arrive in order")
-        for ((f, size, t) in frames) {
+        assertEquals((0 until 30).toList(), frames.map { it.index }, "frames arrive in order")
+        for (f in frames) {
             assertEquals(1280u, f.width)
             assertEquals(720u, f.height)
             assertEquals(0u, f.rotation)
-            assertEquals(1280 * 720 * 3 / 2, size)
-            assertNotSame(testThread, t)
+            assertEquals(1280 * 720 * 3 / 2, f.size)
+            assertEquals(4.toByte(), f.lumaAt4, "the synthetic image's pixels are readable in place")
+            assertNotSame(testThread, f.thread)
         }
-        assertTrue(frames.zipWithNext().all { (a, b) -> a.first.timestampUs <= b.first.timestampUs })
+        assertTrue(frames.zipWithNext().all { (a, b) -> a.timestampUs <= b.timestampUs })
     }
 }
+

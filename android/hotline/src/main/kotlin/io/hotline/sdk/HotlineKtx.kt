@@ -142,6 +142,15 @@ val HotlineException.code: Int
         is HotlineException.Api -> this.code
     }
 
+/**
+ * The frame's pixels in place, without a copy: a read-only direct ByteBuffer
+ * over Rust's memory (hand it straight to `glTexImage2D` and the like). Valid
+ * only until this buffer is closed: close it when the frame is rendered, and
+ * copy anything you keep longer.
+ */
+fun FrameBuffer.asByteBuffer(): java.nio.ByteBuffer =
+    com.sun.jna.Pointer(address().toLong()).getByteBuffer(0, len().toLong()).asReadOnlyBuffer()
+
 /** A [VideoSink] from a lambda. It runs on a Rust media thread; return quickly. */
 fun videoSink(block: (VideoFrame) -> Unit): VideoSink = object : VideoSink {
     override fun onFrame(frame: VideoFrame) = block(frame)
