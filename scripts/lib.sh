@@ -19,7 +19,7 @@ need_apt() {
 # Rust toolchain and the native build tools the crates need.
 need_rust() {
   if ! command -v cargo >/dev/null; then
-    echo "error: cargo is not installed; install Rust from https://rustup.rs (1.85 or newer)" >&2
+    echo "error: cargo is not installed; install Rust from https://rustup.rs (1.89 or newer)" >&2
     exit 1
   fi
   need_apt build-essential pkg-config cmake nasm

@@ -44,6 +44,12 @@ pub struct ServerArgs {
     /// Messages per connection in a burst. Default 40.
     #[arg(long, env = "HOTLINE_RATE_BURST")]
     rate_burst: Option<u32>,
+    /// UDP address the SFU listens on for media. Default 127.0.0.1:0 (a free port).
+    #[arg(long, env = "HOTLINE_MEDIA_LISTEN")]
+    media_listen: Option<SocketAddr>,
+    /// Address written into SDP candidates, for servers behind NAT (port 0 = the bound port).
+    #[arg(long, env = "HOTLINE_MEDIA_PUBLIC_ADDR")]
+    media_public_addr: Option<SocketAddr>,
 }
 
 impl ServerArgs {
@@ -62,7 +68,10 @@ impl ServerArgs {
         layer!(listen <- listen, db <- db, sdk_app_id <- sdk_app_id, secret_key <- secret_key,
             max_participants <- max_participants, heartbeat_interval_s <- heartbeat_interval,
             idle_timeout_s <- idle_timeout, reconnect_grace_s <- reconnect_grace,
-            rate_limit_per_s <- rate_limit, rate_limit_burst <- rate_burst);
+            rate_limit_per_s <- rate_limit, rate_limit_burst <- rate_burst, media_listen <- media_listen);
+        if let Some(addr) = self.media_public_addr {
+            c.media_public_addr = Some(addr);
+        }
         c.validate().map_err(|e| e.to_string())?;
         Ok(c)
     }
@@ -87,7 +96,12 @@ pub fn run(args: ServerArgs) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        println!("hotline server listening on {} (database {})", server.ws_url(), db.display());
+        println!(
+            "hotline server listening on {} (database {}, media UDP {})",
+            server.ws_url(),
+            db.display(),
+            server.media_candidate_addr()
+        );
         let _ = std::io::Write::flush(&mut std::io::stdout());
         wait_for_signal().await;
         log::info!("shutting down");

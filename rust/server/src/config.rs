@@ -32,6 +32,11 @@ pub struct ServerConfig {
     pub rate_limit_burst: u32,
     /// Seconds a client has to log in after connecting.
     pub login_timeout_s: u32,
+    /// UDP address the SFU listens on for all media (ICE-lite, one port).
+    pub media_listen: SocketAddr,
+    /// Address written into SDP candidates, for servers behind NAT; port 0
+    /// means the port `media_listen` bound. Unset: the bound address itself.
+    pub media_public_addr: Option<SocketAddr>,
 }
 
 impl Default for ServerConfig {
@@ -48,6 +53,8 @@ impl Default for ServerConfig {
             rate_limit_per_s: 20,
             rate_limit_burst: 40,
             login_timeout_s: 10,
+            media_listen: "127.0.0.1:0".parse().expect("valid address"),
+            media_public_addr: None,
         }
     }
 }
@@ -81,6 +88,13 @@ impl ServerConfig {
         if self.rate_limit_per_s == 0 || self.rate_limit_burst == 0 {
             return bad("rate limits must be positive");
         }
+        let public_ip = self.media_public_addr.map(|a| a.ip());
+        if self.media_listen.ip().is_unspecified() && public_ip.is_none() {
+            return bad("media_listen on all interfaces needs media_public_addr, the address clients reach (flag --media-public-addr, env HOTLINE_MEDIA_PUBLIC_ADDR)");
+        }
+        if public_ip.is_some_and(|ip| ip.is_unspecified()) {
+            return bad("media_public_addr must be an address clients can reach, not 0.0.0.0 or ::");
+        }
         Ok(())
     }
 }
@@ -91,7 +105,8 @@ mod tests {
 
     #[test]
     fn toml_overrides_defaults_and_rejects_unknown_keys() {
-        let c = ServerConfig::from_toml("sdk_app_id = 7\nmax_participants = 4\n").unwrap();
+        let c = ServerConfig::from_toml("sdk_app_id = 7\nmax_participants = 4\nmedia_public_addr = \"198.51.100.7:3478\"\n").unwrap();
+        assert_eq!(c.media_public_addr, Some("198.51.100.7:3478".parse().unwrap()));
         assert_eq!((c.sdk_app_id, c.max_participants, c.heartbeat_interval_s), (7, 4, 10));
         let e = ServerConfig::from_toml("sdk_app_idd = 7").unwrap_err();
         assert!(e.0.contains("sdk_app_idd"), "{e}");
@@ -106,5 +121,10 @@ mod tests {
         c.max_participants = 9;
         c.secret_key = "short".into();
         assert!(c.validate().unwrap_err().0.contains("secret_key"));
+        c.secret_key = "k".repeat(32);
+        c.media_listen = "0.0.0.0:3478".parse().unwrap();
+        assert!(c.validate().unwrap_err().0.contains("media_public_addr"));
+        c.media_public_addr = Some("203.0.113.5:0".parse().unwrap());
+        assert_eq!(c.validate(), Ok(()));
     }
 }

@@ -4,7 +4,7 @@
 //! persists the result, answers, and pushes snapshots to every device of
 //! every participant.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -15,6 +15,7 @@ use tokio::sync::{mpsc, oneshot, Notify};
 
 use crate::metrics::Metrics;
 use crate::registry::{Change, NewCall, Refusal, Registry};
+use crate::sfu::{Cmd, Sfu};
 use crate::store::Store;
 
 /// Unix time in milliseconds.
@@ -125,6 +126,8 @@ struct Batch {
     change: Change,
     replies: Vec<(Outbox, ServerMsg)>,
     logins: Vec<(oneshot::Sender<LoginResult>, LoginResult)>,
+    /// Commands for the SFU, sent after the batch is persisted and answered.
+    sfu: Vec<Cmd>,
 }
 
 /// The hub's state.
@@ -136,6 +139,9 @@ pub struct Hub {
     devices: HashMap<String, Vec<Device>>,
     heartbeat_interval_s: u32,
     idle_timeout_s: u32,
+    sfu: Option<Sfu>,
+    /// Unfinished calls someone published media in (the SFU hears their changes).
+    media_calls: HashSet<String>,
 }
 
 /// WebSocket close code for "policy violation", used for kicks.
@@ -144,9 +150,25 @@ pub const CLOSE_POLICY: u16 = 1008;
 impl Hub {
     /// A hub over a registry restored from the store.
     pub fn new(registry: Registry, store: Store, metrics: Arc<Metrics>, heartbeat_interval_s: u32, idle_timeout_s: u32) -> Hub {
-        let hub = Hub { batch: Batch::default(), registry, store, metrics, devices: HashMap::new(), heartbeat_interval_s, idle_timeout_s };
+        let hub = Hub {
+            batch: Batch::default(),
+            registry,
+            store,
+            metrics,
+            devices: HashMap::new(),
+            heartbeat_interval_s,
+            idle_timeout_s,
+            sfu: None,
+            media_calls: HashSet::new(),
+        };
         hub.update_gauges();
         hub
+    }
+
+    /// Route media requests to this SFU (without one they are refused).
+    pub fn with_sfu(mut self, sfu: Sfu) -> Hub {
+        self.sfu = Some(sfu);
+        self
     }
 
     /// Run until every sender is dropped.
@@ -221,6 +243,9 @@ impl Hub {
                 false
             }
         });
+        if self.sfu.is_some() {
+            self.batch.sfu.push(Cmd::Rebind { user_id: user_id.to_string(), device_id: device_id.clone(), outbox: outbox.clone() });
+        }
         devices.push(Device { conn_id, device_id, multi_device, outbox });
         if was_offline {
             self.metrics.users_online.fetch_add(1, Relaxed);
@@ -275,7 +300,8 @@ impl Hub {
             | ClientMsg::Hangup { call_id }
             | ClientMsg::Invite { call_id, .. }
             | ClientMsg::Join { call_id }
-            | ClientMsg::SwitchMedia { call_id, .. } => Some(call_id.clone()),
+            | ClientMsg::SwitchMedia { call_id, .. }
+            | ClientMsg::MediaState { call_id, .. } => Some(call_id.clone()),
             _ => None,
         };
         let mut target = call_id_of(&msg);
@@ -297,6 +323,30 @@ impl Hub {
             ClientMsg::Invite { call_id, user_ids, timeout_s } => self.registry.invite(user, &call_id, &user_ids, timeout_s, now),
             ClientMsg::Join { call_id } => self.registry.join(user, device, &call_id, now),
             ClientMsg::SwitchMedia { call_id, media_type } => self.registry.switch_media(user, &call_id, media_type, now),
+            ClientMsg::MediaState { call_id, audio, video } => self.registry.set_media_state(user, &call_id, audio, video),
+            ClientMsg::MediaPublish { call_id, sdp } => {
+                let Some(outbox) = self.outbox(user, conn_id).cloned() else { return };
+                match self.media_check(user, device, &call_id) {
+                    Ok(()) => {
+                        self.media_calls.insert(call_id.clone());
+                        let cmd = Cmd::Publish { call_id, user_id: user.into(), device_id: device.into(), sdp, seq, outbox };
+                        self.batch.sfu.push(cmd);
+                        return;
+                    }
+                    Err(r) => Err(r),
+                }
+            }
+            ClientMsg::MediaAnswer { call_id, revision, sdp } => {
+                let Some(outbox) = self.outbox(user, conn_id).cloned() else { return };
+                match self.media_check(user, device, &call_id) {
+                    Ok(()) => {
+                        let cmd = Cmd::Answer { call_id, user_id: user.into(), revision, sdp, seq, outbox };
+                        self.batch.sfu.push(cmd);
+                        return;
+                    }
+                    Err(r) => Err(r),
+                }
+            }
             ClientMsg::SetMultiDevice { enabled } => {
                 if let Some(d) = self.devices.get_mut(user).and_then(|ds| ds.iter_mut().find(|d| d.conn_id == conn_id)) {
                     d.multi_device = enabled;
@@ -327,22 +377,46 @@ impl Hub {
         }
     }
 
+    /// May `user`, on `device`, publish or subscribe media in `call_id`?
+    fn media_check(&self, user: &str, device: &str, call_id: &str) -> Result<(), Refusal> {
+        if self.sfu.is_none() {
+            return Err(Refusal { code: hotline_proto::ErrorCode::SceneNotSupported, message: "this server has no SFU".into() });
+        }
+        let in_call_on = self.registry.media_device(user, call_id)?;
+        if in_call_on != device {
+            return Err(Refusal {
+                code: hotline_proto::ErrorCode::RequestRefused,
+                message: "you are in this call on another device".into(),
+            });
+        }
+        Ok(())
+    }
+
     /// Persist the batch's changes, push them to everyone concerned, then
-    /// answer the requests and logins that made them.
+    /// answer the requests and logins that made them, then hand the SFU its
+    /// work (so its offers follow the snapshots they depend on).
     async fn flush(&mut self) {
-        let Batch { change, replies, logins } = std::mem::take(&mut self.batch);
-        self.commit(change).await;
+        let Batch { change, replies, logins, sfu } = std::mem::take(&mut self.batch);
+        let membership = self.commit(change).await;
         for (outbox, reply) in replies {
             outbox.send(&reply);
         }
         for (reply, result) in logins {
             let _ = reply.send(result);
         }
+        if let Some(s) = &self.sfu {
+            // Membership last: it is the state after the whole batch.
+            for cmd in sfu.into_iter().chain(membership) {
+                s.send(cmd);
+            }
+        }
     }
 
-    async fn commit(&mut self, change: Change) {
+    /// Persist and broadcast; returns what the SFU must hear about calls with media.
+    async fn commit(&mut self, change: Change) -> Vec<Cmd> {
+        let mut membership = vec![];
         if change.calls.is_empty() {
-            return;
+            return membership;
         }
         let registry = &self.registry;
         if let Err(e) = self.store.save(&change.calls, &|id| registry.offline_push(id).cloned(), &change.records).await {
@@ -352,6 +426,20 @@ impl Hub {
         for call in &change.calls {
             if call.state == hotline_proto::CallState::Ended {
                 self.metrics.calls_ended_total.fetch_add(1, Relaxed);
+            }
+            if self.media_calls.contains(&call.call_id) {
+                if call.state == hotline_proto::CallState::Ended {
+                    self.media_calls.remove(&call.call_id);
+                    membership.push(Cmd::EndCall { call_id: call.call_id.clone() });
+                } else {
+                    let in_call = call
+                        .participants
+                        .iter()
+                        .filter(|p| p.state == hotline_proto::ParticipantState::InCall)
+                        .map(|p| (p.user_id.clone(), p.device_id.clone().unwrap_or_default()))
+                        .collect();
+                    membership.push(Cmd::Members { call_id: call.call_id.clone(), in_call });
+                }
             }
             let msg = ServerMsg::CallUpdate { call: call.clone() };
             let text = serde_json::to_string(&msg).expect("ServerMsg serialises");
@@ -364,6 +452,7 @@ impl Hub {
             }
         }
         self.update_gauges();
+        membership
     }
 
     fn update_gauges(&self) {

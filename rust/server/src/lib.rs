@@ -7,6 +7,10 @@
 //!        └──────────── Outbox (bounded) ◀─────────┘                store (SQLite)
 //! ```
 //!
+//! Media goes over UDP to the SFU ([`sfu`]), one thread that owns every
+//! call's str0m connections; the hub checks media requests against the
+//! registry and hands them to it.
+//!
 //! Start it with [`start`]; it prints nothing itself, the CLI does.
 
 pub mod config;
@@ -15,6 +19,7 @@ pub mod hub;
 pub mod metrics;
 pub mod registry;
 pub mod session;
+pub mod sfu;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -43,6 +48,9 @@ pub enum StartError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// The SFU's UDP socket could not be set up.
+    #[error(transparent)]
+    Media(#[from] sfu::SfuError),
 }
 
 /// A running server.
@@ -51,6 +59,8 @@ pub struct ServerHandle {
     shutdown: watch::Sender<bool>,
     task: JoinHandle<()>,
     hub_task: JoinHandle<()>,
+    media: SocketAddr,
+    media_candidate: SocketAddr,
     /// The server's metrics (for tests and benchmarks).
     pub metrics: Arc<metrics::Metrics>,
 }
@@ -59,6 +69,16 @@ impl ServerHandle {
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The UDP address the SFU is bound to.
+    pub fn media_addr(&self) -> SocketAddr {
+        self.media
+    }
+
+    /// The address the SFU writes into SDP candidates (`media_public_addr`, else [`Self::media_addr`]).
+    pub fn media_candidate_addr(&self) -> SocketAddr {
+        self.media_candidate
     }
 
     /// The URL clients connect to.
@@ -91,7 +111,9 @@ pub async fn start(config: ServerConfig) -> Result<ServerHandle, StartError> {
     registry.restore(unfinished, hub::unix_ms());
     let metrics = Arc::new(metrics::Metrics::default());
     let (hub_tx, hub_rx) = mpsc::channel(4096);
-    let hub = hub::Hub::new(registry, store.clone(), metrics.clone(), config.heartbeat_interval_s, config.idle_timeout_s);
+    let sfu = sfu::start(config.media_listen, config.media_public_addr, metrics.clone())?;
+    let (media, media_candidate) = (sfu.local_addr(), sfu.candidate_addr());
+    let hub = hub::Hub::new(registry, store.clone(), metrics.clone(), config.heartbeat_interval_s, config.idle_timeout_s).with_sfu(sfu);
     let hub_task = tokio::spawn(hub.run(hub_rx));
 
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -117,5 +139,5 @@ pub async fn start(config: ServerConfig) -> Result<ServerHandle, StartError> {
             log::error!("server stopped: {e}");
         }
     });
-    Ok(ServerHandle { addr, shutdown: shutdown_tx, task, hub_task, metrics })
+    Ok(ServerHandle { addr, shutdown: shutdown_tx, task, hub_task, media, media_candidate, metrics })
 }

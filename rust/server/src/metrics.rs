@@ -26,6 +26,16 @@ pub struct Metrics {
     pub logins_total: AtomicU64,
     /// Client frames received since start.
     pub frames_total: AtomicU64,
+    /// Media connections (publisher and subscriber) the SFU holds.
+    pub sfu_peers: AtomicI64,
+    /// RTP packets the SFU received from publishers.
+    pub sfu_rtp_in_total: AtomicU64,
+    /// RTP packets the SFU wrote towards subscribers.
+    pub sfu_rtp_forwarded_total: AtomicU64,
+    /// Datagrams the SFU dropped because the socket would block.
+    pub sfu_send_dropped_total: AtomicU64,
+    /// Subscribers' PLI/FIR relayed to publishers.
+    pub sfu_keyframe_requests_total: AtomicU64,
     errors: [AtomicU64; ErrorCode::ALL.len()],
 }
 
@@ -54,6 +64,11 @@ impl Metrics {
         gauge("hotline_calls_placed_total", "Calls placed since start.", "counter", self.calls_placed_total.load(Relaxed).to_string());
         gauge("hotline_logins_total", "Successful logins since start.", "counter", self.logins_total.load(Relaxed).to_string());
         gauge("hotline_frames_total", "Client frames received since start.", "counter", self.frames_total.load(Relaxed).to_string());
+        gauge("hotline_sfu_peers", "Media connections held by the SFU.", "gauge", self.sfu_peers.load(Relaxed).to_string());
+        gauge("hotline_sfu_rtp_in_total", "RTP packets received from publishers.", "counter", self.sfu_rtp_in_total.load(Relaxed).to_string());
+        gauge("hotline_sfu_rtp_forwarded_total", "RTP packets written towards subscribers.", "counter", self.sfu_rtp_forwarded_total.load(Relaxed).to_string());
+        gauge("hotline_sfu_send_dropped_total", "Datagrams dropped because the media socket would block.", "counter", self.sfu_send_dropped_total.load(Relaxed).to_string());
+        gauge("hotline_sfu_keyframe_requests_total", "Keyframe requests relayed from subscribers to publishers.", "counter", self.sfu_keyframe_requests_total.load(Relaxed).to_string());
         let _ = writeln!(out, "# HELP hotline_calls Calls by state (ended counts since start).\n# TYPE hotline_calls gauge");
         let _ = writeln!(out, "hotline_calls{{state=\"ringing\"}} {}", self.calls_ringing.load(Relaxed));
         let _ = writeln!(out, "hotline_calls{{state=\"active\"}} {}", self.calls_active.load(Relaxed));

@@ -424,6 +424,39 @@ impl Registry {
         Ok(self.settle(call_id, EndReason::Hangup, now_ms, true))
     }
 
+    /// Set whether a participant's microphone and camera are sending
+    /// (`media_state`). Only someone in the call; no change, no new version.
+    pub fn set_media_state(&mut self, user: &str, call_id: &str, audio: bool, video: bool) -> Result<Change, Refusal> {
+        let call = self.member_call(user, call_id)?;
+        let p = call.participant(user).expect("member");
+        if p.state != ParticipantState::InCall {
+            return refuse(ErrorCode::RequestRefused, "only someone in the call can set their media state");
+        }
+        if (p.audio_available, p.video_available) == (audio, video) {
+            return Ok(Change::default());
+        }
+        let call = self.calls.get_mut(call_id).expect("call exists");
+        let p = call.participant_mut(user).expect("member");
+        p.audio_available = audio;
+        p.video_available = video;
+        call.version += 1;
+        Ok(Change { calls: vec![call.clone()], records: vec![] })
+    }
+
+    /// Who may use media in a call right now: `Ok(device)` when `user` is
+    /// `in_call` in an active call (on that device), else why not.
+    pub fn media_device(&self, user: &str, call_id: &str) -> Result<String, Refusal> {
+        let call = self.member_call(user, call_id)?;
+        let p = call.participant(user).expect("member");
+        if call.state != CallState::Active {
+            return refuse(ErrorCode::RequestRefused, "media starts once the call is active");
+        }
+        if p.state != ParticipantState::InCall {
+            return refuse(ErrorCode::RequestRefused, "only someone in the call can send or receive media");
+        }
+        Ok(p.device_id.clone().unwrap_or_default())
+    }
+
     /// A user's last device went offline (`online` false) or one came back.
     pub fn set_presence(&mut self, user: &str, online: bool, now_ms: i64) {
         if online {

@@ -1,0 +1,635 @@
+//! The SFU's state: every call's room, every participant's two str0m `Rtc`s,
+//! and the routes RTP takes between them. Sans-IO: datagrams, commands and
+//! time come in; datagrams to send collect in [`Core::out`]. The thread in
+//! `mod.rs` owns the socket and drives this.
+//!
+//! Per participant (call, user):
+//! - a **publisher** `Rtc`: the engine offers sendonly audio and video, the
+//!   SFU answers (`media_publish`);
+//! - a **subscriber** `Rtc`: the SFU offers one sendonly m-line per remote
+//!   track (`media_offer`, growing `revision`), the engine answers
+//!   (`media_answer`). One exchange is in flight at a time; changes made
+//!   meanwhile go into the next offer once the current one is answered.
+//!
+//! RTP is forwarded without decoding: the publisher's packet is written to
+//! each subscriber's send stream (str0m keeps a per-subscriber buffer and
+//! answers that subscriber's NACKs from it). A subscriber's PLI/FIR becomes a
+//! keyframe request on the publisher's receive stream.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hotline_proto::{ErrorCode, MediaTrack, ServerMsg};
+use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
+use str0m::format::PayloadParams;
+use str0m::media::{Direction, KeyframeRequest, MediaKind, Mid};
+use str0m::net::{DatagramSend, Protocol, Receive};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
+use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
+
+use super::Cmd;
+use crate::hub::Outbox;
+use crate::metrics::Metrics;
+
+type PeerId = u64;
+
+/// Most outputs taken from one `Rtc` in one go (bounds every drain).
+const MAX_POLL: usize = 10_000;
+/// A peer with nothing scheduled is still looked at this often.
+const IDLE_TICK: Duration = Duration::from_millis(500);
+
+/// The SFU's codecs, the ones issue 3 mandates: Opus, and H.264 Constrained
+/// Baseline 42e01f with packetization mode 1 (and RTX). Keeping the list short
+/// keeps every SDP small (a 9-party subscriber offer has 16 m-lines).
+pub fn rtc_config() -> RtcConfig {
+    let mut cfg = Rtc::builder().set_rtp_mode(true).set_ice_lite(true).clear_codecs().enable_opus(true, false);
+    cfg.codec_config().add_h264(108.into(), Some(109.into()), true, 0x42e01f);
+    cfg
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Role {
+    Publisher,
+    Subscriber,
+}
+
+struct Peer {
+    rtc: Rtc,
+    call_id: String,
+    user_id: String,
+    role: Role,
+    next: Instant,
+    dead: bool,
+}
+
+/// One remote track in a subscriber connection.
+struct Route {
+    /// The subscriber's m-line.
+    mid: Mid,
+    /// Whose track, and their publisher's m-line.
+    source_user: String,
+    source_mid: Mid,
+    kind: MediaKind,
+    /// The subscriber's answer covered this m-line, so its send stream exists.
+    negotiated: bool,
+    /// The publisher connection the last forwarded packet came from; a new one
+    /// (the engine re-published) restarts the sequence mapping.
+    epoch: PeerId,
+    seq_offset: i64,
+    last_out: Option<u64>,
+    /// Publisher payload type → subscriber payload type, learned on first use.
+    pts: Vec<(u8, Option<u8>)>,
+}
+
+struct Pending {
+    revision: u64,
+    offer: SdpPendingOffer,
+    msg: ServerMsg,
+}
+
+#[derive(Default)]
+struct Subscriber {
+    peer: Option<PeerId>,
+    revision: u64,
+    pending: Option<Pending>,
+    /// Something changed while an offer was in flight.
+    dirty: bool,
+    routes: Vec<Route>,
+}
+
+struct Member {
+    device_id: String,
+    outbox: Outbox,
+    publisher: Option<PeerId>,
+    tracks: Vec<(Mid, MediaKind)>,
+    sub: Subscriber,
+}
+
+#[derive(Default)]
+struct Room {
+    members: BTreeMap<String, Member>,
+}
+
+enum Ev {
+    Rtp(RtpPacket),
+    Keyframe(KeyframeRequest),
+}
+
+/// Every room and connection of one SFU thread.
+pub struct Core {
+    candidate: SocketAddr,
+    peers: HashMap<PeerId, Peer>,
+    by_addr: HashMap<SocketAddr, PeerId>,
+    rooms: HashMap<String, Room>,
+    next_peer: PeerId,
+    metrics: Arc<Metrics>,
+    /// Datagrams to send (destination, contents).
+    pub out: Vec<(SocketAddr, DatagramSend)>,
+    /// Peers to drain before the next wait.
+    dirty: Vec<PeerId>,
+}
+
+fn reply(outbox: &Outbox, metrics: &Metrics, seq: u64, r: Result<Option<String>, (ErrorCode, String)>) {
+    let msg = match r {
+        Ok(sdp) => ServerMsg::Response { seq, code: 0, message: String::new(), login: None, call: None, records: None, sdp },
+        Err((code, message)) => {
+            metrics.error(code);
+            ServerMsg::err(seq, code, message)
+        }
+    };
+    outbox.send(&msg);
+}
+
+fn kind_name(kind: MediaKind) -> &'static str {
+    if kind == MediaKind::Audio {
+        "audio"
+    } else {
+        "video"
+    }
+}
+
+/// The sending audio and video m-lines of an SDP offer: (mid, kind).
+fn offered_tracks(sdp: &str) -> Vec<(Mid, MediaKind)> {
+    let mut out = vec![];
+    let mut section: Option<(MediaKind, Option<Mid>, bool)> = None;
+    let mut finish = |s: Option<(MediaKind, Option<Mid>, bool)>| {
+        if let Some((kind, Some(mid), true)) = s {
+            out.push((mid, kind));
+        }
+    };
+    for line in sdp.lines().map(str::trim) {
+        if let Some(m) = line.strip_prefix("m=") {
+            finish(section.take());
+            let mut f = m.split_whitespace();
+            let kind = match f.next() {
+                Some("audio") => Some(MediaKind::Audio),
+                Some("video") => Some(MediaKind::Video),
+                _ => None,
+            };
+            let port_open = f.next().is_some_and(|p| p != "0");
+            // sendrecv is the default direction
+            section = kind.filter(|_| port_open).map(|k| (k, None, true));
+        } else if let Some((_, mid, sending)) = section.as_mut() {
+            if let Some(v) = line.strip_prefix("a=mid:") {
+                *mid = Some(Mid::from(v));
+            } else if line == "a=recvonly" || line == "a=inactive" {
+                *sending = false;
+            }
+        }
+    }
+    finish(section);
+    out
+}
+
+/// Take a peer's output: datagrams into `out`, interesting events into `evs`.
+fn drain(peer: &mut Peer, out: &mut Vec<(SocketAddr, DatagramSend)>, evs: &mut Vec<Ev>, now: Instant) {
+    if peer.dead {
+        return;
+    }
+    for _ in 0..MAX_POLL {
+        match peer.rtc.poll_output() {
+            Ok(Output::Transmit(t)) => out.push((t.destination, t.contents)),
+            Ok(Output::Timeout(t)) => {
+                peer.next = t.min(now + IDLE_TICK);
+                return;
+            }
+            Ok(Output::Event(e)) => match e {
+                Event::RtpPacket(p) => evs.push(Ev::Rtp(p)),
+                Event::KeyframeRequest(k) => evs.push(Ev::Keyframe(k)),
+                Event::IceConnectionStateChange(s) => log::debug!("sfu: {} {:?} of {}: ICE {s:?}", peer.call_id, peer.role, peer.user_id),
+                _ => {}
+            },
+            Err(e) => {
+                log::info!("sfu: {:?} connection of {} in {} failed: {e}", peer.role, peer.user_id, peer.call_id);
+                peer.dead = true;
+                return;
+            }
+        }
+    }
+    peer.next = now;
+}
+
+impl Core {
+    /// A core whose SDPs name `candidate` as the SFU's address.
+    pub fn new(candidate: SocketAddr, metrics: Arc<Metrics>) -> Core {
+        Core {
+            candidate,
+            peers: HashMap::new(),
+            by_addr: HashMap::new(),
+            rooms: HashMap::new(),
+            next_peer: 1,
+            metrics,
+            out: Vec::new(),
+            dirty: Vec::new(),
+        }
+    }
+
+    /// The metrics this core counts into.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The earliest moment a peer wants time to pass.
+    pub fn next_timeout(&self) -> Option<Instant> {
+        self.peers.values().filter(|p| !p.dead).map(|p| p.next).min()
+    }
+
+    fn new_peer(&mut self, call_id: &str, user_id: &str, role: Role, now: Instant) -> PeerId {
+        let mut rtc = rtc_config().build(now);
+        rtc.add_local_candidate(Candidate::host(self.candidate, "udp").expect("a host candidate"));
+        let id = self.next_peer;
+        self.next_peer += 1;
+        self.peers.insert(id, Peer { rtc, call_id: call_id.into(), user_id: user_id.into(), role, next: now, dead: false });
+        self.metrics.sfu_peers.fetch_add(1, Relaxed);
+        id
+    }
+
+    fn drop_peer(&mut self, id: Option<PeerId>) {
+        let Some(id) = id else { return };
+        if let Some(mut p) = self.peers.remove(&id) {
+            p.rtc.disconnect();
+            self.metrics.sfu_peers.fetch_sub(1, Relaxed);
+        }
+        self.by_addr.retain(|_, p| *p != id);
+    }
+
+    fn drop_member(&mut self, m: Member) {
+        self.drop_peer(m.publisher);
+        self.drop_peer(m.sub.peer);
+    }
+
+    /// Apply a command from the hub.
+    pub fn handle_cmd(&mut self, cmd: Cmd, now: Instant) {
+        match cmd {
+            Cmd::Publish { call_id, user_id, device_id, sdp, seq, outbox } => {
+                let r = self.publish(&call_id, &user_id, device_id, &sdp, outbox.clone(), now);
+                reply(&outbox, &self.metrics, seq, r.map(Some));
+                self.renegotiate_room(&call_id, now);
+            }
+            Cmd::Answer { call_id, user_id, revision, sdp, seq, outbox } => {
+                let r = self.answer(&call_id, &user_id, revision, &sdp);
+                reply(&outbox, &self.metrics, seq, r.map(|_| None));
+                self.renegotiate_room(&call_id, now);
+            }
+            Cmd::Members { call_id, in_call } => {
+                let Some(room) = self.rooms.get_mut(&call_id) else { return };
+                let leaving: Vec<String> = room
+                    .members
+                    .iter()
+                    .filter(|(u, m)| !in_call.iter().any(|(iu, idev)| iu == *u && *idev == m.device_id))
+                    .map(|(u, _)| u.clone())
+                    .collect();
+                if leaving.is_empty() {
+                    return;
+                }
+                let gone: Vec<Member> = leaving.iter().filter_map(|u| room.members.remove(u)).collect();
+                log::debug!("sfu: {leaving:?} left the media of {call_id}");
+                for m in gone {
+                    self.drop_member(m);
+                }
+                self.renegotiate_room(&call_id, now);
+            }
+            Cmd::EndCall { call_id } => {
+                if let Some(room) = self.rooms.remove(&call_id) {
+                    for (_, m) in room.members {
+                        self.drop_member(m);
+                    }
+                }
+            }
+            Cmd::Rebind { user_id, device_id, outbox } => {
+                for room in self.rooms.values_mut() {
+                    if let Some(m) = room.members.get_mut(&user_id).filter(|m| m.device_id == device_id) {
+                        m.outbox = outbox.clone();
+                        if let Some(p) = &m.sub.pending {
+                            m.outbox.send(&p.msg);
+                        }
+                    }
+                }
+            }
+        }
+        self.flush_dirty(now);
+    }
+
+    fn publish(&mut self, call_id: &str, user_id: &str, device_id: String, sdp: &str, outbox: Outbox, now: Instant) -> Result<String, (ErrorCode, String)> {
+        let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| (ErrorCode::ParamInvalid, format!("invalid SDP offer: {e}")))?;
+        let id = self.new_peer(call_id, user_id, Role::Publisher, now);
+        let accepted = self.peers.get_mut(&id).expect("just added").rtc.sdp_api().accept_offer(offer);
+        let answer = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                self.drop_peer(Some(id));
+                return Err((ErrorCode::ParamInvalid, format!("SDP offer not acceptable: {e}")));
+            }
+        };
+        // The tracks the engine sends, as its offer lists them (str0m reports
+        // MediaAdded only once the connection is up; offers go out before).
+        let peer = self.peers.get_mut(&id).expect("just added");
+        let tracks: Vec<(Mid, MediaKind)> =
+            offered_tracks(sdp).into_iter().filter(|(mid, _)| peer.rtc.media(*mid).is_some()).collect();
+        let room = self.rooms.entry(call_id.to_string()).or_default();
+        // A new publish replaces the member's connections: the engine started over.
+        let old = room.members.remove(user_id);
+        let revision = old.as_ref().map_or(0, |m| m.sub.revision);
+        let member = Member {
+            device_id,
+            outbox,
+            publisher: Some(id),
+            tracks,
+            sub: Subscriber { revision, ..Default::default() },
+        };
+        room.members.insert(user_id.to_string(), member);
+        if let Some(old) = old {
+            self.drop_member(old);
+        }
+        self.dirty.push(id);
+        Ok(answer.to_sdp_string())
+    }
+
+    fn answer(&mut self, call_id: &str, user_id: &str, revision: u64, sdp: &str) -> Result<(), (ErrorCode, String)> {
+        let refused = |m: String| Err((ErrorCode::RequestRefused, m));
+        let Some(m) = self.rooms.get_mut(call_id).and_then(|r| r.members.get_mut(user_id)) else {
+            return refused("there is no media offer to answer; publish first".into());
+        };
+        let current = m.sub.pending.as_ref().map(|p| p.revision);
+        if current != Some(revision) {
+            // Stale (or made up): say so, and send the offer that is current.
+            if let Some(p) = &m.sub.pending {
+                m.outbox.send(&p.msg);
+            }
+            return match current {
+                Some(c) => refused(format!("revision {revision} is stale; the current offer is revision {c}")),
+                None => refused(format!("revision {revision} is not waiting for an answer (latest was {})", m.sub.revision)),
+            };
+        }
+        let answer = SdpAnswer::from_sdp_string(sdp).map_err(|e| (ErrorCode::ParamInvalid, format!("invalid SDP answer: {e}")))?;
+        let pending = m.sub.pending.take().expect("checked");
+        let peer_id = m.sub.peer.expect("an offer implies a connection");
+        let peer = self.peers.get_mut(&peer_id).expect("subscriber peer exists");
+        if let Err(e) = peer.rtc.sdp_api().accept_answer(pending.offer, answer) {
+            // The exchange is spent: start the subscriber connection over.
+            let old = m.sub.peer.take();
+            m.sub.routes.clear();
+            m.sub.dirty = true;
+            self.drop_peer(old);
+            return Err((ErrorCode::ParamInvalid, format!("SDP answer not acceptable: {e}; a new offer follows")));
+        }
+        for r in &mut m.sub.routes {
+            r.negotiated = true;
+        }
+        self.dirty.push(peer_id);
+        Ok(())
+    }
+
+    /// Bring every member's subscriber connection in line with the room's tracks.
+    fn renegotiate_room(&mut self, call_id: &str, now: Instant) {
+        let Some(room) = self.rooms.get(call_id) else { return };
+        if room.members.is_empty() {
+            self.rooms.remove(call_id);
+            return;
+        }
+        let users: Vec<String> = room.members.keys().cloned().collect();
+        for u in users {
+            self.renegotiate(call_id, &u, now);
+        }
+        self.flush_dirty(now);
+    }
+
+    fn renegotiate(&mut self, call_id: &str, user: &str, now: Instant) {
+        let room = self.rooms.get(call_id).expect("room exists");
+        let desired: Vec<(String, Mid, MediaKind)> = room
+            .members
+            .iter()
+            .filter(|(u, _)| u.as_str() != user)
+            .flat_map(|(u, m)| m.tracks.iter().map(move |(mid, kind)| (u.clone(), *mid, *kind)))
+            .collect();
+        let m = room.members.get(user).expect("member exists");
+        if m.sub.pending.is_some() {
+            self.rooms.get_mut(call_id).unwrap().members.get_mut(user).unwrap().sub.dirty = true;
+            return;
+        }
+        let adds: Vec<(String, Mid, MediaKind)> = desired
+            .iter()
+            .filter(|(u, mid, _)| !m.sub.routes.iter().any(|r| &r.source_user == u && r.source_mid == *mid))
+            .cloned()
+            .collect();
+        let removes: Vec<Mid> = m
+            .sub
+            .routes
+            .iter()
+            .filter(|r| !desired.iter().any(|(u, mid, _)| u == &r.source_user && *mid == r.source_mid))
+            .map(|r| r.mid)
+            .collect();
+        if adds.is_empty() && removes.is_empty() {
+            self.rooms.get_mut(call_id).unwrap().members.get_mut(user).unwrap().sub.dirty = false;
+            return;
+        }
+        let peer_id = match m.sub.peer {
+            Some(p) => p,
+            None => {
+                let p = self.new_peer(call_id, user, Role::Subscriber, now);
+                self.rooms.get_mut(call_id).unwrap().members.get_mut(user).unwrap().sub.peer = Some(p);
+                p
+            }
+        };
+        let peer = self.peers.get_mut(&peer_id).expect("subscriber peer exists");
+        let mut api = peer.rtc.sdp_api();
+        let mut new_routes = vec![];
+        for (u, source_mid, kind) in adds {
+            let track = format!("{u}-{}", kind_name(kind));
+            let mid = api.add_media(kind, Direction::SendOnly, Some(u.clone()), Some(track), None);
+            new_routes.push(Route {
+                mid,
+                source_user: u,
+                source_mid,
+                kind,
+                negotiated: false,
+                epoch: 0,
+                seq_offset: 0,
+                last_out: None,
+                pts: vec![],
+            });
+        }
+        for mid in &removes {
+            api.set_direction(*mid, Direction::Inactive);
+        }
+        let Some((offer, pending)) = api.apply() else { return };
+        let m = self.rooms.get_mut(call_id).unwrap().members.get_mut(user).unwrap();
+        m.sub.routes.retain(|r| !removes.contains(&r.mid));
+        m.sub.routes.extend(new_routes);
+        m.sub.revision += 1;
+        m.sub.dirty = false;
+        let tracks = m
+            .sub
+            .routes
+            .iter()
+            .map(|r| MediaTrack { mid: r.mid.to_string(), user_id: r.source_user.clone(), kind: kind_name(r.kind).into() })
+            .collect();
+        let msg = ServerMsg::MediaOffer { call_id: call_id.into(), revision: m.sub.revision, sdp: offer.to_sdp_string(), tracks };
+        m.outbox.send(&msg);
+        m.sub.pending = Some(Pending { revision: m.sub.revision, offer: pending, msg });
+        self.dirty.push(peer_id);
+    }
+
+    /// A datagram arrived on the SFU's socket.
+    pub fn handle_datagram(&mut self, src: SocketAddr, data: &[u8], now: Instant) {
+        let Ok(contents) = data.try_into() else { return };
+        let input = Input::Receive(now, Receive { proto: Protocol::Udp, source: src, destination: self.candidate, contents });
+        let id = match self.by_addr.get(&src) {
+            Some(id) => *id,
+            None => match self.peers.iter().find(|(_, p)| !p.dead && p.rtc.accepts(&input)) {
+                Some((id, _)) => {
+                    self.by_addr.insert(src, *id);
+                    *id
+                }
+                None => return,
+            },
+        };
+        let Some(peer) = self.peers.get_mut(&id) else { return };
+        if peer.dead {
+            return;
+        }
+        if let Err(e) = peer.rtc.handle_input(input) {
+            log::info!("sfu: input for {} in {} failed: {e}", peer.user_id, peer.call_id);
+            peer.dead = true;
+            return;
+        }
+        let mut evs = vec![];
+        drain(peer, &mut self.out, &mut evs, now);
+        self.process(id, evs);
+    }
+
+    /// Let time pass: every peer whose timer is due (or all, after a read
+    /// burst, as str0m's chat example does) runs its timers and is drained.
+    pub fn handle_timeout(&mut self, now: Instant, all: bool) {
+        let due: Vec<PeerId> = self.peers.iter().filter(|(_, p)| !p.dead && (all || p.next <= now)).map(|(id, _)| *id).collect();
+        for id in due {
+            let Some(peer) = self.peers.get_mut(&id) else { continue };
+            if let Err(e) = peer.rtc.handle_input(Input::Timeout(now)) {
+                log::info!("sfu: timeout for {} in {} failed: {e}", peer.user_id, peer.call_id);
+                peer.dead = true;
+                continue;
+            }
+            let mut evs = vec![];
+            drain(peer, &mut self.out, &mut evs, now);
+            self.process(id, evs);
+        }
+        self.flush_dirty(now);
+    }
+
+    /// Drain the peers something was written to (bounded: subscribers emit no RTP).
+    fn flush_dirty(&mut self, now: Instant) {
+        for _ in 0..4 {
+            if self.dirty.is_empty() {
+                return;
+            }
+            let mut ids = std::mem::take(&mut self.dirty);
+            ids.sort_unstable();
+            ids.dedup();
+            for id in ids {
+                let Some(peer) = self.peers.get_mut(&id) else { continue };
+                if peer.dead {
+                    continue;
+                }
+                // Written packets are timestamped and queued for the pacer by a
+                // time input; without one they would wait for the next timer.
+                if let Err(e) = peer.rtc.handle_input(Input::Timeout(now)) {
+                    log::info!("sfu: timeout for {} in {} failed: {e}", peer.user_id, peer.call_id);
+                    peer.dead = true;
+                    continue;
+                }
+                let mut evs = vec![];
+                drain(peer, &mut self.out, &mut evs, now);
+                self.process(id, evs);
+            }
+        }
+    }
+
+    fn process(&mut self, from: PeerId, evs: Vec<Ev>) {
+        if evs.is_empty() {
+            return;
+        }
+        let Some(peer) = self.peers.get(&from) else { return };
+        let (call_id, user_id, role) = (peer.call_id.clone(), peer.user_id.clone(), peer.role);
+        for ev in evs {
+            match (role, ev) {
+                (Role::Publisher, Ev::Rtp(p)) => self.forward(from, &call_id, &user_id, p),
+                (Role::Subscriber, Ev::Keyframe(k)) => self.keyframe(&call_id, &user_id, k),
+                _ => {}
+            }
+        }
+    }
+
+    /// Write one publisher packet to every subscriber that carries its track.
+    fn forward(&mut self, from: PeerId, call_id: &str, source_user: &str, p: RtpPacket) {
+        self.metrics.sfu_rtp_in_total.fetch_add(1, Relaxed);
+        let Some(source_mid) = self.peers.get_mut(&from).and_then(|peer| {
+            peer.rtc.direct_api().stream_rx(&p.header.ssrc).map(|s| s.mid())
+        }) else {
+            return;
+        };
+        let in_pt = *p.header.payload_type;
+        let source_params: Option<PayloadParams> =
+            self.peers[&from].rtc.codec_config().params().iter().find(|c| *c.pt() == in_pt).cloned();
+        let Some(room) = self.rooms.get_mut(call_id) else { return };
+        let mut ext = ExtensionValues::default();
+        ext.audio_level = p.header.ext_vals.audio_level;
+        ext.voice_activity = p.header.ext_vals.voice_activity;
+        ext.video_orientation = p.header.ext_vals.video_orientation;
+        for (user, m) in room.members.iter_mut() {
+            if user == source_user {
+                continue;
+            }
+            let Some(sub_id) = m.sub.peer else { continue };
+            let Some(route) = m.sub.routes.iter_mut().find(|r| r.negotiated && r.source_user == source_user && r.source_mid == source_mid) else {
+                continue;
+            };
+            let Some(sub) = self.peers.get_mut(&sub_id) else { continue };
+            if sub.dead {
+                continue;
+            }
+            let out_pt = match route.pts.iter().find(|(i, _)| *i == in_pt) {
+                Some((_, o)) => *o,
+                None => {
+                    let o = source_params.clone().and_then(|sp| sub.rtc.codec_config().match_params(sp).map(|c| *c.pt()));
+                    route.pts.push((in_pt, o));
+                    o
+                }
+            };
+            let Some(out_pt) = out_pt else { continue };
+            let seq_in = *p.seq_no;
+            if route.epoch != from {
+                route.epoch = from;
+                route.seq_offset = route.last_out.map_or(0, |l| l as i64 + 1 - seq_in as i64);
+            }
+            let seq_out = (seq_in as i64 + route.seq_offset).max(0) as u64;
+            route.last_out = Some(route.last_out.map_or(seq_out, |l| l.max(seq_out)));
+            let mut api = sub.rtc.direct_api();
+            let Some(tx) = api.stream_tx_by_mid(route.mid, None) else { continue };
+            tx.write_rtp(
+                RtpWrite::new(out_pt.into(), seq_out.into(), p.header.timestamp, p.timestamp, p.payload.clone())
+                    .marker(p.header.marker)
+                    .ext_vals(ext.clone())
+                    .nackable(route.kind == MediaKind::Video),
+            );
+            self.metrics.sfu_rtp_forwarded_total.fetch_add(1, Relaxed);
+            self.dirty.push(sub_id);
+        }
+    }
+
+    /// A subscriber asked for a keyframe: ask the track's publisher.
+    fn keyframe(&mut self, call_id: &str, user: &str, k: KeyframeRequest) {
+        let Some(room) = self.rooms.get(call_id) else { return };
+        let Some(route) = room.members.get(user).and_then(|m| m.sub.routes.iter().find(|r| r.mid == k.mid)) else { return };
+        let Some(pub_id) = room.members.get(&route.source_user).and_then(|m| m.publisher) else { return };
+        let source_mid = route.source_mid;
+        let Some(publisher) = self.peers.get_mut(&pub_id) else { return };
+        if let Some(rx) = publisher.rtc.direct_api().stream_rx_by_mid(source_mid, None) {
+            rx.request_keyframe(k.kind);
+            self.metrics.sfu_keyframe_requests_total.fetch_add(1, Relaxed);
+            self.dirty.push(pub_id);
+        }
+    }
+}
