@@ -175,3 +175,32 @@ async fn floods_are_throttled_then_cut_off_while_others_are_served() {
     let metrics = http_get(&s.http("/metrics")).await;
     assert!(metrics.contains("hotline_errors_total{code=\"-1314\",name=\"RATE_LIMITED\"}"), "{metrics}");
 }
+
+#[tokio::test]
+async fn bad_input_leaves_stored_calls_intact_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = hotline_server::start(config(dir.path())).await.unwrap();
+    let mut alice = Client::login(&server.ws_url(), "alice").await;
+    let ServerMsg::Response { call: Some(call), .. } = alice.request(call_msg(&["bob"])).await else { panic!() };
+    let mut mallory = Client::login(&server.ws_url(), "mallory").await;
+    for junk in [
+        "{".to_string(),
+        r#"{"seq":1,"type":"accept","call_id":7}"#.to_string(),
+        format!(r#"{{"seq":2,"type":"hangup","call_id":"{}"}}"#, call.call_id),
+        format!(r#"{{"seq":3,"type":"switch_media","call_id":"{}","media_type":"audio"}}"#, call.call_id),
+        r#"{"seq":4,"type":"call","user_ids":["alice"],"media_type":"hologram"}"#.to_string(),
+    ] {
+        mallory.send_text(junk).await;
+        let reply = mallory.recv().await.expect("an answer, not a disconnect");
+        assert_ne!(code(&reply), 0, "{reply:?}");
+    }
+    drop((alice, mallory));
+    server.shutdown().await;
+
+    let server = hotline_server::start(config(dir.path())).await.unwrap();
+    let mut bob = Client::connect(&server.ws_url()).await;
+    let ServerMsg::Response { login: Some(login), .. } = bob.request(login_msg("bob", &sig("bob"), "d")).await else { panic!() };
+    assert_eq!(login.calls.len(), 1);
+    assert_eq!(login.calls[0], call, "the stored call is exactly as the caller left it");
+    server.shutdown().await;
+}
