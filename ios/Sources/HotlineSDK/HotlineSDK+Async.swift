@@ -96,6 +96,12 @@ public final class CallEventObserver: CallObserver {
 }
 
 public extension HotlineEngine {
+    /// Connect and log in (TUICallEngine's `init`, which Swift can only spell
+    /// with backticks).
+    func login(config: EngineConfig) async throws {
+        try await self.`init`(config: config)
+    }
+
     /// The engine's events as an `AsyncStream`. Iterating it registers an
     /// observer; ending the iteration (or cancelling its task) removes it.
     /// Buffered without limit (events are few), so the engine's event thread
