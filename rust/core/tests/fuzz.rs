@@ -61,30 +61,16 @@ struct WorldCall {
 impl WorldCall {
     fn new(id: String, caller: &str, caller_device: Option<String>, callees: &[String], media: MediaType, rng: &mut Rng) -> WorldCall {
         let mut participants = vec![Participant {
-            user_id: caller.into(),
-            state: ParticipantState::InCall,
-            reason: None,
             device_id: caller_device,
-            inviter_id: String::new(),
-            deadline_ms: None,
             joined_at_ms: Some(T0),
-            left_at_ms: None,
-            audio_available: false,
-            video_available: false,
+            ..Participant::new(caller, ParticipantState::InCall)
         }];
         for c in callees {
             let busy = rng.chance(15);
             participants.push(Participant {
-                user_id: c.clone(),
-                state: if busy { ParticipantState::Gone } else { ParticipantState::Ringing },
                 reason: busy.then_some(EndReason::LineBusy),
-                device_id: None,
                 inviter_id: caller.into(),
-                deadline_ms: None,
-                joined_at_ms: None,
-                left_at_ms: None,
-                audio_available: false,
-                video_available: false,
+                ..Participant::new(c, if busy { ParticipantState::Gone } else { ParticipantState::Ringing })
             });
         }
         let info = CallInfo {
@@ -148,18 +134,7 @@ impl WorldCall {
 
     fn enter(&mut self, user: &str, device: String, t: i64) {
         if self.info.participant(user).is_none() {
-            self.info.participants.push(Participant {
-                user_id: user.into(),
-                state: ParticipantState::Ringing,
-                reason: None,
-                device_id: None,
-                inviter_id: String::new(),
-                deadline_ms: None,
-                joined_at_ms: None,
-                left_at_ms: None,
-                audio_available: false,
-                video_available: false,
-            });
+            self.info.participants.push(Participant::new(user, ParticipantState::Ringing));
             self.info.is_group = true;
         }
         let p = self.info.participant_mut(user).expect("just added");
@@ -190,16 +165,8 @@ impl WorldCall {
                 let user = *rng.pick(&OTHERS);
                 if self.info.participant(user).is_none() {
                     self.info.participants.push(Participant {
-                        user_id: user.into(),
-                        state: ParticipantState::Ringing,
-                        reason: None,
-                        device_id: None,
                         inviter_id: self.info.caller_id.clone(),
-                        deadline_ms: None,
-                        joined_at_ms: None,
-                        left_at_ms: None,
-                        audio_available: false,
-                        video_available: false,
+                        ..Participant::new(user, ParticipantState::Ringing)
                     });
                     self.info.is_group = true;
                     return Some(self.commit());

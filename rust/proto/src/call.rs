@@ -111,6 +111,25 @@ pub struct Participant {
     pub video_available: bool,
 }
 
+impl Participant {
+    /// A participant in `state` with nothing else known yet; set the other
+    /// fields with struct-update syntax.
+    pub fn new(user_id: impl Into<String>, state: ParticipantState) -> Participant {
+        Participant {
+            user_id: user_id.into(),
+            state,
+            reason: None,
+            device_id: None,
+            inviter_id: String::new(),
+            deadline_ms: None,
+            joined_at_ms: None,
+            left_at_ms: None,
+            audio_available: false,
+            video_available: false,
+        }
+    }
+}
+
 /// Push content for callees that are offline (stored now, delivered by the push service).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OfflinePushInfo {

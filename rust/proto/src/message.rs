@@ -273,7 +273,7 @@ impl ClientFrame {
 }
 
 /// Which call records to return.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RecordFilter {
     /// Only this media type.
     #[serde(default)]
@@ -287,12 +287,6 @@ pub struct RecordFilter {
     /// At most this many records (1–100; 0 means 50).
     #[serde(default)]
     pub count: u32,
-}
-
-impl Default for RecordFilter {
-    fn default() -> Self {
-        RecordFilter { media_type: None, result: None, before_ms: None, count: 0 }
-    }
 }
 
 /// How a call went, from one user's point of view.

@@ -180,16 +180,9 @@ impl Registry {
             return refuse(ErrorCode::RequestRefused, "you are already in a call or have an incoming call");
         }
         let mut participants = vec![Participant {
-            user_id: caller.to_string(),
-            state: ParticipantState::InCall,
-            reason: None,
             device_id: Some(device_id.to_string()),
-            inviter_id: String::new(),
-            deadline_ms: None,
             joined_at_ms: Some(now_ms),
-            left_at_ms: None,
-            audio_available: false,
-            video_available: false,
+            ..Participant::new(caller, ParticipantState::InCall)
         }];
         for id in &req.user_ids {
             participants.push(self.invitation(id, caller, timeout_s, now_ms));
@@ -222,17 +215,13 @@ impl Registry {
     /// A Ringing invitation, or a Gone(LineBusy) entry when the user is busy.
     fn invitation(&self, user_id: &str, inviter: &str, timeout_s: u32, now_ms: i64) -> Participant {
         let busy = self.is_busy(user_id);
+        let state = if busy { ParticipantState::Gone } else { ParticipantState::Ringing };
         Participant {
-            user_id: user_id.to_string(),
-            state: if busy { ParticipantState::Gone } else { ParticipantState::Ringing },
             reason: busy.then_some(EndReason::LineBusy),
-            device_id: None,
             inviter_id: inviter.to_string(),
             deadline_ms: (!busy).then_some(now_ms + i64::from(timeout_s) * 1000),
-            joined_at_ms: None,
             left_at_ms: busy.then_some(now_ms),
-            audio_available: false,
-            video_available: false,
+            ..Participant::new(user_id, state)
         }
     }
 

@@ -77,7 +77,7 @@ impl Conn {
     }
 
     fn pt(&self, codec: Codec) -> str0m::format::PayloadParams {
-        self.rtc.codec_config().params().iter().find(|p| p.spec().codec == codec).expect("codec configured").clone()
+        self.rtc.codec_config().params().iter().find(|p| p.spec().codec == codec).copied().expect("codec configured")
     }
 }
 

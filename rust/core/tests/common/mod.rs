@@ -205,29 +205,15 @@ impl Snap {
     /// Version 1 of a ringing call from `caller` (on its harness device) to `callees`.
     pub fn new(call_id: &str, caller: &str, callees: &[&str], media_type: MediaType) -> Snap {
         let mut participants = vec![Participant {
-            user_id: caller.into(),
-            state: ParticipantState::InCall,
-            reason: None,
             device_id: Some(dev(caller)),
-            inviter_id: String::new(),
-            deadline_ms: None,
             joined_at_ms: Some(T0),
-            left_at_ms: None,
-            audio_available: false,
-            video_available: false,
+            ..Participant::new(caller, ParticipantState::InCall)
         }];
         for c in callees {
             participants.push(Participant {
-                user_id: (*c).into(),
-                state: ParticipantState::Ringing,
-                reason: None,
-                device_id: None,
                 inviter_id: caller.into(),
                 deadline_ms: Some(T0 + 30_000),
-                joined_at_ms: None,
-                left_at_ms: None,
-                audio_available: false,
-                video_available: false,
+                ..Participant::new(*c, ParticipantState::Ringing)
             });
         }
         Snap {
@@ -289,18 +275,7 @@ impl Snap {
     /// `user` joins (not invited before, or gone) on `device` at `T0 + at_ms`.
     pub fn join(&mut self, user: &str, device: &str, at_ms: i64) -> CallInfo {
         if self.info.participant(user).is_none() {
-            self.info.participants.push(Participant {
-                user_id: user.into(),
-                state: ParticipantState::Ringing,
-                reason: None,
-                device_id: None,
-                inviter_id: String::new(),
-                deadline_ms: None,
-                joined_at_ms: None,
-                left_at_ms: None,
-                audio_available: false,
-                video_available: false,
-            });
+            self.info.participants.push(Participant::new(user, ParticipantState::Ringing));
         }
         self.info.is_group = true;
         self.accept(user, device, at_ms)
@@ -309,16 +284,9 @@ impl Snap {
     /// `inviter` invites `user` at `T0 + at_ms` (the call becomes a group call).
     pub fn invite(&mut self, user: &str, inviter: &str, at_ms: i64) -> CallInfo {
         let p = Participant {
-            user_id: user.into(),
-            state: ParticipantState::Ringing,
-            reason: None,
-            device_id: None,
             inviter_id: inviter.into(),
             deadline_ms: Some(T0 + at_ms + 30_000),
-            joined_at_ms: None,
-            left_at_ms: None,
-            audio_available: false,
-            video_available: false,
+            ..Participant::new(user, ParticipantState::Ringing)
         };
         match self.info.participant_mut(user) {
             Some(old) => *old = p,

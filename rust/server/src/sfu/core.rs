@@ -506,17 +506,25 @@ impl Core {
     pub fn handle_timeout(&mut self, now: Instant, all: bool) {
         let due: Vec<PeerId> = self.peers.iter().filter(|(_, p)| !p.dead && (all || p.next <= now)).map(|(id, _)| *id).collect();
         for id in due {
-            let Some(peer) = self.peers.get_mut(&id) else { continue };
-            if let Err(e) = peer.rtc.handle_input(Input::Timeout(now)) {
-                log::info!("sfu: timeout for {} in {} failed: {e}", peer.user_id, peer.call_id);
-                peer.dead = true;
-                continue;
-            }
-            let mut evs = vec![];
-            drain(peer, &mut self.out, &mut evs, now);
-            self.process(id, evs);
+            self.advance(id, now);
         }
         self.flush_dirty(now);
+    }
+
+    /// Give one live peer the time, then carry out what it has to say.
+    fn advance(&mut self, id: PeerId, now: Instant) {
+        let Some(peer) = self.peers.get_mut(&id) else { return };
+        if peer.dead {
+            return;
+        }
+        if let Err(e) = peer.rtc.handle_input(Input::Timeout(now)) {
+            log::info!("sfu: timeout for {} in {} failed: {e}", peer.user_id, peer.call_id);
+            peer.dead = true;
+            return;
+        }
+        let mut evs = vec![];
+        drain(peer, &mut self.out, &mut evs, now);
+        self.process(id, evs);
     }
 
     /// Drain the peers something was written to (bounded: subscribers emit no RTP).
@@ -529,20 +537,9 @@ impl Core {
             ids.sort_unstable();
             ids.dedup();
             for id in ids {
-                let Some(peer) = self.peers.get_mut(&id) else { continue };
-                if peer.dead {
-                    continue;
-                }
                 // Written packets are timestamped and queued for the pacer by a
                 // time input; without one they would wait for the next timer.
-                if let Err(e) = peer.rtc.handle_input(Input::Timeout(now)) {
-                    log::info!("sfu: timeout for {} in {} failed: {e}", peer.user_id, peer.call_id);
-                    peer.dead = true;
-                    continue;
-                }
-                let mut evs = vec![];
-                drain(peer, &mut self.out, &mut evs, now);
-                self.process(id, evs);
+                self.advance(id, now);
             }
         }
     }
@@ -593,7 +590,7 @@ impl Core {
             let out_pt = match route.pts.iter().find(|(i, _)| *i == in_pt) {
                 Some((_, o)) => *o,
                 None => {
-                    let o = source_params.clone().and_then(|sp| sub.rtc.codec_config().match_params(sp).map(|c| *c.pt()));
+                    let o = source_params.and_then(|sp| sub.rtc.codec_config().match_params(sp).map(|c| *c.pt()));
                     route.pts.push((in_pt, o));
                     o
                 }
