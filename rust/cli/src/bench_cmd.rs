@@ -55,7 +55,11 @@ type Ws = WebSocketStream<TcpStream>;
 /// Run a benchmark.
 pub fn run(cmd: BenchCommand) -> ExitCode {
     let BenchCommand::Signaling(args) = cmd;
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
     match rt.block_on(signaling(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -84,7 +88,15 @@ fn start_server() -> Result<ServerProcess, String> {
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut child = Process::new(exe)
-        .args(["server", "--listen", "127.0.0.1:0", "--sdk-app-id", &APP.to_string(), "--idle-timeout", "600"])
+        .args([
+            "server",
+            "--listen",
+            "127.0.0.1:0",
+            "--sdk-app-id",
+            &APP.to_string(),
+            "--idle-timeout",
+            "600",
+        ])
         .args(["--rate-limit", "1000", "--rate-burst", "1000"])
         .arg("--db")
         .arg(dir.join("bench.db"))
@@ -94,10 +106,23 @@ fn start_server() -> Result<ServerProcess, String> {
         .spawn()
         .map_err(|e| format!("cannot start the server: {e}"))?;
     let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("piped")).read_line(&mut line).map_err(|e| e.to_string())?;
-    let url = line.split_whitespace().find(|w| w.starts_with("ws://")).ok_or(format!("unexpected server output: {line}"))?;
-    let addr = url.trim_start_matches("ws://").trim_end_matches("/ws").parse().map_err(|e| format!("{e}: {url}"))?;
-    Ok(ServerProcess { child, addr, _dir: dir })
+    BufReader::new(child.stdout.take().expect("piped"))
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("ws://"))
+        .ok_or(format!("unexpected server output: {line}"))?;
+    let addr = url
+        .trim_start_matches("ws://")
+        .trim_end_matches("/ws")
+        .parse()
+        .map_err(|e| format!("{e}: {url}"))?;
+    Ok(ServerProcess {
+        child,
+        addr,
+        _dir: dir,
+    })
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -122,24 +147,40 @@ fn cpu_s(pid: &str) -> f64 {
 
 async fn connect(server: SocketAddr, i: usize) -> Result<Ws, String> {
     // Spread source addresses so 5-tuples never run out of ports.
-    let src = IpAddr::V4(Ipv4Addr::new(127, 0, (i / 250 / 250) as u8, (1 + (i / 250) % 250) as u8));
+    let src = IpAddr::V4(Ipv4Addr::new(
+        127,
+        0,
+        (i / 250 / 250) as u8,
+        (1 + (i / 250) % 250) as u8,
+    ));
     let socket = TcpSocket::new_v4().map_err(|e| e.to_string())?;
-    socket.bind(SocketAddr::new(src, 0)).map_err(|e| format!("bind {src}: {e}"))?;
-    let stream = socket.connect(server).await.map_err(|e| format!("connect: {e}"))?;
+    socket
+        .bind(SocketAddr::new(src, 0))
+        .map_err(|e| format!("bind {src}: {e}"))?;
+    let stream = socket
+        .connect(server)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
     let url = format!("ws://{server}/ws");
-    let (ws, _) = tokio_tungstenite::client_async(url, stream).await.map_err(|e| format!("handshake: {e}"))?;
+    let (ws, _) = tokio_tungstenite::client_async(url, stream)
+        .await
+        .map_err(|e| format!("handshake: {e}"))?;
     Ok(ws)
 }
 
 async fn send(ws: &mut Ws, seq: u64, msg: ClientMsg) -> Result<(), String> {
     let text = serde_json::to_string(&ClientFrame { seq, msg }).expect("serialises");
-    ws.send(Message::Text(text.into())).await.map_err(|e| e.to_string())
+    ws.send(Message::Text(text.into()))
+        .await
+        .map_err(|e| e.to_string())
 }
 
 async fn recv(ws: &mut Ws) -> Result<ServerMsg, String> {
     loop {
         match ws.next().await {
-            Some(Ok(Message::Text(t))) => return serde_json::from_str(&t).map_err(|e| e.to_string()),
+            Some(Ok(Message::Text(t))) => {
+                return serde_json::from_str(&t).map_err(|e| e.to_string())
+            }
             Some(Ok(_)) => continue,
             Some(Err(e)) => return Err(e.to_string()),
             None => return Err("connection closed".into()),
@@ -181,9 +222,14 @@ async fn signaling(args: SignalingArgs) -> Result<(), String> {
     let pid = server.child.id();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss_before = rss_kib(pid);
-    let now_s = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let now_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
 
-    eprintln!("bench: logging in {connections} connections to {}", server.addr);
+    eprintln!(
+        "bench: logging in {connections} connections to {}",
+        server.addr
+    );
     let server_pid = pid.to_string();
     let cpu_login_start = cpu_s(&server_pid);
     let started = Instant::now();
@@ -199,7 +245,11 @@ async fn signaling(args: SignalingArgs) -> Result<(), String> {
     }
     let mut sockets = Vec::with_capacity(connections);
     for (i, t) in tasks.into_iter().enumerate() {
-        sockets.push(t.await.map_err(|e| e.to_string())?.map_err(|e| format!("connection {i}: {e}"))?);
+        sockets.push(
+            t.await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("connection {i}: {e}"))?,
+        );
         if (i + 1) % 5000 == 0 {
             eprintln!("bench: {} logged in", i + 1);
         }
@@ -214,7 +264,10 @@ async fn signaling(args: SignalingArgs) -> Result<(), String> {
         connections as f64 / login_secs
     );
 
-    eprintln!("bench: {} invitations/s for {duration} s over {} pairs", args.rate, args.pairs);
+    eprintln!(
+        "bench: {} invitations/s for {duration} s over {} pairs",
+        args.rate, args.pairs
+    );
     let mut pairs: Vec<(Ws, Ws)> = Vec::new();
     let mut rest = sockets.split_off(args.pairs * 2);
     std::mem::swap(&mut rest, &mut sockets);
@@ -230,7 +283,8 @@ async fn signaling(args: SignalingArgs) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(duration);
     let (server_cpu_start, bench_cpu_start) = (cpu_s(&server_pid), cpu_s("self"));
     let mut workers = Vec::new();
-    for (k, ((mut caller, mut callee), callee_id)) in pairs.into_iter().zip(callee_ids).enumerate() {
+    for (k, ((mut caller, mut callee), callee_id)) in pairs.into_iter().zip(callee_ids).enumerate()
+    {
         let latencies = latencies.clone();
         workers.push(tokio::spawn(async move {
             // Stagger the pairs so the aggregate rate is smooth.
@@ -249,7 +303,11 @@ async fn signaling(args: SignalingArgs) -> Result<(), String> {
                 // The callee's first sight of the invitation is what we time.
                 let call_id = loop {
                     match tokio::time::timeout(Duration::from_secs(5), recv(&mut callee)).await {
-                        Ok(Ok(ServerMsg::CallUpdate { call })) if call.state == hotline_proto::CallState::Ringing => break Some(call.call_id),
+                        Ok(Ok(ServerMsg::CallUpdate { call }))
+                            if call.state == hotline_proto::CallState::Ringing =>
+                        {
+                            break Some(call.call_id)
+                        }
                         Ok(Ok(_)) => continue,
                         Ok(Err(e)) => return Err(e),
                         Err(_) => break None,
@@ -259,13 +317,20 @@ async fn signaling(args: SignalingArgs) -> Result<(), String> {
                     missed += 1;
                     continue;
                 };
-                latencies.lock().await.push(t0.elapsed().as_secs_f64() * 1000.0);
+                latencies
+                    .lock()
+                    .await
+                    .push(t0.elapsed().as_secs_f64() * 1000.0);
                 send(&mut callee, seq, ClientMsg::Reject { call_id }).await?;
                 // Drain until both sides have seen the end, so the next call is clean.
                 for ws in [&mut caller, &mut callee] {
                     loop {
                         match tokio::time::timeout(Duration::from_secs(5), recv(ws)).await {
-                            Ok(Ok(ServerMsg::CallUpdate { call })) if call.state == hotline_proto::CallState::Ended => break,
+                            Ok(Ok(ServerMsg::CallUpdate { call }))
+                                if call.state == hotline_proto::CallState::Ended =>
+                            {
+                                break
+                            }
                             Ok(Ok(_)) => continue,
                             _ => break,
                         }

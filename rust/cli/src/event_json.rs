@@ -10,7 +10,11 @@ pub fn event_json(event: &Event) -> Value {
     out.insert("event".into(), Value::String(event.name().to_string()));
     if let Ok(Value::Object(fields)) = serde_json::to_value(event) {
         // Externally tagged enums serialise as {"Variant": {fields}}; take the fields.
-        let inner = if fields.len() == 1 { fields.into_iter().next().map(|(_, v)| v) } else { Some(Value::Object(fields)) };
+        let inner = if fields.len() == 1 {
+            fields.into_iter().next().map(|(_, v)| v)
+        } else {
+            Some(Value::Object(fields))
+        };
         if let Some(Value::Object(fields)) = inner {
             for (k, v) in fields {
                 if k != "event" && k != "type" {

@@ -34,8 +34,13 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Logs go to stderr; stdout is for machine-readable output.
-    let default_level = if matches!(cli.command, Command::Server(_)) { "info" } else { "warn" };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_level)).init();
+    let default_level = if matches!(cli.command, Command::Server(_)) {
+        "info"
+    } else {
+        "warn"
+    };
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_level))
+        .init();
     match cli.command {
         Command::Server(args) => server_cmd::run(args),
         Command::Usersig(cmd) => usersig_cmd::run(cmd),

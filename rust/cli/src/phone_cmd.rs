@@ -101,36 +101,60 @@ pub fn run(args: PhoneArgs) -> ExitCode {
         eprintln!("error: --user-id: {e}");
         return ExitCode::from(2);
     }
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     rt.block_on(phone(args))
 }
 
 async fn phone(args: PhoneArgs) -> ExitCode {
-    let now_s = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let user_sig = hotline_proto::usersig::generate(args.sdk_app_id, &args.secret_key, &args.user_id, 86400, now_s);
+    let now_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let user_sig = hotline_proto::usersig::generate(
+        args.sdk_app_id,
+        &args.secret_key,
+        &args.user_id,
+        86400,
+        now_s,
+    );
     let engine = Arc::new(CallEngine::new());
     let (tx, mut events) = mpsc::unbounded_channel();
     engine.add_observer(Arc::new(Forward(tx)));
     if args.multi_device {
         let _ = engine.enable_multi_device_ability(true).await;
     }
-    let config = EngineConfig { server_url: args.server.clone(), sdk_app_id: args.sdk_app_id, user_id: args.user_id.clone(), user_sig };
+    let config = EngineConfig {
+        server_url: args.server.clone(),
+        sdk_app_id: args.sdk_app_id,
+        user_id: args.user_id.clone(),
+        user_sig,
+    };
     if let Err(e) = engine.init(config).await {
         print(json!({"event": "loginFailed", "code": e.code.as_i32(), "message": e.message}));
         return ExitCode::FAILURE;
     }
     print(json!({"event": "ready", "userId": args.user_id, "deviceId": engine.device_id()}));
-    let deadline = args.exit_after.map(|s| tokio::time::Instant::now() + secs(s));
+    let deadline = args
+        .exit_after
+        .map(|s| tokio::time::Instant::now() + secs(s));
     if !args.call.is_empty() {
         let media = match args.media {
             Media::Audio => MediaType::Audio,
             Media::Video => MediaType::Video,
         };
-        let params = CallParams { timeout_s: args.timeout, is_group: args.group, ..Default::default() };
+        let params = CallParams {
+            timeout_s: args.timeout,
+            is_group: args.group,
+            ..Default::default()
+        };
         match engine.calls(args.call.clone(), media, params).await {
             Ok(call_id) => print(json!({"event": "callPlaced", "callId": call_id})),
             Err(e) => {
-                print(json!({"event": "commandFailed", "command": "calls", "code": e.code.as_i32(), "message": e.message}));
+                print(
+                    json!({"event": "commandFailed", "command": "calls", "code": e.code.as_i32(), "message": e.message}),
+                );
                 if !args.stay && deadline.is_none() {
                     engine.un_init().await;
                     return ExitCode::FAILURE;

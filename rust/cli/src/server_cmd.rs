@@ -57,7 +57,8 @@ impl ServerArgs {
     pub fn resolve(self) -> Result<ServerConfig, String> {
         let mut c = match &self.config {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
                 ServerConfig::from_toml(&text).map_err(|e| format!("{}: {e}", path.display()))?
             }
             None => ServerConfig::default(),

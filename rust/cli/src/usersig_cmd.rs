@@ -72,9 +72,17 @@ fn gen(args: GenArgs) -> ExitCode {
         return fail(2, &format!("invalid --user-id: {reason}"));
     }
     if args.app.secret_key.is_empty() {
-        return fail(2, "the secret key is empty (--secret-key or HOTLINE_SECRET_KEY)");
+        return fail(
+            2,
+            "the secret key is empty (--secret-key or HOTLINE_SECRET_KEY)",
+        );
     }
-    let (app, key, id, now) = (args.app.sdk_app_id, &args.app.secret_key, &args.user_id, now_s());
+    let (app, key, id, now) = (
+        args.app.sdk_app_id,
+        &args.app.secret_key,
+        &args.user_id,
+        now_s(),
+    );
     let sig = match &args.userbuf {
         None => usersig::generate(app, key, id, args.expire, now),
         Some(buf) => usersig::generate_with_userbuf(app, key, id, args.expire, now, buf.as_bytes()),
@@ -84,14 +92,22 @@ fn gen(args: GenArgs) -> ExitCode {
 }
 
 fn verify(args: VerifyArgs) -> ExitCode {
-    let (app, key, sig, now) = (args.app.sdk_app_id, &args.app.secret_key, args.user_sig.trim(), now_s());
+    let (app, key, sig, now) = (
+        args.app.sdk_app_id,
+        &args.app.secret_key,
+        args.user_sig.trim(),
+        now_s(),
+    );
     let checked = match &args.user_id {
         None => usersig::verify(app, key, sig, now),
         Some(id) => usersig::verify_for_user(app, key, sig, id, now),
     };
     match checked {
         Ok(claims) => {
-            println!("{}", serde_json::to_string(&claims).expect("claims serialize"));
+            println!(
+                "{}",
+                serde_json::to_string(&claims).expect("claims serialize")
+            );
             ExitCode::SUCCESS
         }
         Err(e) => fail(1, &e.to_string()),
@@ -104,5 +120,8 @@ fn fail(code: u8, reason: &str) -> ExitCode {
 }
 
 fn now_s() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }

@@ -25,33 +25,66 @@ impl Drop for Server {
 
 fn hotline() -> Command {
     let mut c = Command::new(BIN);
-    c.env_remove("HOTLINE_LISTEN").env_remove("HOTLINE_DB").env("RUST_LOG", "warn");
+    c.env_remove("HOTLINE_LISTEN")
+        .env_remove("HOTLINE_DB")
+        .env("RUST_LOG", "warn");
     c
 }
 
 /// Start `hotline server` and read the URL line it prints.
 fn start_server(args: &[&str], env: &[(&str, &str)]) -> Server {
     let mut cmd = hotline();
-    cmd.arg("server").args(args).stdout(Stdio::piped()).stderr(Stdio::inherit());
+    cmd.arg("server")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
     for (k, v) in env {
         cmd.env(k, v);
     }
     let mut child = cmd.spawn().expect("spawn server");
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.split_whitespace().find(|w| w.starts_with("ws://")).unwrap_or_else(|| panic!("no URL in {line:?}")).to_string();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("ws://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .to_string();
     Server { child, url }
 }
 
 fn server_in(dir: &std::path::Path, listen: &str) -> Server {
     let db = dir.join("hotline.db");
-    start_server(&["--listen", listen, "--db", db.to_str().unwrap(), "--sdk-app-id", APP, "--secret-key", KEY], &[])
+    start_server(
+        &[
+            "--listen",
+            listen,
+            "--db",
+            db.to_str().unwrap(),
+            "--sdk-app-id",
+            APP,
+            "--secret-key",
+            KEY,
+        ],
+        &[],
+    )
 }
 
 /// Run a phone to completion and return its JSON lines.
 fn phone(url: &str, user: &str, extra: &[&str]) -> Child {
     hotline()
-        .args(["phone", "--server", url, "--sdk-app-id", APP, "--secret-key", KEY, "--user-id", user])
+        .args([
+            "phone",
+            "--server",
+            url,
+            "--sdk-app-id",
+            APP,
+            "--secret-key",
+            KEY,
+            "--user-id",
+            user,
+        ])
         .args(extra)
         .stdout(Stdio::piped())
         .spawn()
@@ -85,16 +118,35 @@ fn rest(mut reader: BufReader<std::process::ChildStdout>, mut child: Child) -> V
     let mut all = String::new();
     std::io::Read::read_to_string(&mut reader, &mut all).unwrap();
     assert!(child.wait().unwrap().success());
-    all.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    all.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 #[test]
 fn two_phones_place_and_end_a_call() {
     let dir = tempfile::tempdir().unwrap();
     let server = server_in(dir.path(), "127.0.0.1:0");
-    let mut bob = phone(&server.url, "bob", &["--answer", "accept", "--exit-after", "20"]);
+    let mut bob = phone(
+        &server.url,
+        "bob",
+        &["--answer", "accept", "--exit-after", "20"],
+    );
     let bob_out = wait_ready(&mut bob);
-    let alice = phone(&server.url, "alice", &["--call", "bob", "--media", "audio", "--hangup-after", "1", "--exit-after", "20"]);
+    let alice = phone(
+        &server.url,
+        "alice",
+        &[
+            "--call",
+            "bob",
+            "--media",
+            "audio",
+            "--hangup-after",
+            "1",
+            "--exit-after",
+            "20",
+        ],
+    );
     let alice = lines(alice);
     let bob = rest(bob_out, bob);
     let a = events(&alice);
@@ -118,10 +170,21 @@ fn two_phones_place_and_end_a_call() {
 fn reject_and_busy_as_seen_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let server = server_in(dir.path(), "127.0.0.1:0");
-    let mut bob = phone(&server.url, "bob", &["--answer", "reject", "--exit-after", "20"]);
+    let mut bob = phone(
+        &server.url,
+        "bob",
+        &["--answer", "reject", "--exit-after", "20"],
+    );
     let bob_out = wait_ready(&mut bob);
-    let alice = lines(phone(&server.url, "alice", &["--call", "bob", "--exit-after", "20"]));
-    let not_connected = alice.iter().find(|v| v["event"] == "onCallNotConnected").expect("onCallNotConnected");
+    let alice = lines(phone(
+        &server.url,
+        "alice",
+        &["--call", "bob", "--exit-after", "20"],
+    ));
+    let not_connected = alice
+        .iter()
+        .find(|v| v["event"] == "onCallNotConnected")
+        .expect("onCallNotConnected");
     assert_eq!(not_connected["reason"], "reject");
     assert!(events(&alice).contains(&"onUserReject"));
     drop(rest(bob_out, bob));
@@ -131,18 +194,36 @@ fn reject_and_busy_as_seen_from_the_command_line() {
 fn a_pending_invitation_survives_sigkill_and_sigterm_is_graceful() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = server_in(dir.path(), "127.0.0.1:0");
-    let addr = server.url.trim_start_matches("ws://").trim_end_matches("/ws").to_string();
+    let addr = server
+        .url
+        .trim_start_matches("ws://")
+        .trim_end_matches("/ws")
+        .to_string();
     // Alice calls bob, who is offline; the phone exits once the call is placed.
-    let alice = lines(phone(&server.url, "alice", &["--call", "bob", "--timeout", "120", "--exit-after", "1"]));
+    let alice = lines(phone(
+        &server.url,
+        "alice",
+        &["--call", "bob", "--timeout", "120", "--exit-after", "1"],
+    ));
     assert!(events(&alice).contains(&"callPlaced"), "{alice:?}");
     server.child.kill().unwrap(); // SIGKILL: no chance to flush anything
     server.child.wait().unwrap();
     let mut server = server_in(dir.path(), &addr);
-    let bob = lines(phone(&server.url, "bob", &["--answer", "none", "--exit-after", "2"]));
-    let received = bob.iter().find(|v| v["event"] == "onCallReceived").unwrap_or_else(|| panic!("{bob:?}"));
+    let bob = lines(phone(
+        &server.url,
+        "bob",
+        &["--answer", "none", "--exit-after", "2"],
+    ));
+    let received = bob
+        .iter()
+        .find(|v| v["event"] == "onCallReceived")
+        .unwrap_or_else(|| panic!("{bob:?}"));
     assert_eq!(received["callerId"], "alice");
 
-    Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
+    Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     let status = loop {
         if let Some(s) = server.child.try_wait().unwrap() {
@@ -158,19 +239,35 @@ fn a_pending_invitation_survives_sigkill_and_sigterm_is_graceful() {
 fn flags_beat_environment_beat_the_config_file() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("from-file.db");
-    let toml = format!("sdk_app_id = {APP}\nsecret_key = \"{KEY}\"\nlisten = \"127.0.0.1:1\"\ndb = \"{}\"\n", db.display());
+    let toml = format!(
+        "sdk_app_id = {APP}\nsecret_key = \"{KEY}\"\nlisten = \"127.0.0.1:1\"\ndb = \"{}\"\n",
+        db.display()
+    );
     let config = dir.path().join("hotline.toml");
     std::fs::write(&config, toml).unwrap();
     // The environment overrides the file's (unusable) port; the db comes from the file.
-    let server = start_server(&["--config", config.to_str().unwrap()], &[("HOTLINE_LISTEN", "127.0.0.1:0")]);
+    let server = start_server(
+        &["--config", config.to_str().unwrap()],
+        &[("HOTLINE_LISTEN", "127.0.0.1:0")],
+    );
     assert!(!server.url.contains(":1/"), "{}", server.url);
     assert!(db.exists(), "the file's db setting was used");
     drop(server);
     // A flag overrides the environment.
     let other = dir.path().join("from-flag.db");
     let server = start_server(
-        &["--config", config.to_str().unwrap(), "--db", other.to_str().unwrap(), "--listen", "127.0.0.1:0"],
-        &[("HOTLINE_LISTEN", "127.0.0.1:1"), ("HOTLINE_DB", "/nonexistent/x.db")],
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--db",
+            other.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        &[
+            ("HOTLINE_LISTEN", "127.0.0.1:1"),
+            ("HOTLINE_DB", "/nonexistent/x.db"),
+        ],
     );
     assert!(other.exists());
     drop(server);
@@ -178,30 +275,94 @@ fn flags_beat_environment_beat_the_config_file() {
 
 #[test]
 fn bad_configuration_is_refused_with_the_setting_named() {
-    let out = hotline().args(["server", "--sdk-app-id", APP]).env_remove("HOTLINE_SECRET_KEY").output().unwrap();
+    let out = hotline()
+        .args(["server", "--sdk-app-id", APP])
+        .env_remove("HOTLINE_SECRET_KEY")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("secret_key"), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("secret_key"),
+        "{out:?}"
+    );
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("bad.toml");
     std::fs::write(&config, "sdk_app_id = 1\nsecret_keyy = \"x\"\n").unwrap();
-    let out = hotline().args(["server", "--config", config.to_str().unwrap()]).output().unwrap();
+    let out = hotline()
+        .args(["server", "--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("secret_keyy"), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("secret_keyy"),
+        "{out:?}"
+    );
 }
 
 #[test]
 fn usersig_gen_then_verify_and_clear_failures() {
-    let out = hotline().args(["usersig", "gen", "--sdk-app-id", APP, "--secret-key", KEY, "--user-id", "xiaojun"]).output().unwrap();
+    let out = hotline()
+        .args([
+            "usersig",
+            "gen",
+            "--sdk-app-id",
+            APP,
+            "--secret-key",
+            KEY,
+            "--user-id",
+            "xiaojun",
+        ])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let sig = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    let out = hotline().args(["usersig", "verify", "--sdk-app-id", APP, "--secret-key", KEY, "--user-sig", &sig]).output().unwrap();
+    let out = hotline()
+        .args([
+            "usersig",
+            "verify",
+            "--sdk-app-id",
+            APP,
+            "--secret-key",
+            KEY,
+            "--user-sig",
+            &sig,
+        ])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{out:?}");
     let claims: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(claims["identifier"], "xiaojun");
     assert_eq!(claims["sdkappid"], 1400000000u64);
-    let out = hotline().args(["usersig", "verify", "--sdk-app-id", APP, "--secret-key", "wrong-key", "--user-sig", &sig]).output().unwrap();
+    let out = hotline()
+        .args([
+            "usersig",
+            "verify",
+            "--sdk-app-id",
+            APP,
+            "--secret-key",
+            "wrong-key",
+            "--user-sig",
+            &sig,
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("error:"), "{out:?}");
-    let out = hotline().args(["usersig", "gen", "--sdk-app-id", APP, "--secret-key", KEY, "--user-id", "bad id"]).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("error:"),
+        "{out:?}"
+    );
+    let out = hotline()
+        .args([
+            "usersig",
+            "gen",
+            "--sdk-app-id",
+            APP,
+            "--secret-key",
+            KEY,
+            "--user-id",
+            "bad id",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }

@@ -14,7 +14,10 @@
 
 use std::collections::VecDeque;
 
-use hotline_proto::{CallInfo, CallRecord, ClientFrame, ClientMsg, ErrorCode, LoginResult, ServerMsg, PROTOCOL_VERSION};
+use hotline_proto::{
+    CallInfo, CallRecord, ClientFrame, ClientMsg, ErrorCode, LoginResult, ServerMsg,
+    PROTOCOL_VERSION,
+};
 
 use crate::call_view::{Applied, CallView, Origin};
 use crate::commands;
@@ -39,7 +42,13 @@ impl CallCore {
     /// A core that is not connected yet; feed [`Input::Connected`] once the transport is open.
     pub fn new(config: CoreConfig) -> CallCore {
         let view = CallView::new(&config.user_id, &config.device_id);
-        CallCore { config, conn: Connection::new(), view, out: VecDeque::new(), now: 0 }
+        CallCore {
+            config,
+            conn: Connection::new(),
+            view,
+            out: VecDeque::new(),
+            now: 0,
+        }
     }
 
     /// Feed one input at `now_ms` (a monotonic millisecond clock; earlier
@@ -52,7 +61,10 @@ impl CallCore {
             Input::Connected => {
                 let (seq, lost) = self.conn.connected(now);
                 self.fail_all(lost, ErrorCode::Timeout, "connection lost");
-                log::debug!("connected; logging in as {} (seq {seq})", self.config.user_id);
+                log::debug!(
+                    "connected; logging in as {} (seq {seq})",
+                    self.config.user_id
+                );
                 let login = ClientMsg::Login {
                     protocol_version: PROTOCOL_VERSION,
                     sdk_app_id: self.config.sdk_app_id,
@@ -60,9 +72,15 @@ impl CallCore {
                     user_sig: self.config.user_sig.clone(),
                     device_id: self.config.device_id.clone(),
                     multi_device: self.config.multi_device,
-                    known_calls: self.view.current().map(|c| c.call_id.clone()).into_iter().collect(),
+                    known_calls: self
+                        .view
+                        .current()
+                        .map(|c| c.call_id.clone())
+                        .into_iter()
+                        .collect(),
                 };
-                self.out.push_back(Output::Send(ClientFrame { seq, msg: login }));
+                self.out
+                    .push_back(Output::Send(ClientFrame { seq, msg: login }));
             }
             Input::Disconnected => {
                 log::debug!("disconnected");
@@ -129,8 +147,12 @@ impl CallCore {
         for action in self.conn.tick(now) {
             match action {
                 TimerAction::Send(frame) => self.out.push_back(Output::Send(frame)),
-                TimerAction::Failed(req, why) => self.done(&req, Err(CoreError::new(ErrorCode::Timeout, why))),
-                TimerAction::Disconnect => self.out.push_back(Output::Disconnect { reconnect: true }),
+                TimerAction::Failed(req, why) => {
+                    self.done(&req, Err(CoreError::new(ErrorCode::Timeout, why)))
+                }
+                TimerAction::Disconnect => {
+                    self.out.push_back(Output::Disconnect { reconnect: true })
+                }
             }
         }
     }
@@ -154,10 +176,18 @@ impl CallCore {
 
     fn on_frame(&mut self, msg: ServerMsg, now: u64) {
         match msg {
-            ServerMsg::Response { seq, code, message, login, call, records, .. } => match self.conn.take_answer(seq) {
+            ServerMsg::Response {
+                seq,
+                code,
+                message,
+                login,
+                call,
+                records,
+                sdp,
+            } => match self.conn.take_answer(seq) {
                 Answer::Login => self.on_login(code, &message, login, now),
                 Answer::Ping => {}
-                Answer::Request(req) => self.on_response(req, code, &message, call, records),
+                Answer::Request(req) => self.on_response(req, code, &message, call, records, sdp),
                 Answer::Unknown => {
                     log::debug!("response to unknown seq {seq} (late or never sent)");
                     if let Some(call) = call {
@@ -178,12 +208,31 @@ impl CallCore {
             }
             ServerMsg::Error { code, message } => {
                 let e = CoreError::from_wire(code, &message);
-                self.event(Event::Error { code: e.code, message: e.message });
+                self.event(Event::Error {
+                    code: e.code,
+                    message: e.message,
+                });
             }
-            ServerMsg::MediaOffer { call_id, revision, .. } => {
-                // Media negotiation belongs to the engine's media layer, which
-                // does not exist yet; the core only keeps call control.
-                log::debug!("ignoring media offer {revision} for call {call_id}: no media layer");
+            ServerMsg::MediaOffer {
+                call_id,
+                revision,
+                sdp,
+                tracks,
+            } => {
+                // Only the current call's media matters; an offer for a call
+                // that already ended here is late.
+                if self.view.current().is_some_and(|c| c.call_id == call_id) {
+                    self.out.push_back(Output::MediaOffer {
+                        call_id,
+                        revision,
+                        sdp,
+                        tracks,
+                    });
+                } else {
+                    log::debug!(
+                        "ignoring media offer {revision} for call {call_id}: not the current call"
+                    );
+                }
             }
         }
     }
@@ -196,7 +245,10 @@ impl CallCore {
                 self.conn.login_failed();
                 let lost = self.conn.disconnected();
                 self.fail_all(lost, ErrorCode::Timeout, "connection lost");
-                self.out.push_back(Output::LoginDone(Err(CoreError::new(ErrorCode::ServerError, "login response without a result"))));
+                self.out.push_back(Output::LoginDone(Err(CoreError::new(
+                    ErrorCode::ServerError,
+                    "login response without a result",
+                ))));
                 self.out.push_back(Output::Disconnect { reconnect: true });
                 return;
             }
@@ -211,13 +263,19 @@ impl CallCore {
                     }
                     // Transient: let the IO layer retry with backoff.
                     ErrorCode::ServerError | ErrorCode::RateLimited | ErrorCode::Timeout => {
-                        self.event(Event::Error { code: e.code, message: e.message.clone() });
+                        self.event(Event::Error {
+                            code: e.code,
+                            message: e.message.clone(),
+                        });
                         self.out.push_back(Output::LoginDone(Err(e)));
                         self.conn.login_failed();
                         self.out.push_back(Output::Disconnect { reconnect: true });
                     }
                     _ => {
-                        self.event(Event::Error { code: e.code, message: e.message.clone() });
+                        self.event(Event::Error {
+                            code: e.code,
+                            message: e.message.clone(),
+                        });
                         self.out.push_back(Output::LoginDone(Err(e)));
                         self.stop("login refused");
                     }
@@ -225,7 +283,11 @@ impl CallCore {
                 return;
             }
         };
-        log::debug!("logged in; heartbeat every {} s, {} call(s)", result.heartbeat_interval_s, result.calls.len());
+        log::debug!(
+            "logged in; heartbeat every {} s, {} call(s)",
+            result.heartbeat_interval_s,
+            result.calls.len()
+        );
         let queued = self.conn.logged_in(now, result.heartbeat_interval_s);
         self.out.push_back(Output::LoginDone(Ok(())));
         if let Some(cur) = self.view.current().map(|c| c.call_id.clone()) {
@@ -245,7 +307,15 @@ impl CallCore {
         }
     }
 
-    fn on_response(&mut self, req: Request, code: i32, message: &str, call: Option<CallInfo>, records: Option<Vec<CallRecord>>) {
+    fn on_response(
+        &mut self,
+        req: Request,
+        code: i32,
+        message: &str,
+        call: Option<CallInfo>,
+        records: Option<Vec<CallRecord>>,
+        sdp: Option<String>,
+    ) {
         let call_id = call.as_ref().map(|c| c.call_id.clone());
         let origin = match (&req.msg, code) {
             (ClientMsg::Call { .. }, 0) => Origin::MyCalls,
@@ -262,21 +332,42 @@ impl CallCore {
             // placed or joined. Keep the current one and leave this one.
             let call_id = call_id.clone().unwrap_or_default();
             log::info!("leaving call {call_id}: another call became current first");
-            if let Ok(Some(frame)) = self.conn.submit(None, ClientMsg::Hangup { call_id }, self.now) {
+            if let Ok(Some(frame)) = self
+                .conn
+                .submit(None, ClientMsg::Hangup { call_id }, self.now)
+            {
                 self.out.push_back(Output::Send(frame));
             }
-            self.done(&req, Err(CoreError::new(ErrorCode::RequestRefused, "another call became current first")));
+            self.done(
+                &req,
+                Err(CoreError::new(
+                    ErrorCode::RequestRefused,
+                    "another call became current first",
+                )),
+            );
             return;
         }
         if origin != Origin::Update && call_id.is_none() {
             log::warn!("{} response without a call", req.msg.type_name());
         }
-        self.done(&req, Ok(CommandOk { call_id, records: records.unwrap_or_default() }));
+        self.done(
+            &req,
+            Ok(CommandOk {
+                call_id,
+                records: records.unwrap_or_default(),
+                sdp,
+            }),
+        );
     }
 
     fn on_command(&mut self, id: u64, command: Command, now: u64) {
         log::debug!("command {id}: {}", command.name());
-        let msg = commands::to_msg(&command, &self.config.user_id, self.view.current(), self.conn.pending());
+        let msg = commands::to_msg(
+            &command,
+            &self.config.user_id,
+            self.view.current(),
+            self.conn.pending(),
+        );
         let result = msg.and_then(|msg| {
             if let Command::EnableMultiDeviceAbility { enabled } = command {
                 // Also for every later login.
@@ -289,7 +380,8 @@ impl CallCore {
             Ok(None) => log::debug!("command {id} queued until logged in"),
             Err(e) => {
                 log::debug!("command {id} ({}) refused: {e}", command.name());
-                self.out.push_back(Output::CommandDone { id, result: Err(e) });
+                self.out
+                    .push_back(Output::CommandDone { id, result: Err(e) });
             }
         }
     }

@@ -106,7 +106,10 @@ impl CallView {
 
     /// The current call's newest snapshot.
     pub fn current(&self) -> Option<&CallInfo> {
-        self.current.as_ref().and_then(|id| self.tracks.get(id)).map(|t| &t.snap)
+        self.current
+            .as_ref()
+            .and_then(|id| self.tracks.get(id))
+            .map(|t| &t.snap)
     }
 
     fn here(&self, p: &Participant) -> bool {
@@ -117,13 +120,28 @@ impl CallView {
     pub fn apply(&mut self, snap: CallInfo, origin: Origin, out: &mut Vec<Event>) -> Applied {
         let id = snap.call_id.clone();
         if self.current.as_deref() == Some(id.as_str()) {
-            let t = self.tracks.get_mut(&id).expect("the current call is tracked");
+            let t = self
+                .tracks
+                .get_mut(&id)
+                .expect("the current call is tracked");
             if snap.version <= t.snap.version {
-                log::debug!("call {id}: ignoring snapshot v{} (holding v{})", snap.version, t.snap.version);
+                log::debug!(
+                    "call {id}: ignoring snapshot v{} (holding v{})",
+                    snap.version,
+                    t.snap.version
+                );
                 return Applied::Ignored;
             }
             let prev = std::mem::replace(&mut t.snap, snap);
-            let ended = diff(&self.me, &self.my_device, Some(&prev), &t.snap, &mut t.begun, false, out);
+            let ended = diff(
+                &self.me,
+                &self.my_device,
+                Some(&prev),
+                &t.snap,
+                &mut t.begun,
+                false,
+                out,
+            );
             if ended {
                 self.current = None;
             }
@@ -133,8 +151,14 @@ impl CallView {
         let held = self.tracks.get(&id);
         let newer = held.is_none_or(|t| snap.version > t.snap.version);
         let seen = held.is_some_and(|t| t.seen);
-        let prev_me = held.and_then(|t| t.snap.participant(&self.me)).map(|p| p.state);
-        let newest = if newer { snap } else { held.expect("held when not newer").snap.clone() };
+        let prev_me = held
+            .and_then(|t| t.snap.participant(&self.me))
+            .map(|p| p.state);
+        let newest = if newer {
+            snap
+        } else {
+            held.expect("held when not newer").snap.clone()
+        };
         let my = newest.participant(&self.me);
         let live = newest.state != CallState::Ended;
         let in_here = my.is_some_and(|p| p.state == ParticipantState::InCall && self.here(p));
@@ -150,9 +174,13 @@ impl CallView {
                 Some(Start::Incoming)
             }
             // A call this device placed or joined whose response was lost.
-            _ if newer && live && !seen && my.is_some_and(|p| {
-                p.state == ParticipantState::InCall && p.device_id.as_deref() == Some(self.my_device.as_str())
-            }) =>
+            _ if newer
+                && live
+                && !seen
+                && my.is_some_and(|p| {
+                    p.state == ParticipantState::InCall
+                        && p.device_id.as_deref() == Some(self.my_device.as_str())
+                }) =>
             {
                 Some(Start::Own)
             }
@@ -185,7 +213,15 @@ impl CallView {
         }
         let mut begun = false;
         let own_start = start == Start::Own && newest.caller_id == self.me;
-        let ended = diff(&self.me, &self.my_device, None, &newest, &mut begun, own_start, out);
+        let ended = diff(
+            &self.me,
+            &self.my_device,
+            None,
+            &newest,
+            &mut begun,
+            own_start,
+            out,
+        );
         self.store(newest, true);
         let t = self.tracks.get_mut(&id).expect("just stored");
         t.begun = begun;
@@ -205,10 +241,19 @@ impl CallView {
                 t.seen = seen;
             }
             None => {
-                self.tracks.insert(id.clone(), Track { snap, seen, begun: false });
+                self.tracks.insert(
+                    id.clone(),
+                    Track {
+                        snap,
+                        seen,
+                        begun: false,
+                    },
+                );
                 self.order.push_back(id);
                 while self.tracks.len() > MAX_HELD_CALLS {
-                    let Some(old) = self.order.pop_front() else { break };
+                    let Some(old) = self.order.pop_front() else {
+                        break;
+                    };
                     if self.current.as_deref() == Some(old.as_str()) {
                         self.order.push_back(old);
                         if self.order.len() <= 1 {
@@ -225,8 +270,12 @@ impl CallView {
     /// The server no longer knows the current call (it is missing from a login
     /// result): end it here with reason `Unknown` at `server_time_ms`.
     pub fn forget_current(&mut self, server_time_ms: i64, out: &mut Vec<Event>) {
-        let Some(id) = self.current.take() else { return };
-        let Some(t) = self.tracks.get(&id) else { return };
+        let Some(id) = self.current.take() else {
+            return;
+        };
+        let Some(t) = self.tracks.get(&id) else {
+            return;
+        };
         log::info!("call {id} is unknown to the server; ending it here");
         let snap = &t.snap;
         out.push(if t.begun {
@@ -237,7 +286,11 @@ impl CallView {
                 total_time_s: total_time_s(snap, snap.participant(&self.me), Some(server_time_ms)),
             }
         } else {
-            Event::CallNotConnected { call_id: id.clone(), media_type: snap.media_type, reason: EndReason::Unknown }
+            Event::CallNotConnected {
+                call_id: id.clone(),
+                media_type: snap.media_type,
+                reason: EndReason::Unknown,
+            }
         });
     }
 }
@@ -275,51 +328,115 @@ fn diff(
         if was_ringing && !*begun && !here(p) {
             let reason = match (p.state, p.reason) {
                 (ParticipantState::InCall, _) => Some(EndReason::OtherDeviceAccepted),
-                (ParticipantState::Gone, Some(EndReason::Reject | EndReason::LineBusy)) => Some(EndReason::OtherDeviceReject),
+                (ParticipantState::Gone, Some(EndReason::Reject | EndReason::LineBusy)) => {
+                    Some(EndReason::OtherDeviceReject)
+                }
                 _ => None,
             };
             if let Some(reason) = reason {
-                out.push(Event::CallNotConnected { call_id: call_id(), media_type: new.media_type, reason });
+                out.push(Event::CallNotConnected {
+                    call_id: call_id(),
+                    media_type: new.media_type,
+                    reason,
+                });
                 return true;
             }
         }
     }
 
     // Everyone else.
-    let watching = |p: Option<&Participant>| p.is_some_and(|p| p.state == ParticipantState::InCall && here(p));
+    let watching =
+        |p: Option<&Participant>| p.is_some_and(|p| p.state == ParticipantState::InCall && here(p));
     let (w_prev, w_new) = (watching(my_prev), watching(my_new));
     if w_prev || w_new || own_start {
         let gone_from_absent = w_prev || own_start;
         for p in new.participants.iter().filter(|p| p.user_id != me) {
-            let before = if w_prev { prev.and_then(|c| c.participant(&p.user_id)).map(|q| q.state) } else { None };
+            let before = if w_prev {
+                prev.and_then(|c| c.participant(&p.user_id))
+                    .map(|q| q.state)
+            } else {
+                None
+            };
             let user_id = p.user_id.clone();
             let event = match (before, p.state) {
                 (b, ParticipantState::Ringing) if b != Some(ParticipantState::Ringing) => {
-                    Some(Event::UserInviting { call_id: call_id(), user_id })
+                    Some(Event::UserInviting {
+                        call_id: call_id(),
+                        user_id,
+                    })
                 }
                 (b, ParticipantState::InCall) if b != Some(ParticipantState::InCall) => {
-                    Some(Event::UserJoin { call_id: call_id(), user_id })
+                    Some(Event::UserJoin {
+                        call_id: call_id(),
+                        user_id,
+                    })
                 }
-                (Some(ParticipantState::InCall), ParticipantState::Gone) => Some(Event::UserLeave { call_id: call_id(), user_id }),
-                (Some(ParticipantState::Ringing), ParticipantState::Gone) | (None, ParticipantState::Gone)
+                (Some(ParticipantState::InCall), ParticipantState::Gone) => {
+                    Some(Event::UserLeave {
+                        call_id: call_id(),
+                        user_id,
+                    })
+                }
+                (Some(ParticipantState::Ringing), ParticipantState::Gone)
+                | (None, ParticipantState::Gone)
                     if before.is_some() || gone_from_absent =>
                 {
                     match p.reason {
-                        Some(EndReason::Reject) => Some(Event::UserReject { call_id: call_id(), user_id }),
-                        Some(EndReason::NoResponse) => Some(Event::UserNoResponse { call_id: call_id(), user_id }),
-                        Some(EndReason::LineBusy) => Some(Event::UserLineBusy { call_id: call_id(), user_id }),
+                        Some(EndReason::Reject) => Some(Event::UserReject {
+                            call_id: call_id(),
+                            user_id,
+                        }),
+                        Some(EndReason::NoResponse) => Some(Event::UserNoResponse {
+                            call_id: call_id(),
+                            user_id,
+                        }),
+                        Some(EndReason::LineBusy) => Some(Event::UserLineBusy {
+                            call_id: call_id(),
+                            user_id,
+                        }),
                         _ => None,
                     }
                 }
                 _ => None,
             };
             out.extend(event);
+            // Camera and microphone: compared only among people in the call,
+            // so someone joining with the camera on, or leaving with it on,
+            // is reported too.
+            let was = prev
+                .filter(|_| w_prev)
+                .and_then(|c| c.participant(&p.user_id))
+                .filter(|q| q.state == ParticipantState::InCall)
+                .map_or((false, false), |q| (q.audio_available, q.video_available));
+            let is = if p.state == ParticipantState::InCall {
+                (p.audio_available, p.video_available)
+            } else {
+                (false, false)
+            };
+            if was.0 != is.0 {
+                out.push(Event::UserAudioAvailable {
+                    call_id: call_id(),
+                    user_id: p.user_id.clone(),
+                    available: is.0,
+                });
+            }
+            if was.1 != is.1 {
+                out.push(Event::UserVideoAvailable {
+                    call_id: call_id(),
+                    user_id: p.user_id.clone(),
+                    available: is.1,
+                });
+            }
         }
     }
 
     if let Some(prev) = prev {
         if prev.media_type != new.media_type {
-            out.push(Event::CallMediaTypeChanged { call_id: call_id(), old: prev.media_type, new: new.media_type });
+            out.push(Event::CallMediaTypeChanged {
+                call_id: call_id(),
+                old: prev.media_type,
+                new: new.media_type,
+            });
         }
     }
 
@@ -342,9 +459,18 @@ fn diff(
             .or(new.end_reason)
             .unwrap_or(EndReason::Unknown);
         out.push(if *begun {
-            Event::CallEnd { call_id: call_id(), media_type: new.media_type, reason, total_time_s: total_time_s(new, my_new, None) }
+            Event::CallEnd {
+                call_id: call_id(),
+                media_type: new.media_type,
+                reason,
+                total_time_s: total_time_s(new, my_new, None),
+            }
         } else {
-            Event::CallNotConnected { call_id: call_id(), media_type: new.media_type, reason }
+            Event::CallNotConnected {
+                call_id: call_id(),
+                media_type: new.media_type,
+                reason,
+            }
         });
         return true;
     }

@@ -11,12 +11,16 @@
 //! Hangup needs a current call (a Hangup of it in flight → REQUEST_REPEATED).
 //! InviteUser needs a current call this user is in. Join needs no current call
 //! and no pending `Calls`/`Join`. SwitchCallMediaType needs a current call and
-//! only goes from video to audio.
+//! only goes from video to audio. The media layer's MediaPublish,
+//! MediaAnswer and MediaState need the named call to be current with this
+//! user in it.
 
 use std::collections::HashSet;
 
 use hotline_proto::user_id::validate_user_id;
-use hotline_proto::{resolve_invite_timeout, CallInfo, ClientMsg, ErrorCode, MediaType, ParticipantState};
+use hotline_proto::{
+    resolve_invite_timeout, CallInfo, ClientMsg, ErrorCode, MediaType, ParticipantState,
+};
 
 use crate::error::CoreError;
 use crate::input::Command;
@@ -36,7 +40,9 @@ fn check_user_ids(me: &str, user_ids: &[String], max: usize) -> Result<(), CoreE
         return Err(invalid("user_ids is empty"));
     }
     if user_ids.len() > max {
-        return Err(invalid(format!("at most {max} users can be invited at once")));
+        return Err(invalid(format!(
+            "at most {max} users can be invited at once"
+        )));
     }
     let mut seen = HashSet::new();
     for id in user_ids {
@@ -65,10 +71,14 @@ pub(crate) fn to_msg<'a>(
     let my_state = current.and_then(|c| c.participant(me)).map(|p| p.state);
     let current_id = || current.map(|c| c.call_id.clone()).unwrap_or_default();
     Ok(match command {
-        Command::Calls { user_ids, media_type, params } => {
+        Command::Calls {
+            user_ids,
+            media_type,
+            params,
+        } => {
             check_user_ids(me, user_ids, MAX_CALLEES)?;
-            let timeout_s =
-                resolve_invite_timeout(params.timeout_s).map_err(|_| invalid("timeout must be 0 (30 s) or 10–600 s"))?;
+            let timeout_s = resolve_invite_timeout(params.timeout_s)
+                .map_err(|_| invalid("timeout must be 0 (30 s) or 10–600 s"))?;
             if current.is_some() {
                 return Err(refused("there already is a call"));
             }
@@ -98,9 +108,15 @@ pub(crate) fn to_msg<'a>(
             };
             for p in pending {
                 if *p == msg {
-                    return Err(CoreError::new(ErrorCode::RequestRepeated, "the same answer is already on its way"));
+                    return Err(CoreError::new(
+                        ErrorCode::RequestRepeated,
+                        "the same answer is already on its way",
+                    ));
                 }
-                if matches!(p, ClientMsg::Accept { .. } | ClientMsg::Reject { .. } | ClientMsg::Ignore { .. }) {
+                if matches!(
+                    p,
+                    ClientMsg::Accept { .. } | ClientMsg::Reject { .. } | ClientMsg::Ignore { .. }
+                ) {
                     return Err(refused("another answer is already on its way"));
                 }
             }
@@ -110,19 +126,32 @@ pub(crate) fn to_msg<'a>(
             if current.is_none() {
                 return Err(refused("there is no call"));
             }
-            let msg = ClientMsg::Hangup { call_id: current_id() };
+            let msg = ClientMsg::Hangup {
+                call_id: current_id(),
+            };
             if pending.any(|p| *p == msg) {
-                return Err(CoreError::new(ErrorCode::RequestRepeated, "a hangup is already on its way"));
+                return Err(CoreError::new(
+                    ErrorCode::RequestRepeated,
+                    "a hangup is already on its way",
+                ));
             }
             msg
         }
-        Command::InviteUser { user_ids, timeout_s } => {
+        Command::InviteUser {
+            user_ids,
+            timeout_s,
+        } => {
             if my_state != Some(ParticipantState::InCall) {
                 return Err(refused("you are not in a call"));
             }
             check_user_ids(me, user_ids, MAX_CALLEES)?;
-            let timeout_s = resolve_invite_timeout(*timeout_s).map_err(|_| invalid("timeout must be 0 (30 s) or 10–600 s"))?;
-            ClientMsg::Invite { call_id: current_id(), user_ids: user_ids.clone(), timeout_s }
+            let timeout_s = resolve_invite_timeout(*timeout_s)
+                .map_err(|_| invalid("timeout must be 0 (30 s) or 10–600 s"))?;
+            ClientMsg::Invite {
+                call_id: current_id(),
+                user_ids: user_ids.clone(),
+                timeout_s,
+            }
         }
         Command::Join { call_id } => {
             if call_id.is_empty() {
@@ -134,10 +163,14 @@ pub(crate) fn to_msg<'a>(
             if pending.any(creating) {
                 return Err(refused("a call is already being placed or joined"));
             }
-            ClientMsg::Join { call_id: call_id.clone() }
+            ClientMsg::Join {
+                call_id: call_id.clone(),
+            }
         }
         Command::SwitchCallMediaType { media_type } => {
-            let Some(call) = current else { return Err(refused("there is no call")) };
+            let Some(call) = current else {
+                return Err(refused("there is no call"));
+            };
             if !(call.media_type == MediaType::Video && *media_type == MediaType::Audio) {
                 return Err(invalid(format!(
                     "only video → audio is supported (the call is {}, asked for {})",
@@ -145,13 +178,68 @@ pub(crate) fn to_msg<'a>(
                     media_type.as_str()
                 )));
             }
-            ClientMsg::SwitchMedia { call_id: call.call_id.clone(), media_type: *media_type }
+            ClientMsg::SwitchMedia {
+                call_id: call.call_id.clone(),
+                media_type: *media_type,
+            }
         }
-        Command::SetSelfInfo { nickname, avatar_url } => {
-            ClientMsg::SetSelfInfo { nickname: nickname.clone(), avatar_url: avatar_url.clone() }
+        Command::SetSelfInfo {
+            nickname,
+            avatar_url,
+        } => ClientMsg::SetSelfInfo {
+            nickname: nickname.clone(),
+            avatar_url: avatar_url.clone(),
+        },
+        Command::EnableMultiDeviceAbility { enabled } => {
+            ClientMsg::SetMultiDevice { enabled: *enabled }
         }
-        Command::EnableMultiDeviceAbility { enabled } => ClientMsg::SetMultiDevice { enabled: *enabled },
-        Command::QueryRecentCalls { filter } => ClientMsg::QueryRecords { filter: filter.clone() },
-        Command::DeleteRecordCalls { record_ids } => ClientMsg::DeleteRecords { record_ids: record_ids.clone() },
+        Command::QueryRecentCalls { filter } => ClientMsg::QueryRecords {
+            filter: filter.clone(),
+        },
+        Command::DeleteRecordCalls { record_ids } => ClientMsg::DeleteRecords {
+            record_ids: record_ids.clone(),
+        },
+        Command::MediaPublish { call_id, sdp } => {
+            in_current_call(current, me, call_id)?;
+            ClientMsg::MediaPublish {
+                call_id: call_id.clone(),
+                sdp: sdp.clone(),
+            }
+        }
+        Command::MediaAnswer {
+            call_id,
+            revision,
+            sdp,
+        } => {
+            in_current_call(current, me, call_id)?;
+            ClientMsg::MediaAnswer {
+                call_id: call_id.clone(),
+                revision: *revision,
+                sdp: sdp.clone(),
+            }
+        }
+        Command::MediaState {
+            call_id,
+            audio,
+            video,
+        } => {
+            in_current_call(current, me, call_id)?;
+            ClientMsg::MediaState {
+                call_id: call_id.clone(),
+                audio: *audio,
+                video: *video,
+            }
+        }
     })
+}
+
+/// Media requests need `call_id` to be the current call, with this user in it.
+fn in_current_call(current: Option<&CallInfo>, me: &str, call_id: &str) -> Result<(), CoreError> {
+    let Some(call) = current.filter(|c| c.call_id == call_id) else {
+        return Err(refused("media is only for the current call"));
+    };
+    if call.participant(me).map(|p| p.state) != Some(ParticipantState::InCall) {
+        return Err(refused("you are not in the call"));
+    }
+    Ok(())
 }

@@ -26,9 +26,17 @@ enum Link {
     /// No transport.
     Down,
     /// Login sent, waiting for its response.
-    LoggingIn { seq: u64, deadline: u64, last_rx: u64 },
+    LoggingIn {
+        seq: u64,
+        deadline: u64,
+        last_rx: u64,
+    },
     /// Logged in.
-    Up { interval_ms: u64, next_ping: u64, last_rx: u64 },
+    Up {
+        interval_ms: u64,
+        next_ping: u64,
+        last_rx: u64,
+    },
     /// Stopped for good after a fatal outcome; commands fail at once.
     Stopped,
 }
@@ -84,7 +92,12 @@ pub(crate) struct Connection {
 impl Connection {
     /// A connection that is down.
     pub fn new() -> Connection {
-        Connection { link: Link::Down, next_seq: 1, last_ping_seq: None, requests: VecDeque::new() }
+        Connection {
+            link: Link::Down,
+            next_seq: 1,
+            last_ping_seq: None,
+            requests: VecDeque::new(),
+        }
     }
 
     fn seq(&mut self) -> u64 {
@@ -103,7 +116,11 @@ impl Connection {
     pub fn connected(&mut self, now: u64) -> (u64, Vec<Request>) {
         let lost = self.drop_in_flight();
         let seq = self.seq();
-        self.link = Link::LoggingIn { seq, deadline: now + REQUEST_TIMEOUT_MS, last_rx: now };
+        self.link = Link::LoggingIn {
+            seq,
+            deadline: now + REQUEST_TIMEOUT_MS,
+            last_rx: now,
+        };
         (seq, lost)
     }
 
@@ -122,7 +139,8 @@ impl Connection {
     }
 
     fn drop_in_flight(&mut self) -> Vec<Request> {
-        let (lost, kept): (Vec<Request>, Vec<Request>) = self.requests.drain(..).partition(|r| r.seq.is_some());
+        let (lost, kept): (Vec<Request>, Vec<Request>) =
+            self.requests.drain(..).partition(|r| r.seq.is_some());
         self.requests = kept.into();
         lost
     }
@@ -153,14 +171,21 @@ impl Connection {
     /// The login succeeded: start heartbeats and send the queued requests.
     pub fn logged_in(&mut self, now: u64, heartbeat_interval_s: u32) -> Vec<ClientFrame> {
         let interval_ms = u64::from(heartbeat_interval_s.max(1)) * 1000;
-        self.link = Link::Up { interval_ms, next_ping: now + interval_ms, last_rx: now };
+        self.link = Link::Up {
+            interval_ms,
+            next_ping: now + interval_ms,
+            last_rx: now,
+        };
         let mut frames = Vec::new();
         for i in 0..self.requests.len() {
             if self.requests[i].seq.is_none() {
                 let seq = self.seq();
                 let r = &mut self.requests[i];
                 r.seq = Some(seq);
-                frames.push(ClientFrame { seq, msg: r.msg.clone() });
+                frames.push(ClientFrame {
+                    seq,
+                    msg: r.msg.clone(),
+                });
             }
         }
         frames
@@ -173,20 +198,41 @@ impl Connection {
 
     /// Track a request: returns the frame to send now, None when queued until
     /// the next login, or an error when the link is stopped or the queue is full.
-    pub fn submit(&mut self, cmd: Option<u64>, msg: ClientMsg, now: u64) -> Result<Option<ClientFrame>, CoreError> {
+    pub fn submit(
+        &mut self,
+        cmd: Option<u64>,
+        msg: ClientMsg,
+        now: u64,
+    ) -> Result<Option<ClientFrame>, CoreError> {
         let deadline = now + REQUEST_TIMEOUT_MS;
         match self.link {
-            Link::Stopped => Err(CoreError::new(ErrorCode::NotLoggedIn, "not logged in (kicked, UserSig expired or login refused)")),
+            Link::Stopped => Err(CoreError::new(
+                ErrorCode::NotLoggedIn,
+                "not logged in (kicked, UserSig expired or login refused)",
+            )),
             Link::Up { .. } => {
                 let seq = self.seq();
-                self.requests.push_back(Request { cmd, msg: msg.clone(), seq: Some(seq), deadline });
+                self.requests.push_back(Request {
+                    cmd,
+                    msg: msg.clone(),
+                    seq: Some(seq),
+                    deadline,
+                });
                 Ok(Some(ClientFrame { seq, msg }))
             }
             Link::Down | Link::LoggingIn { .. } => {
                 if self.requests.iter().filter(|r| r.seq.is_none()).count() >= MAX_QUEUED_COMMANDS {
-                    return Err(CoreError::new(ErrorCode::RequestRefused, "too many commands waiting for the connection"));
+                    return Err(CoreError::new(
+                        ErrorCode::RequestRefused,
+                        "too many commands waiting for the connection",
+                    ));
                 }
-                self.requests.push_back(Request { cmd, msg, seq: None, deadline });
+                self.requests.push_back(Request {
+                    cmd,
+                    msg,
+                    seq: None,
+                    deadline,
+                });
                 Ok(None)
             }
         }
@@ -200,19 +246,32 @@ impl Connection {
     /// Time advanced to `now`: expire requests, send heartbeats, check liveness.
     pub fn tick(&mut self, now: u64) -> Vec<TimerAction> {
         let mut actions = Vec::new();
-        let (expired, kept): (Vec<Request>, Vec<Request>) = self.requests.drain(..).partition(|r| r.deadline <= now);
+        let (expired, kept): (Vec<Request>, Vec<Request>) =
+            self.requests.drain(..).partition(|r| r.deadline <= now);
         self.requests = kept.into();
-        actions.extend(expired.into_iter().map(|r| TimerAction::Failed(r, "request timed out")));
+        actions.extend(
+            expired
+                .into_iter()
+                .map(|r| TimerAction::Failed(r, "request timed out")),
+        );
         let dead = match &mut self.link {
             Link::LoggingIn { deadline, .. } if *deadline <= now => {
                 log::info!("no login response within {REQUEST_TIMEOUT_MS} ms; reconnecting");
                 true
             }
-            Link::Up { interval_ms, last_rx, .. } if *last_rx + 2 * *interval_ms + LIVENESS_SLACK_MS <= now => {
+            Link::Up {
+                interval_ms,
+                last_rx,
+                ..
+            } if *last_rx + 2 * *interval_ms + LIVENESS_SLACK_MS <= now => {
                 log::info!("nothing heard from the server since {last_rx} ms; reconnecting");
                 true
             }
-            Link::Up { interval_ms, next_ping, .. } if *next_ping <= now => {
+            Link::Up {
+                interval_ms,
+                next_ping,
+                ..
+            } if *next_ping <= now => {
                 // Skip missed beats instead of sending a burst.
                 while *next_ping <= now {
                     *next_ping += *interval_ms;
@@ -220,14 +279,21 @@ impl Connection {
                 let seq = self.next_seq;
                 self.next_seq += 1;
                 self.last_ping_seq = Some(seq);
-                actions.push(TimerAction::Send(ClientFrame { seq, msg: ClientMsg::Ping }));
+                actions.push(TimerAction::Send(ClientFrame {
+                    seq,
+                    msg: ClientMsg::Ping,
+                }));
                 false
             }
             _ => false,
         };
         if dead {
             self.link = Link::Down;
-            actions.extend(self.drop_in_flight().into_iter().map(|r| TimerAction::Failed(r, "connection lost")));
+            actions.extend(
+                self.drop_in_flight()
+                    .into_iter()
+                    .map(|r| TimerAction::Failed(r, "connection lost")),
+            );
             actions.push(TimerAction::Disconnect);
         }
         actions
@@ -237,9 +303,11 @@ impl Connection {
     pub fn next_deadline(&self) -> Option<u64> {
         let link = match &self.link {
             Link::LoggingIn { deadline, .. } => Some(*deadline),
-            Link::Up { interval_ms, next_ping, last_rx } => {
-                Some((*next_ping).min(*last_rx + 2 * *interval_ms + LIVENESS_SLACK_MS))
-            }
+            Link::Up {
+                interval_ms,
+                next_ping,
+                last_rx,
+            } => Some((*next_ping).min(*last_rx + 2 * *interval_ms + LIVENESS_SLACK_MS)),
             Link::Down | Link::Stopped => None,
         };
         self.requests.iter().map(|r| r.deadline).chain(link).min()

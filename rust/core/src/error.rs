@@ -16,12 +16,18 @@ pub struct CoreError {
 impl CoreError {
     /// An error with the given code and message.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> CoreError {
-        CoreError { code, message: message.into() }
+        CoreError {
+            code,
+            message: message.into(),
+        }
     }
 
     /// An error from a response's numeric code (unknown codes become [`ErrorCode::Failed`]).
     pub fn from_wire(code: i32, message: &str) -> CoreError {
         let code = ErrorCode::try_from(code).unwrap_or(ErrorCode::Failed);
-        CoreError { code, message: message.to_string() }
+        CoreError {
+            code,
+            message: message.to_string(),
+        }
     }
 }

@@ -120,6 +120,44 @@ pub enum Event {
         /// Who left.
         user_id: String,
     },
+    /// Someone in the call turned their camera on or off (`onUserVideoAvailable`).
+    #[serde(rename = "onUserVideoAvailable")]
+    UserVideoAvailable {
+        /// The call.
+        call_id: String,
+        /// Whose camera.
+        user_id: String,
+        /// Whether their video is being sent.
+        available: bool,
+    },
+    /// Someone in the call turned their microphone on or off (`onUserAudioAvailable`).
+    #[serde(rename = "onUserAudioAvailable")]
+    UserAudioAvailable {
+        /// The call.
+        call_id: String,
+        /// Whose microphone.
+        user_id: String,
+        /// Whether their audio is being sent.
+        available: bool,
+    },
+    /// Speaking levels of everyone in the call, a few times per second
+    /// (`onUserVoiceVolumeChanged`). This user's own level is listed too.
+    #[serde(rename = "onUserVoiceVolumeChanged")]
+    UserVoiceVolumeChanged {
+        /// The call.
+        call_id: String,
+        /// Levels, 0 (silent) to 100.
+        volumes: Vec<UserVolume>,
+    },
+    /// Link quality per user, every two seconds (`onUserNetworkQualityChanged`).
+    /// This user's own uplink is listed with their own ID.
+    #[serde(rename = "onUserNetworkQualityChanged")]
+    UserNetworkQualityChanged {
+        /// The call.
+        call_id: String,
+        /// One entry per user.
+        qualities: Vec<UserNetworkQuality>,
+    },
     /// Another login of this user replaced this one (`onKickedOffline`).
     #[serde(rename = "onKickedOffline")]
     KickedOffline,
@@ -134,6 +172,43 @@ pub enum Event {
         /// Why.
         message: String,
     },
+}
+
+/// One user's speaking level in [`Event::UserVoiceVolumeChanged`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserVolume {
+    /// Who.
+    pub user_id: String,
+    /// 0 (silent) to 100.
+    pub volume: u8,
+}
+
+/// TUICallEngine's network quality grades, best first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum NetworkQuality {
+    /// Unknown yet (no statistics).
+    Unknown,
+    /// Excellent.
+    Excellent,
+    /// Good.
+    Good,
+    /// Poor.
+    Poor,
+    /// Bad.
+    Bad,
+    /// Very bad.
+    VeryBad,
+    /// No media is arriving.
+    Down,
+}
+
+/// One user's link in [`Event::UserNetworkQualityChanged`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserNetworkQuality {
+    /// Who.
+    pub user_id: String,
+    /// The grade.
+    pub quality: NetworkQuality,
 }
 
 impl Event {
@@ -151,6 +226,10 @@ impl Event {
             Event::UserLineBusy { .. } => "onUserLineBusy",
             Event::UserJoin { .. } => "onUserJoin",
             Event::UserLeave { .. } => "onUserLeave",
+            Event::UserVideoAvailable { .. } => "onUserVideoAvailable",
+            Event::UserAudioAvailable { .. } => "onUserAudioAvailable",
+            Event::UserVoiceVolumeChanged { .. } => "onUserVoiceVolumeChanged",
+            Event::UserNetworkQualityChanged { .. } => "onUserNetworkQualityChanged",
             Event::KickedOffline => "onKickedOffline",
             Event::UserSigExpired => "onUserSigExpired",
             Event::Error { .. } => "onError",
@@ -170,7 +249,11 @@ impl Event {
             | Event::UserNoResponse { call_id, .. }
             | Event::UserLineBusy { call_id, .. }
             | Event::UserJoin { call_id, .. }
-            | Event::UserLeave { call_id, .. } => Some(call_id),
+            | Event::UserLeave { call_id, .. }
+            | Event::UserVideoAvailable { call_id, .. }
+            | Event::UserAudioAvailable { call_id, .. }
+            | Event::UserVoiceVolumeChanged { call_id, .. }
+            | Event::UserNetworkQualityChanged { call_id, .. } => Some(call_id),
             Event::KickedOffline | Event::UserSigExpired | Event::Error { .. } => None,
         }
     }
@@ -187,9 +270,15 @@ mod tests {
 
     #[test]
     fn serialises_with_the_callback_name() {
-        let e = Event::UserJoin { call_id: "c1".into(), user_id: "bob".into() };
+        let e = Event::UserJoin {
+            call_id: "c1".into(),
+            user_id: "bob".into(),
+        };
         let v = serde_json::to_value(&e).unwrap();
-        assert_eq!(v, serde_json::json!({"event": "onUserJoin", "call_id": "c1", "user_id": "bob"}));
+        assert_eq!(
+            v,
+            serde_json::json!({"event": "onUserJoin", "call_id": "c1", "user_id": "bob"})
+        );
         assert_eq!(e.name(), "onUserJoin");
         let v = serde_json::to_value(Event::KickedOffline).unwrap();
         assert_eq!(v, serde_json::json!({"event": "onKickedOffline"}));

@@ -128,6 +128,32 @@ pub enum Command {
         /// Record IDs.
         record_ids: Vec<String>,
     },
+    /// Offer the publisher connection to the SFU (the engine's media layer;
+    /// the answer SDP comes back in [`crate::CommandOk::sdp`]).
+    MediaPublish {
+        /// The current call.
+        call_id: String,
+        /// The SDP offer.
+        sdp: String,
+    },
+    /// Answer the SFU's subscriber offer ([`crate::Output::MediaOffer`]).
+    MediaAnswer {
+        /// The current call.
+        call_id: String,
+        /// The offer's revision.
+        revision: u64,
+        /// The SDP answer.
+        sdp: String,
+    },
+    /// Tell the others whether this user's microphone and camera are sending.
+    MediaState {
+        /// The current call.
+        call_id: String,
+        /// Audio is being sent.
+        audio: bool,
+        /// Video is being sent.
+        video: bool,
+    },
 }
 
 impl Command {
@@ -146,6 +172,9 @@ impl Command {
             Command::EnableMultiDeviceAbility { .. } => "enableMultiDeviceAbility",
             Command::QueryRecentCalls { .. } => "queryRecentCalls",
             Command::DeleteRecordCalls { .. } => "deleteRecordCalls",
+            Command::MediaPublish { .. } => "mediaPublish",
+            Command::MediaAnswer { .. } => "mediaAnswer",
+            Command::MediaState { .. } => "mediaState",
         }
     }
 }

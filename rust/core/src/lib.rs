@@ -49,7 +49,7 @@ pub mod output;
 
 pub use call_core::CallCore;
 pub use error::CoreError;
-pub use event::Event;
+pub use event::{Event, NetworkQuality, UserNetworkQuality, UserVolume};
 pub use input::{CallParams, Command, CoreConfig, Input};
 pub use output::{CommandOk, Output};
 

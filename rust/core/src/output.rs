@@ -1,6 +1,6 @@
 //! What [`crate::CallCore::poll_output`] hands back to the IO layer.
 
-use hotline_proto::{CallRecord, ClientFrame};
+use hotline_proto::{CallRecord, ClientFrame, MediaTrack};
 
 use crate::error::CoreError;
 use crate::event::Event;
@@ -27,6 +27,18 @@ pub enum Output {
         /// Whether the IO layer should reconnect (with backoff).
         reconnect: bool,
     },
+    /// The SFU offers the subscriber connection of the current call (the
+    /// engine's media layer answers with [`crate::Command::MediaAnswer`]).
+    MediaOffer {
+        /// The call.
+        call_id: String,
+        /// The offer's revision, to echo in the answer.
+        revision: u64,
+        /// The SDP offer.
+        sdp: String,
+        /// Whose track each `mid` carries.
+        tracks: Vec<MediaTrack>,
+    },
     /// Nothing more for now: call `handle(Input::Tick, at_ms)` at `at_ms`
     /// (or earlier, with any other input).
     Timeout(u64),
@@ -39,4 +51,6 @@ pub struct CommandOk {
     pub call_id: Option<String>,
     /// Call records (for `QueryRecentCalls`).
     pub records: Vec<CallRecord>,
+    /// The SFU's SDP answer (for `MediaPublish`).
+    pub sdp: Option<String>,
 }

@@ -7,7 +7,9 @@ use hotline_core::{Command, CoreConfig, Event, Input, Output, MAX_QUEUED_COMMAND
 use hotline_proto::{ClientMsg, ErrorCode, RecordFilter, ServerMsg, PROTOCOL_VERSION};
 
 fn query() -> Command {
-    Command::QueryRecentCalls { filter: RecordFilter::default() }
+    Command::QueryRecentCalls {
+        filter: RecordFilter::default(),
+    }
 }
 
 #[test]
@@ -39,12 +41,22 @@ fn login_success_sends_login_and_reports_done() {
 fn login_refused_stops_for_good() {
     let mut p = Phone::new("alice");
     let (seq, _) = p.connect();
-    let outs = p.frame(ServerMsg::err(seq, ErrorCode::UserSigInvalid, "bad signature"));
+    let outs = p.frame(ServerMsg::err(
+        seq,
+        ErrorCode::UserSigInvalid,
+        "bad signature",
+    ));
     assert_eq!(
         outs,
         vec![
-            Output::Event(Event::Error { code: ErrorCode::UserSigInvalid, message: "bad signature".into() }),
-            Output::LoginDone(Err(hotline_core::CoreError::new(ErrorCode::UserSigInvalid, "bad signature"))),
+            Output::Event(Event::Error {
+                code: ErrorCode::UserSigInvalid,
+                message: "bad signature".into()
+            }),
+            Output::LoginDone(Err(hotline_core::CoreError::new(
+                ErrorCode::UserSigInvalid,
+                "bad signature"
+            ))),
             Output::Disconnect { reconnect: false },
         ]
     );
@@ -74,7 +86,10 @@ fn transient_login_error_reconnects() {
     let outs = p.frame(ServerMsg::err(seq, ErrorCode::ServerError, "db down"));
     assert!(matches!(&outs[1], Output::LoginDone(Err(e)) if e.code == ErrorCode::ServerError));
     assert_eq!(outs.last(), Some(&Output::Disconnect { reconnect: true }));
-    assert!(dones(&outs).is_empty(), "queued commands survive a transient failure");
+    assert!(
+        dones(&outs).is_empty(),
+        "queued commands survive a transient failure"
+    );
     p.input(Input::Disconnected);
     let outs = p.login(vec![]);
     assert_eq!(sent(&outs).len(), 1);
@@ -85,24 +100,50 @@ fn transient_login_error_reconnects() {
 fn kicked_offline_and_usersig_expired_pushes() {
     let mut p = Phone::online("alice");
     let (id, _) = p.send_command(query());
-    let outs = p.frame(ServerMsg::KickedOffline { message: "logged in elsewhere".into() });
+    let outs = p.frame(ServerMsg::KickedOffline {
+        message: "logged in elsewhere".into(),
+    });
     assert_eq!(outs[0], Output::Event(Event::KickedOffline));
     assert_eq!(err_code(&outs, id), ErrorCode::NotLoggedIn);
     assert_eq!(outs.last(), Some(&Output::Disconnect { reconnect: false }));
 
     let mut p = Phone::online("bob");
     let outs = p.frame(ServerMsg::UserSigExpired);
-    assert_eq!(outs, vec![Output::Event(Event::UserSigExpired), Output::Disconnect { reconnect: false }]);
+    assert_eq!(
+        outs,
+        vec![
+            Output::Event(Event::UserSigExpired),
+            Output::Disconnect { reconnect: false }
+        ]
+    );
 }
 
 #[test]
 fn server_error_push_becomes_an_error_event() {
     let mut p = Phone::online("alice");
-    let outs = p.frame(ServerMsg::Error { code: ErrorCode::MalformedMessage.as_i32(), message: "bad".into() });
-    assert_eq!(outs, vec![Output::Event(Event::Error { code: ErrorCode::MalformedMessage, message: "bad".into() })]);
+    let outs = p.frame(ServerMsg::Error {
+        code: ErrorCode::MalformedMessage.as_i32(),
+        message: "bad".into(),
+    });
+    assert_eq!(
+        outs,
+        vec![Output::Event(Event::Error {
+            code: ErrorCode::MalformedMessage,
+            message: "bad".into()
+        })]
+    );
     // Unknown codes become FAILED.
-    let outs = p.frame(ServerMsg::Error { code: 12345, message: "?".into() });
-    assert_eq!(outs, vec![Output::Event(Event::Error { code: ErrorCode::Failed, message: "?".into() })]);
+    let outs = p.frame(ServerMsg::Error {
+        code: 12345,
+        message: "?".into(),
+    });
+    assert_eq!(
+        outs,
+        vec![Output::Event(Event::Error {
+            code: ErrorCode::Failed,
+            message: "?".into()
+        })]
+    );
 }
 
 #[test]
@@ -143,9 +184,15 @@ fn any_frame_keeps_the_link_alive() {
     let mut p = Phone::online("alice");
     let hb = u64::from(HEARTBEAT_S) * 1000;
     p.advance_to(2 * hb);
-    p.frame(ServerMsg::Error { code: -1, message: "noise".into() });
+    p.frame(ServerMsg::Error {
+        code: -1,
+        message: "noise".into(),
+    });
     let outs = p.advance_to(4 * hb + 4_000);
-    assert!(!outs.iter().any(|o| matches!(o, Output::Disconnect { .. })), "{outs:?}");
+    assert!(
+        !outs.iter().any(|o| matches!(o, Output::Disconnect { .. })),
+        "{outs:?}"
+    );
     let outs = p.advance_to(4 * hb + 5_000);
     assert!(outs.contains(&Output::Disconnect { reconnect: true }));
 }
@@ -202,7 +249,9 @@ fn response_completes_the_command_with_records() {
     let ok = done_for(&outs, id).unwrap();
     assert_eq!(ok.records, vec![record]);
     // And an error response fails it.
-    let (id, frame) = p.send_command(Command::DeleteRecordCalls { record_ids: vec!["r1".into()] });
+    let (id, frame) = p.send_command(Command::DeleteRecordCalls {
+        record_ids: vec!["r1".into()],
+    });
     let outs = p.frame(ServerMsg::err(frame.seq, ErrorCode::ServerError, "oops"));
     assert_eq!(err_code(&outs, id), ErrorCode::ServerError);
 }
@@ -212,10 +261,16 @@ fn in_flight_requests_fail_on_disconnect_and_queued_ones_go_after_relogin() {
     let mut p = Phone::online("alice");
     let (in_flight, _) = p.send_command(query());
     let outs = p.input_at(Input::Disconnected, 1_000);
-    assert_eq!(done_for(&outs, in_flight).unwrap_err().message, "connection lost");
+    assert_eq!(
+        done_for(&outs, in_flight).unwrap_err().message,
+        "connection lost"
+    );
     assert_eq!(err_code(&outs, in_flight), ErrorCode::Timeout);
 
-    let (q1, outs) = p.command(Command::SetSelfInfo { nickname: "Alice".into(), avatar_url: String::new() });
+    let (q1, outs) = p.command(Command::SetSelfInfo {
+        nickname: "Alice".into(),
+        avatar_url: String::new(),
+    });
     assert!(outs.is_empty(), "queued, nothing sent: {outs:?}");
     let (q2, _) = p.command(query());
     p.advance_to(3_000);
@@ -249,7 +304,10 @@ fn queued_commands_honour_the_timeout() {
 #[test]
 fn commands_before_the_first_login_are_queued() {
     let mut p = Phone::new("alice");
-    let (id, _) = p.command(Command::SetSelfInfo { nickname: "A".into(), avatar_url: "u".into() });
+    let (id, _) = p.command(Command::SetSelfInfo {
+        nickname: "A".into(),
+        avatar_url: "u".into(),
+    });
     let outs = p.login(vec![]);
     let frames = sent(&outs);
     assert_eq!(frames.len(), 1);
@@ -277,7 +335,13 @@ fn multi_device_setting_is_remembered_for_the_next_login() {
     assert!(done_for(&outs, id).is_ok());
     p.input(Input::Disconnected);
     let (_, outs) = p.connect();
-    assert!(matches!(&sent(&outs)[0].msg, ClientMsg::Login { multi_device: true, .. }));
+    assert!(matches!(
+        &sent(&outs)[0].msg,
+        ClientMsg::Login {
+            multi_device: true,
+            ..
+        }
+    ));
 }
 
 #[test]

@@ -22,8 +22,8 @@ use std::collections::{HashMap, HashSet};
 use common::{dev, T0};
 use hotline_core::{CallCore, CallParams, Command, CoreConfig, Event, Input, Output};
 use hotline_proto::{
-    CallInfo, CallState, ClientMsg, EndReason, ErrorCode, LoginResult, MediaType, Participant, ParticipantState, RecordFilter,
-    ServerMsg,
+    CallInfo, CallState, ClientMsg, EndReason, ErrorCode, LoginResult, MediaType, Participant,
+    ParticipantState, RecordFilter, ServerMsg,
 };
 
 const ME: &str = "me";
@@ -59,7 +59,14 @@ struct WorldCall {
 }
 
 impl WorldCall {
-    fn new(id: String, caller: &str, caller_device: Option<String>, callees: &[String], media: MediaType, rng: &mut Rng) -> WorldCall {
+    fn new(
+        id: String,
+        caller: &str,
+        caller_device: Option<String>,
+        callees: &[String],
+        media: MediaType,
+        rng: &mut Rng,
+    ) -> WorldCall {
         let mut participants = vec![Participant {
             device_id: caller_device,
             joined_at_ms: Some(T0),
@@ -70,7 +77,14 @@ impl WorldCall {
             participants.push(Participant {
                 reason: busy.then_some(EndReason::LineBusy),
                 inviter_id: caller.into(),
-                ..Participant::new(c, if busy { ParticipantState::Gone } else { ParticipantState::Ringing })
+                ..Participant::new(
+                    c,
+                    if busy {
+                        ParticipantState::Gone
+                    } else {
+                        ParticipantState::Ringing
+                    },
+                )
             });
         }
         let info = CallInfo {
@@ -90,7 +104,10 @@ impl WorldCall {
             ended_at_ms: None,
             end_reason: None,
         };
-        let mut call = WorldCall { history: vec![], info };
+        let mut call = WorldCall {
+            history: vec![],
+            info,
+        };
         if call.info.count(ParticipantState::Ringing) == 0 {
             call.end_now(EndReason::LineBusy, 0);
         } else {
@@ -110,7 +127,11 @@ impl WorldCall {
             if p.state != ParticipantState::Gone {
                 let ringing = p.state == ParticipantState::Ringing;
                 p.state = ParticipantState::Gone;
-                p.reason = Some(if ringing && reason != EndReason::NoResponse { EndReason::Canceled } else { reason });
+                p.reason = Some(if ringing && reason != EndReason::NoResponse {
+                    EndReason::Canceled
+                } else {
+                    reason
+                });
                 p.left_at_ms = Some(t);
             }
         }
@@ -134,7 +155,9 @@ impl WorldCall {
 
     fn enter(&mut self, user: &str, device: String, t: i64) {
         if self.info.participant(user).is_none() {
-            self.info.participants.push(Participant::new(user, ParticipantState::Ringing));
+            self.info
+                .participants
+                .push(Participant::new(user, ParticipantState::Ringing));
             self.info.is_group = true;
         }
         let p = self.info.participant_mut(user).expect("just added");
@@ -154,7 +177,15 @@ impl WorldCall {
         }
         match rng.below(10) {
             0 => {
-                self.end_now(*rng.pick(&[EndReason::Hangup, EndReason::Canceled, EndReason::NoResponse, EndReason::EndByServer]), t);
+                self.end_now(
+                    *rng.pick(&[
+                        EndReason::Hangup,
+                        EndReason::Canceled,
+                        EndReason::NoResponse,
+                        EndReason::EndByServer,
+                    ]),
+                    t,
+                );
                 return Some(self.info.clone());
             }
             1 if self.info.media_type == MediaType::Video => {
@@ -174,15 +205,24 @@ impl WorldCall {
             }
             _ => {}
         }
-        let live: Vec<String> =
-            self.info.participants.iter().filter(|p| p.state != ParticipantState::Gone).map(|p| p.user_id.clone()).collect();
+        let live: Vec<String> = self
+            .info
+            .participants
+            .iter()
+            .filter(|p| p.state != ParticipantState::Gone)
+            .map(|p| p.user_id.clone())
+            .collect();
         if live.is_empty() {
             self.end_now(EndReason::Unknown, t);
             return Some(self.info.clone());
         }
         let user = rng.pick(&live).clone();
         let device = if user == ME {
-            if rng.chance(70) { dev(ME) } else { "me-tablet".to_string() }
+            if rng.chance(70) {
+                dev(ME)
+            } else {
+                "me-tablet".to_string()
+            }
         } else {
             dev(&user)
         };
@@ -193,7 +233,12 @@ impl WorldCall {
                 Some(self.settle(EndReason::Hangup, t))
             }
             ParticipantState::Ringing => {
-                let reason = *rng.pick(&[EndReason::Reject, EndReason::NoResponse, EndReason::LineBusy, EndReason::Canceled]);
+                let reason = *rng.pick(&[
+                    EndReason::Reject,
+                    EndReason::NoResponse,
+                    EndReason::LineBusy,
+                    EndReason::Canceled,
+                ]);
                 let p = self.info.participant_mut(&user).expect("live");
                 p.state = ParticipantState::Gone;
                 p.reason = Some(reason);
@@ -224,8 +269,15 @@ impl WorldCall {
                 self.enter(ME, dev(ME), t);
                 Some(self.settle(EndReason::Hangup, t))
             }
-            (ClientMsg::Reject { .. } | ClientMsg::Ignore { .. } | ClientMsg::Hangup { .. }, ParticipantState::Ringing) => {
-                let reason = if matches!(msg, ClientMsg::Ignore { .. }) { EndReason::LineBusy } else { EndReason::Reject };
+            (
+                ClientMsg::Reject { .. } | ClientMsg::Ignore { .. } | ClientMsg::Hangup { .. },
+                ParticipantState::Ringing,
+            ) => {
+                let reason = if matches!(msg, ClientMsg::Ignore { .. }) {
+                    EndReason::LineBusy
+                } else {
+                    EndReason::Reject
+                };
                 let p = self.info.participant_mut(ME).expect("me");
                 p.state = ParticipantState::Gone;
                 p.reason = Some(reason);
@@ -310,8 +362,22 @@ impl Run {
     }
 
     fn fail(&self, why: String) -> ! {
-        let tail: Vec<&String> = self.trace.iter().rev().take(40).collect::<Vec<_>>().into_iter().rev().collect();
-        panic!("{why}\n--- last steps ---\n{}", tail.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n"));
+        let tail: Vec<&String> = self
+            .trace
+            .iter()
+            .rev()
+            .take(40)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        panic!(
+            "{why}\n--- last steps ---\n{}",
+            tail.iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
     }
 
     fn t(&self) -> i64 {
@@ -320,8 +386,15 @@ impl Run {
 
     fn feed(&mut self, input: Input) {
         self.trace.push(format!("@{} {input:?}", self.now));
-        if let Input::Command { command: Command::Join { call_id }, .. } = &input {
-            self.calls.entry(call_id.clone()).or_default().rejoin_allowed = true;
+        if let Input::Command {
+            command: Command::Join { call_id },
+            ..
+        } = &input
+        {
+            self.calls
+                .entry(call_id.clone())
+                .or_default()
+                .rejoin_allowed = true;
         }
         match &input {
             Input::Connected => self.connected = true,
@@ -364,6 +437,9 @@ impl Run {
                     self.outstanding.push((f.seq, f.msg));
                 }
             }
+            Output::MediaOffer { revision, .. } => {
+                self.fail(format!("media offer {revision} that the server never sent"));
+            }
             Output::CommandDone { id, .. } => {
                 if !self.issued.contains(&id) {
                     self.fail(format!("CommandDone for unknown id {id}"));
@@ -384,10 +460,15 @@ impl Run {
     }
 
     fn event(&mut self, e: Event) {
-        let Some(call_id) = e.call_id().map(str::to_string) else { return };
+        let Some(call_id) = e.call_id().map(str::to_string) else {
+            return;
+        };
         if let Some(open) = &self.open {
             if *open != call_id {
-                self.fail(format!("event {} for {call_id} while {open} is open", e.name()));
+                self.fail(format!(
+                    "event {} for {call_id} while {open} is open",
+                    e.name()
+                ));
             }
         }
         let log = self.calls.entry(call_id.clone()).or_default();
@@ -419,7 +500,11 @@ impl Run {
                 (_, None, _) => true,
                 (Event::UserLeave { .. }, Some(ParticipantState::InCall), _) => true,
                 (Event::UserLeave { .. }, _, _) => false,
-                (_, Some(ParticipantState::Ringing), ParticipantState::InCall | ParticipantState::Gone) => true,
+                (
+                    _,
+                    Some(ParticipantState::Ringing),
+                    ParticipantState::InCall | ParticipantState::Gone,
+                ) => true,
                 _ => false,
             };
             let ok = ok && !(matches!(e, Event::UserLeave { .. }) && from.is_none());
@@ -466,30 +551,51 @@ impl Run {
 
     fn random_command(&mut self) -> Command {
         let r = &mut self.rng;
-        let users: Vec<String> = (0..r.below(4)).map(|_| r.pick(&["a", "b", "c", "me", "bad id", "d"]).to_string()).collect();
+        let users: Vec<String> = (0..r.below(4))
+            .map(|_| r.pick(&["a", "b", "c", "me", "bad id", "d"]).to_string())
+            .collect();
         match r.below(12) {
             0 | 1 => Command::Calls {
                 user_ids: users,
                 media_type: *r.pick(&[MediaType::Audio, MediaType::Video]),
-                params: CallParams { timeout_s: *r.pick(&[0, 0, 5, 30]), is_group: r.chance(30), ..Default::default() },
+                params: CallParams {
+                    timeout_s: *r.pick(&[0, 0, 5, 30]),
+                    is_group: r.chance(30),
+                    ..Default::default()
+                },
             },
             2 => Command::Accept,
             3 => Command::Reject,
             4 => Command::Ignore,
             5 => Command::Hangup,
-            6 => Command::InviteUser { user_ids: users, timeout_s: 0 },
+            6 => Command::InviteUser {
+                user_ids: users,
+                timeout_s: 0,
+            },
             7 => {
                 let id = if !self.world.is_empty() && r.chance(80) {
-                    self.world[r.below(self.world.len() as u64) as usize].info.call_id.clone()
+                    self.world[r.below(self.world.len() as u64) as usize]
+                        .info
+                        .call_id
+                        .clone()
                 } else {
                     "nope".into()
                 };
                 Command::Join { call_id: id }
             }
-            8 => Command::SwitchCallMediaType { media_type: *r.pick(&[MediaType::Audio, MediaType::Video]) },
-            9 => Command::EnableMultiDeviceAbility { enabled: r.chance(50) },
-            10 => Command::QueryRecentCalls { filter: RecordFilter::default() },
-            _ => Command::SetSelfInfo { nickname: "n".into(), avatar_url: String::new() },
+            8 => Command::SwitchCallMediaType {
+                media_type: *r.pick(&[MediaType::Audio, MediaType::Video]),
+            },
+            9 => Command::EnableMultiDeviceAbility {
+                enabled: r.chance(50),
+            },
+            10 => Command::QueryRecentCalls {
+                filter: RecordFilter::default(),
+            },
+            _ => Command::SetSelfInfo {
+                nickname: "n".into(),
+                avatar_url: String::new(),
+            },
         }
     }
 
@@ -501,21 +607,37 @@ impl Run {
             return;
         }
         let i = self.rng.below(self.outstanding.len() as u64) as usize;
-        let (seq, msg) = if self.rng.chance(10) { self.outstanding[i].clone() } else { self.outstanding.remove(i) };
+        let (seq, msg) = if self.rng.chance(10) {
+            self.outstanding[i].clone()
+        } else {
+            self.outstanding.remove(i)
+        };
         let t = self.t();
         let fail = self.rng.chance(20);
         let err = |code: ErrorCode| ServerMsg::err(seq, code, "no");
         let reply = match &msg {
-            ClientMsg::Call { user_ids, media_type, .. } if !fail => {
+            ClientMsg::Call {
+                user_ids,
+                media_type,
+                ..
+            } if !fail => {
                 let id = self.new_call_id();
-                let device = if self.rng.chance(70) { Some(dev(ME)) } else { None };
+                let device = if self.rng.chance(70) {
+                    Some(dev(ME))
+                } else {
+                    None
+                };
                 let call = WorldCall::new(id, ME, device, user_ids, *media_type, &mut self.rng);
                 let snap = call.info.clone();
                 self.world.push(call);
                 ServerMsg::ok_call(seq, snap)
             }
-            ClientMsg::Join { call_id } | ClientMsg::Accept { call_id } | ClientMsg::Reject { call_id }
-            | ClientMsg::Ignore { call_id } | ClientMsg::Hangup { call_id } | ClientMsg::SwitchMedia { call_id, .. }
+            ClientMsg::Join { call_id }
+            | ClientMsg::Accept { call_id }
+            | ClientMsg::Reject { call_id }
+            | ClientMsg::Ignore { call_id }
+            | ClientMsg::Hangup { call_id }
+            | ClientMsg::SwitchMedia { call_id, .. }
                 if !fail =>
             {
                 let Some(call) = self.world.iter_mut().find(|c| &c.info.call_id == call_id) else {
@@ -523,7 +645,10 @@ impl Run {
                     return;
                 };
                 let snap = if let ClientMsg::Join { .. } = msg {
-                    let me_gone = call.info.participant(ME).is_some_and(|p| p.state == ParticipantState::Gone);
+                    let me_gone = call
+                        .info
+                        .participant(ME)
+                        .is_some_and(|p| p.state == ParticipantState::Gone);
                     if call.info.state == CallState::Ended || me_gone {
                         None
                     } else {
@@ -546,7 +671,11 @@ impl Run {
                     },
                 }
             }
-            _ if fail => err(*self.rng.pick(&[ErrorCode::RequestRefused, ErrorCode::ServerError, ErrorCode::ParamInvalid])),
+            _ if fail => err(*self.rng.pick(&[
+                ErrorCode::RequestRefused,
+                ErrorCode::ServerError,
+                ErrorCode::ParamInvalid,
+            ])),
             _ => ServerMsg::ok(seq),
         };
         self.feed(Input::Frame(reply));
@@ -568,10 +697,21 @@ impl Run {
                 }
             }
             if callees.is_empty() {
-                callees.push(if caller == "a" { "b".into() } else { "a".into() });
+                callees.push(if caller == "a" {
+                    "b".into()
+                } else {
+                    "a".into()
+                });
             }
             let media = *self.rng.pick(&[MediaType::Audio, MediaType::Video]);
-            let call = WorldCall::new(id, caller, Some(dev(caller)), &callees, media, &mut self.rng);
+            let call = WorldCall::new(
+                id,
+                caller,
+                Some(dev(caller)),
+                &callees,
+                media,
+                &mut self.rng,
+            );
             let snap = call.info.clone();
             self.world.push(call);
             self.feed(Input::Frame(ServerMsg::CallUpdate { call: snap }));
@@ -594,7 +734,9 @@ impl Run {
     }
 
     fn answer_login(&mut self) {
-        let Some(seq) = self.login_seq.take() else { return };
+        let Some(seq) = self.login_seq.take() else {
+            return;
+        };
         let msg = match self.rng.below(20) {
             0 => ServerMsg::err(seq, ErrorCode::UserSigExpired, "expired"),
             1 => ServerMsg::err(seq, ErrorCode::ServerError, "busy"),
@@ -661,9 +803,14 @@ impl Run {
             }
             _ => {
                 let msg = match self.rng.below(3) {
-                    0 => ServerMsg::KickedOffline { message: "elsewhere".into() },
+                    0 => ServerMsg::KickedOffline {
+                        message: "elsewhere".into(),
+                    },
                     1 => ServerMsg::UserSigExpired,
-                    _ => ServerMsg::Error { code: -1, message: "x".into() },
+                    _ => ServerMsg::Error {
+                        code: -1,
+                        message: "x".into(),
+                    },
                 };
                 if self.connected && self.rng.chance(30) {
                     self.feed(Input::Frame(msg));
@@ -688,7 +835,10 @@ impl Run {
 
 #[test]
 fn random_sequences_keep_the_invariants() {
-    let runs: u64 = std::env::var("HOTLINE_FUZZ_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(3000);
+    let runs: u64 = std::env::var("HOTLINE_FUZZ_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3000);
     let mut stats = HashMap::<&'static str, u64>::new();
     for seed in 1..=runs {
         let mut run = Run::new(seed);
@@ -698,7 +848,16 @@ fn random_sequences_keep_the_invariants() {
         }
         run.finish();
         for line in &run.trace {
-            for name in ["CallReceived", "CallBegin", "CallEnd", "CallNotConnected", "UserJoin", "UserLeave", "OtherDevice", "UserLineBusy"] {
+            for name in [
+                "CallReceived",
+                "CallBegin",
+                "CallEnd",
+                "CallNotConnected",
+                "UserJoin",
+                "UserLeave",
+                "OtherDevice",
+                "UserLineBusy",
+            ] {
                 if line.starts_with("   -> Event(") && line.contains(name) {
                     *stats.entry(name).or_default() += 1;
                 }
@@ -706,8 +865,20 @@ fn random_sequences_keep_the_invariants() {
         }
     }
     // The generator must actually reach the interesting paths.
-    for name in ["CallReceived", "CallBegin", "CallEnd", "CallNotConnected", "UserJoin", "UserLeave", "OtherDevice", "UserLineBusy"] {
-        assert!(stats.get(name).copied().unwrap_or(0) > 0, "no {name} in {runs} runs: {stats:?}");
+    for name in [
+        "CallReceived",
+        "CallBegin",
+        "CallEnd",
+        "CallNotConnected",
+        "UserJoin",
+        "UserLeave",
+        "OtherDevice",
+        "UserLineBusy",
+    ] {
+        assert!(
+            stats.get(name).copied().unwrap_or(0) > 0,
+            "no {name} in {runs} runs: {stats:?}"
+        );
     }
     eprintln!("event counts over {runs} runs: {stats:?}");
 }

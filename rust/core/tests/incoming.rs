@@ -31,13 +31,29 @@ fn ringing_bob() -> (Phone, Snap) {
 fn incoming_accept_then_caller_hangs_up() {
     let (mut p, mut s) = ringing_bob();
     let (id, frame) = p.send_command(Command::Accept);
-    assert_eq!(frame.msg, ClientMsg::Accept { call_id: "c1".into() });
-    let outs = p.frame(ServerMsg::ok_call(frame.seq, s.accept("bob", &dev("bob"), 4_000)));
+    assert_eq!(
+        frame.msg,
+        ClientMsg::Accept {
+            call_id: "c1".into()
+        }
+    );
+    let outs = p.frame(ServerMsg::ok_call(
+        frame.seq,
+        s.accept("bob", &dev("bob"), 4_000),
+    ));
     assert_eq!(
         events(&outs),
         vec![
-            Event::UserJoin { call_id: "c1".into(), user_id: "alice".into() },
-            Event::CallBegin { call_id: "c1".into(), room_id: "room-c1".into(), media_type: MediaType::Video, is_group: false },
+            Event::UserJoin {
+                call_id: "c1".into(),
+                user_id: "alice".into()
+            },
+            Event::CallBegin {
+                call_id: "c1".into(),
+                room_id: "room-c1".into(),
+                media_type: MediaType::Video,
+                is_group: false
+            },
         ]
     );
     assert_eq!(done_for(&outs, id).unwrap().call_id.as_deref(), Some("c1"));
@@ -45,8 +61,16 @@ fn incoming_accept_then_caller_hangs_up() {
     assert_eq!(
         evs,
         vec![
-            Event::UserLeave { call_id: "c1".into(), user_id: "alice".into() },
-            Event::CallEnd { call_id: "c1".into(), media_type: MediaType::Video, reason: EndReason::Hangup, total_time_s: 20 },
+            Event::UserLeave {
+                call_id: "c1".into(),
+                user_id: "alice".into()
+            },
+            Event::CallEnd {
+                call_id: "c1".into(),
+                media_type: MediaType::Video,
+                reason: EndReason::Hangup,
+                total_time_s: 20
+            },
         ]
     );
     assert!(p.core.current_call().is_none());
@@ -56,11 +80,23 @@ fn incoming_accept_then_caller_hangs_up() {
 fn incoming_reject() {
     let (mut p, mut s) = ringing_bob();
     let (id, frame) = p.send_command(Command::Reject);
-    assert_eq!(frame.msg, ClientMsg::Reject { call_id: "c1".into() });
-    let outs = p.frame(ServerMsg::ok_call(frame.seq, s.gone_and_end("bob", EndReason::Reject, Some(&dev("bob")), 2_000)));
+    assert_eq!(
+        frame.msg,
+        ClientMsg::Reject {
+            call_id: "c1".into()
+        }
+    );
+    let outs = p.frame(ServerMsg::ok_call(
+        frame.seq,
+        s.gone_and_end("bob", EndReason::Reject, Some(&dev("bob")), 2_000),
+    ));
     assert_eq!(
         events(&outs),
-        vec![Event::CallNotConnected { call_id: "c1".into(), media_type: MediaType::Video, reason: EndReason::Reject }]
+        vec![Event::CallNotConnected {
+            call_id: "c1".into(),
+            media_type: MediaType::Video,
+            reason: EndReason::Reject
+        }]
     );
     assert!(done_for(&outs, id).is_ok());
 }
@@ -69,11 +105,23 @@ fn incoming_reject() {
 fn incoming_ignore() {
     let (mut p, mut s) = ringing_bob();
     let (id, frame) = p.send_command(Command::Ignore);
-    assert_eq!(frame.msg, ClientMsg::Ignore { call_id: "c1".into() });
-    let outs = p.frame(ServerMsg::ok_call(frame.seq, s.gone_and_end("bob", EndReason::LineBusy, Some(&dev("bob")), 2_000)));
+    assert_eq!(
+        frame.msg,
+        ClientMsg::Ignore {
+            call_id: "c1".into()
+        }
+    );
+    let outs = p.frame(ServerMsg::ok_call(
+        frame.seq,
+        s.gone_and_end("bob", EndReason::LineBusy, Some(&dev("bob")), 2_000),
+    ));
     assert_eq!(
         events(&outs),
-        vec![Event::CallNotConnected { call_id: "c1".into(), media_type: MediaType::Video, reason: EndReason::LineBusy }]
+        vec![Event::CallNotConnected {
+            call_id: "c1".into(),
+            media_type: MediaType::Video,
+            reason: EndReason::LineBusy
+        }]
     );
     assert!(done_for(&outs, id).is_ok());
 }
@@ -82,7 +130,14 @@ fn incoming_ignore() {
 fn caller_cancels_and_callee_sees_not_connected() {
     let (mut p, mut s) = ringing_bob();
     let evs = p.update(s.end(EndReason::Canceled, 3_000));
-    assert_eq!(evs, vec![Event::CallNotConnected { call_id: "c1".into(), media_type: MediaType::Video, reason: EndReason::Canceled }]);
+    assert_eq!(
+        evs,
+        vec![Event::CallNotConnected {
+            call_id: "c1".into(),
+            media_type: MediaType::Video,
+            reason: EndReason::Canceled
+        }]
+    );
     assert!(p.core.current_call().is_none());
 }
 
@@ -92,7 +147,11 @@ fn invitation_times_out() {
     let evs = p.update(s.end(EndReason::NoResponse, 30_000));
     assert_eq!(
         evs,
-        vec![Event::CallNotConnected { call_id: "c1".into(), media_type: MediaType::Video, reason: EndReason::NoResponse }]
+        vec![Event::CallNotConnected {
+            call_id: "c1".into(),
+            media_type: MediaType::Video,
+            reason: EndReason::NoResponse
+        }]
     );
 }
 
@@ -108,18 +167,37 @@ fn second_invitation_while_ringing_is_ignored() {
 fn ringing_callee_gets_no_events_about_co_callees_until_it_joins() {
     let mut p = Phone::online("bob");
     let mut s = Snap::new("c1", "alice", &["bob", "carol", "dave"], MediaType::Audio);
-    assert_eq!(p.update(s.get()), vec![received(&["bob", "carol", "dave"], MediaType::Audio, true)]);
-    assert!(p.update(s.gone("dave", EndReason::Reject, Some(&dev("dave")), 1_000)).is_empty());
+    assert_eq!(
+        p.update(s.get()),
+        vec![received(&["bob", "carol", "dave"], MediaType::Audio, true)]
+    );
+    assert!(p
+        .update(s.gone("dave", EndReason::Reject, Some(&dev("dave")), 1_000))
+        .is_empty());
     assert!(p.update(s.accept("carol", &dev("carol"), 2_000)).is_empty());
     // Bob accepts: everyone in the call joins, dave (gone) is not mentioned.
     let (_, frame) = p.send_command(Command::Accept);
-    let outs = p.frame(ServerMsg::ok_call(frame.seq, s.accept("bob", &dev("bob"), 3_000)));
+    let outs = p.frame(ServerMsg::ok_call(
+        frame.seq,
+        s.accept("bob", &dev("bob"), 3_000),
+    ));
     assert_eq!(
         events(&outs),
         vec![
-            Event::UserJoin { call_id: "c1".into(), user_id: "alice".into() },
-            Event::UserJoin { call_id: "c1".into(), user_id: "carol".into() },
-            Event::CallBegin { call_id: "c1".into(), room_id: "room-c1".into(), media_type: MediaType::Audio, is_group: true },
+            Event::UserJoin {
+                call_id: "c1".into(),
+                user_id: "alice".into()
+            },
+            Event::UserJoin {
+                call_id: "c1".into(),
+                user_id: "carol".into()
+            },
+            Event::CallBegin {
+                call_id: "c1".into(),
+                room_id: "room-c1".into(),
+                media_type: MediaType::Audio,
+                is_group: true
+            },
         ]
     );
 }
@@ -138,7 +216,9 @@ fn other_device_accepted() {
     );
     assert!(p.core.current_call().is_none());
     // Later changes of that call are not this device's business.
-    assert!(p.update(s.gone_and_end("alice", EndReason::Hangup, None, 9_000)).is_empty());
+    assert!(p
+        .update(s.gone_and_end("alice", EndReason::Hangup, None, 9_000))
+        .is_empty());
     // And this device is free for the next call.
     let next = Snap::new("c2", "carol", &["bob"], MediaType::Audio);
     assert_eq!(names(&p.update(next.get())), vec!["onCallReceived"]);
@@ -150,7 +230,11 @@ fn other_device_rejected() {
     let evs = p.update(s.gone_and_end("bob", EndReason::Reject, Some("bob-tablet"), 2_000));
     assert_eq!(
         evs,
-        vec![Event::CallNotConnected { call_id: "c1".into(), media_type: MediaType::Video, reason: EndReason::OtherDeviceReject }]
+        vec![Event::CallNotConnected {
+            call_id: "c1".into(),
+            media_type: MediaType::Video,
+            reason: EndReason::OtherDeviceReject
+        }]
     );
     assert!(p.core.current_call().is_none());
 }
@@ -162,7 +246,13 @@ fn other_device_rejected_a_group_call_that_goes_on() {
     p.update(s.get());
     let evs = p.update(s.gone("bob", EndReason::Reject, Some("bob-tablet"), 2_000));
     assert_eq!(names(&evs), vec!["onCallNotConnected"]);
-    assert!(matches!(evs[0], Event::CallNotConnected { reason: EndReason::OtherDeviceReject, .. }));
+    assert!(matches!(
+        evs[0],
+        Event::CallNotConnected {
+            reason: EndReason::OtherDeviceReject,
+            ..
+        }
+    ));
     assert!(p.update(s.accept("carol", &dev("carol"), 3_000)).is_empty());
 }
 
@@ -172,7 +262,10 @@ fn reinvited_after_leaving_a_group_call_rings_again() {
     let mut s = Snap::new("c1", "alice", &["bob", "carol"], MediaType::Audio);
     p.update(s.get());
     let (_, f) = p.send_command(Command::Reject);
-    let outs = p.frame(ServerMsg::ok_call(f.seq, s.gone("bob", EndReason::Reject, Some(&dev("bob")), 1_000)));
+    let outs = p.frame(ServerMsg::ok_call(
+        f.seq,
+        s.gone("bob", EndReason::Reject, Some(&dev("bob")), 1_000),
+    ));
     assert_eq!(names(&events(&outs)), vec!["onCallNotConnected"]);
     p.update(s.accept("carol", &dev("carol"), 2_000));
     let evs = p.update(s.invite("bob", "carol", 3_000));

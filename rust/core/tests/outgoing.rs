@@ -42,7 +42,11 @@ fn call_frame_carries_the_parameters() {
         is_group: true,
         offline_push: None,
     };
-    let (_, frame) = p.send_command(Command::Calls { user_ids: vec!["bob".into()], media_type: MediaType::Audio, params });
+    let (_, frame) = p.send_command(Command::Calls {
+        user_ids: vec!["bob".into()],
+        media_type: MediaType::Audio,
+        params,
+    });
     assert_eq!(
         frame.msg,
         ClientMsg::Call {
@@ -73,12 +77,22 @@ fn outgoing_1v1_accepted_then_hangup() {
         evs,
         vec![
             ev("join", "bob"),
-            Event::CallBegin { call_id: "c1".into(), room_id: "room-c1".into(), media_type: MediaType::Video, is_group: false }
+            Event::CallBegin {
+                call_id: "c1".into(),
+                room_id: "room-c1".into(),
+                media_type: MediaType::Video,
+                is_group: false
+            }
         ]
     );
 
     let (hid, frame) = p.send_command(Command::Hangup);
-    assert_eq!(frame.msg, ClientMsg::Hangup { call_id: "c1".into() });
+    assert_eq!(
+        frame.msg,
+        ClientMsg::Hangup {
+            call_id: "c1".into()
+        }
+    );
     // Alice leaves at 5 s + 62.7 s; the server ends the 1v1 call.
     let ended = s.gone_and_end("alice", EndReason::Hangup, None, 67_700);
     let outs = p.frame(ServerMsg::ok_call(frame.seq, ended));
@@ -86,7 +100,12 @@ fn outgoing_1v1_accepted_then_hangup() {
         events(&outs),
         vec![
             ev("leave", "bob"),
-            Event::CallEnd { call_id: "c1".into(), media_type: MediaType::Video, reason: EndReason::Hangup, total_time_s: 62 }
+            Event::CallEnd {
+                call_id: "c1".into(),
+                media_type: MediaType::Video,
+                reason: EndReason::Hangup,
+                total_time_s: 62
+            }
         ]
     );
     assert!(done_for(&outs, hid).is_ok());
@@ -105,7 +124,12 @@ fn callee_hangs_up() {
         evs,
         vec![
             ev("leave", "bob"),
-            Event::CallEnd { call_id: "c1".into(), media_type: MediaType::Audio, reason: EndReason::Hangup, total_time_s: 10 }
+            Event::CallEnd {
+                call_id: "c1".into(),
+                media_type: MediaType::Audio,
+                reason: EndReason::Hangup,
+                total_time_s: 10
+            }
         ]
     );
 }
@@ -119,7 +143,11 @@ fn outgoing_rejected() {
         evs,
         vec![
             ev("reject", "bob"),
-            Event::CallNotConnected { call_id: "c1".into(), media_type: MediaType::Audio, reason: EndReason::Reject }
+            Event::CallNotConnected {
+                call_id: "c1".into(),
+                media_type: MediaType::Audio,
+                reason: EndReason::Reject
+            }
         ]
     );
     assert!(p.core.current_call().is_none());
@@ -134,7 +162,11 @@ fn outgoing_no_response() {
         evs,
         vec![
             ev("noresp", "bob"),
-            Event::CallNotConnected { call_id: "c1".into(), media_type: MediaType::Audio, reason: EndReason::NoResponse }
+            Event::CallNotConnected {
+                call_id: "c1".into(),
+                media_type: MediaType::Audio,
+                reason: EndReason::NoResponse
+            }
         ]
     );
 }
@@ -160,13 +192,21 @@ fn outgoing_line_busy_ends_at_once_and_never_becomes_current() {
         vec![
             ev("busy", "bob"),
             ev("busy", "carol"),
-            Event::CallNotConnected { call_id: "c1".into(), media_type: MediaType::Video, reason: EndReason::LineBusy }
+            Event::CallNotConnected {
+                call_id: "c1".into(),
+                media_type: MediaType::Video,
+                reason: EndReason::LineBusy
+            }
         ]
     );
     assert_eq!(done_for(&outs, id).unwrap().call_id.as_deref(), Some("c1"));
     assert!(p.core.current_call().is_none());
     // Another call can be placed right away.
-    let (_, outs) = p.command(Command::Calls { user_ids: vec!["bob".into()], media_type: MediaType::Audio, params: CallParams::default() });
+    let (_, outs) = p.command(Command::Calls {
+        user_ids: vec!["bob".into()],
+        media_type: MediaType::Audio,
+        params: CallParams::default(),
+    });
     assert_eq!(sent(&outs).len(), 1);
 }
 
@@ -175,10 +215,17 @@ fn caller_cancels_while_ringing() {
     let mut p = Phone::online("alice");
     let (mut s, _, _) = place(&mut p, &["bob"], MediaType::Audio);
     let (id, frame) = p.send_command(Command::Hangup);
-    let outs = p.frame(ServerMsg::ok_call(frame.seq, s.end(EndReason::Canceled, 2_000)));
+    let outs = p.frame(ServerMsg::ok_call(
+        frame.seq,
+        s.end(EndReason::Canceled, 2_000),
+    ));
     assert_eq!(
         events(&outs),
-        vec![Event::CallNotConnected { call_id: "c1".into(), media_type: MediaType::Audio, reason: EndReason::Canceled }]
+        vec![Event::CallNotConnected {
+            call_id: "c1".into(),
+            media_type: MediaType::Audio,
+            reason: EndReason::Canceled
+        }]
     );
     assert!(done_for(&outs, id).is_ok());
 }
@@ -198,7 +245,10 @@ fn update_before_the_calls_response_is_not_lost() {
     let v2 = s.accept("bob", &dev("bob"), 1_000);
     assert_eq!(names(&p.update(v2)), vec!["onUserJoin", "onCallBegin"]);
     // The response still carries v1: no events, but the command completes.
-    let outs = p.frame(ServerMsg::ok_call(frame.seq, Snap::new("c1", "alice", &["bob"], MediaType::Audio).get()));
+    let outs = p.frame(ServerMsg::ok_call(
+        frame.seq,
+        Snap::new("c1", "alice", &["bob"], MediaType::Audio).get(),
+    ));
     assert!(events(&outs).is_empty());
     assert_eq!(done_for(&outs, id).unwrap().call_id.as_deref(), Some("c1"));
 }
@@ -239,7 +289,11 @@ fn calls_refused_by_the_server() {
         media_type: MediaType::Audio,
         params: CallParams::default(),
     });
-    let outs = p.frame(ServerMsg::err(frame.seq, ErrorCode::RequestRefused, "you are in a call"));
+    let outs = p.frame(ServerMsg::err(
+        frame.seq,
+        ErrorCode::RequestRefused,
+        "you are in a call",
+    ));
     assert_eq!(err_code(&outs, id), ErrorCode::RequestRefused);
     assert!(events(&outs).is_empty());
     let _: Option<CallInfo> = p.core.current_call();

@@ -15,7 +15,11 @@ fn ringing(user: &str) -> (Phone, Snap) {
 }
 
 fn not_connected(reason: EndReason) -> Event {
-    Event::CallNotConnected { call_id: "c1".into(), media_type: MediaType::Audio, reason }
+    Event::CallNotConnected {
+        call_id: "c1".into(),
+        media_type: MediaType::Audio,
+        reason,
+    }
 }
 
 #[test]
@@ -23,8 +27,15 @@ fn accept_vs_cancel() {
     let (mut p, mut s) = ringing("bob");
     let (id, frame) = p.send_command(Command::Accept);
     // The caller cancelled before the accept reached the server.
-    assert_eq!(p.update(s.end(EndReason::Canceled, 1_000)), vec![not_connected(EndReason::Canceled)]);
-    let outs = p.frame(ServerMsg::err(frame.seq, ErrorCode::RequestRefused, "the invitation is no longer valid"));
+    assert_eq!(
+        p.update(s.end(EndReason::Canceled, 1_000)),
+        vec![not_connected(EndReason::Canceled)]
+    );
+    let outs = p.frame(ServerMsg::err(
+        frame.seq,
+        ErrorCode::RequestRefused,
+        "the invitation is no longer valid",
+    ));
     assert!(events(&outs).is_empty());
     assert_eq!(err_code(&outs, id), ErrorCode::RequestRefused);
     assert!(p.core.current_call().is_none());
@@ -34,7 +45,10 @@ fn accept_vs_cancel() {
 fn timeout_vs_accept() {
     let (mut p, mut s) = ringing("bob");
     let (id, frame) = p.send_command(Command::Accept);
-    assert_eq!(p.update(s.end(EndReason::NoResponse, 30_000)), vec![not_connected(EndReason::NoResponse)]);
+    assert_eq!(
+        p.update(s.end(EndReason::NoResponse, 30_000)),
+        vec![not_connected(EndReason::NoResponse)]
+    );
     // The error response carries the ended snapshot again: no second terminal event.
     let outs = p.frame(ServerMsg::Response {
         seq: frame.seq,
@@ -56,15 +70,26 @@ fn accept_times_out_locally_but_the_server_took_it() {
     let outs = p.advance(10_000);
     assert_eq!(err_code(&outs, id), ErrorCode::Timeout);
     // The snapshot is authoritative: the call begins anyway.
-    assert_eq!(names(&p.update(s.accept("bob", &dev("bob"), 10_500))), vec!["onUserJoin", "onCallBegin"]);
+    assert_eq!(
+        names(&p.update(s.accept("bob", &dev("bob"), 10_500))),
+        vec!["onUserJoin", "onCallBegin"]
+    );
 }
 
 #[test]
 fn callee_hangup_while_ringing_is_a_reject() {
     let (mut p, mut s) = ringing("bob");
     let (id, frame) = p.send_command(Command::Hangup);
-    assert_eq!(frame.msg, ClientMsg::Hangup { call_id: "c1".into() });
-    let outs = p.frame(ServerMsg::ok_call(frame.seq, s.gone_and_end("bob", EndReason::Reject, Some(&dev("bob")), 1_000)));
+    assert_eq!(
+        frame.msg,
+        ClientMsg::Hangup {
+            call_id: "c1".into()
+        }
+    );
+    let outs = p.frame(ServerMsg::ok_call(
+        frame.seq,
+        s.gone_and_end("bob", EndReason::Reject, Some(&dev("bob")), 1_000),
+    ));
     assert_eq!(events(&outs), vec![not_connected(EndReason::Reject)]);
     assert!(done_for(&outs, id).is_ok());
 }
@@ -72,12 +97,19 @@ fn callee_hangup_while_ringing_is_a_reject() {
 #[test]
 fn caller_hangup_races_with_accept() {
     let mut p = Phone::online("alice");
-    let (_, f) = p.send_command(Command::Calls { user_ids: vec!["bob".into()], media_type: MediaType::Audio, params: CallParams::default() });
+    let (_, f) = p.send_command(Command::Calls {
+        user_ids: vec!["bob".into()],
+        media_type: MediaType::Audio,
+        params: CallParams::default(),
+    });
     let mut s = Snap::new("c1", "alice", &["bob"], MediaType::Audio);
     p.frame(ServerMsg::ok_call(f.seq, s.get()));
     let (hid, hf) = p.send_command(Command::Hangup);
     // Bob's accept lands first; then the hangup ends the connected call.
-    assert_eq!(names(&p.update(s.accept("bob", &dev("bob"), 1_000))), vec!["onUserJoin", "onCallBegin"]);
+    assert_eq!(
+        names(&p.update(s.accept("bob", &dev("bob"), 1_000))),
+        vec!["onUserJoin", "onCallBegin"]
+    );
     s.gone("alice", EndReason::Hangup, None, 1_200);
     let outs = p.frame(ServerMsg::ok_call(hf.seq, s.end(EndReason::Hangup, 1_200)));
     assert_eq!(names(&events(&outs)), vec!["onUserLeave", "onCallEnd"]);
@@ -95,12 +127,21 @@ fn glare_invitation_arrives_while_my_call_is_pending() {
     // Bob called alice at the same moment and won.
     let theirs = Snap::new("c7", "bob", &["alice"], MediaType::Video);
     assert_eq!(names(&p.update(theirs.get())), vec!["onCallReceived"]);
-    let outs = p.frame(ServerMsg::err(frame.seq, ErrorCode::RequestRefused, "you are being called"));
+    let outs = p.frame(ServerMsg::err(
+        frame.seq,
+        ErrorCode::RequestRefused,
+        "you are being called",
+    ));
     assert_eq!(err_code(&outs, id), ErrorCode::RequestRefused);
     assert_eq!(p.core.current_call().unwrap().call_id, "c7");
     // The invitation can be answered.
     let (_, f) = p.send_command(Command::Accept);
-    assert_eq!(f.msg, ClientMsg::Accept { call_id: "c7".into() });
+    assert_eq!(
+        f.msg,
+        ClientMsg::Accept {
+            call_id: "c7".into()
+        }
+    );
 }
 
 #[test]
@@ -118,7 +159,15 @@ fn glare_lost_by_the_server_leaves_the_extra_call() {
     let outs = p.frame(ServerMsg::ok_call(frame.seq, mine.get()));
     assert!(events(&outs).is_empty());
     assert_eq!(err_code(&outs, id), ErrorCode::RequestRefused);
-    assert_eq!(sent(&outs).iter().map(|f| f.msg.clone()).collect::<Vec<_>>(), vec![ClientMsg::Hangup { call_id: "c1".into() }]);
+    assert_eq!(
+        sent(&outs)
+            .iter()
+            .map(|f| f.msg.clone())
+            .collect::<Vec<_>>(),
+        vec![ClientMsg::Hangup {
+            call_id: "c1".into()
+        }]
+    );
     assert_eq!(p.core.current_call().unwrap().call_id, "c7");
 }
 
@@ -138,21 +187,48 @@ fn duplicated_and_reordered_snapshots_cause_no_duplicate_events() {
     p.frame(ServerMsg::ok_call(f.seq, v1.clone()));
     // v3 overtakes v2; then everything is delivered again.
     let mut evs = p.update(v3.clone());
-    for snap in [v2.clone(), v1.clone(), v3.clone(), v4.clone(), v2, v4, v3, v1.clone()] {
+    for snap in [
+        v2.clone(),
+        v1.clone(),
+        v3.clone(),
+        v4.clone(),
+        v2,
+        v4,
+        v3,
+        v1.clone(),
+    ] {
         evs.extend(p.update(snap));
     }
     assert_eq!(
         evs,
         vec![
-            Event::UserJoin { call_id: "c1".into(), user_id: "bob".into() },
-            Event::UserReject { call_id: "c1".into(), user_id: "carol".into() },
-            Event::CallBegin { call_id: "c1".into(), room_id: "room-c1".into(), media_type: MediaType::Video, is_group: true },
-            Event::CallMediaTypeChanged { call_id: "c1".into(), old: MediaType::Video, new: MediaType::Audio },
+            Event::UserJoin {
+                call_id: "c1".into(),
+                user_id: "bob".into()
+            },
+            Event::UserReject {
+                call_id: "c1".into(),
+                user_id: "carol".into()
+            },
+            Event::CallBegin {
+                call_id: "c1".into(),
+                room_id: "room-c1".into(),
+                media_type: MediaType::Video,
+                is_group: true
+            },
+            Event::CallMediaTypeChanged {
+                call_id: "c1".into(),
+                old: MediaType::Video,
+                new: MediaType::Audio
+            },
         ]
     );
     // Ended, then an old snapshot: still over.
     let end = s.end(EndReason::Hangup, 5_000);
-    assert_eq!(names(&p.update(end.clone())), vec!["onUserLeave", "onCallEnd"]);
+    assert_eq!(
+        names(&p.update(end.clone())),
+        vec!["onUserLeave", "onCallEnd"]
+    );
     assert!(p.update(end).is_empty());
     assert!(p.update(v1).is_empty());
     assert!(p.core.current_call().is_none());
@@ -171,13 +247,20 @@ fn reconnect_while_ringing_and_still_ringing() {
     let (mut p, s) = ringing("bob");
     p.input_at(Input::Disconnected, 1_000);
     let (seq, outs) = p.connect();
-    assert!(matches!(&sent(&outs)[0].msg, ClientMsg::Login { known_calls, .. } if known_calls == &vec!["c1".to_string()]));
+    assert!(
+        matches!(&sent(&outs)[0].msg, ClientMsg::Login { known_calls, .. } if known_calls == &vec!["c1".to_string()])
+    );
     let outs = p.frame(login_ok(seq, vec![s.get()]));
     assert_eq!(outs, vec![Output::LoginDone(Ok(()))]);
     assert_eq!(p.core.current_call().unwrap().call_id, "c1");
     // Still answerable.
     let (_, f) = p.send_command(Command::Accept);
-    assert_eq!(f.msg, ClientMsg::Accept { call_id: "c1".into() });
+    assert_eq!(
+        f.msg,
+        ClientMsg::Accept {
+            call_id: "c1".into()
+        }
+    );
 }
 
 #[test]
@@ -187,7 +270,13 @@ fn reconnect_while_ringing_and_the_call_ended_meanwhile() {
     let ended = s.end(EndReason::Canceled, 2_000);
     let (seq, _) = p.connect();
     let outs = p.frame(login_ok(seq, vec![ended]));
-    assert_eq!(outs, vec![Output::LoginDone(Ok(())), Output::Event(not_connected(EndReason::Canceled))]);
+    assert_eq!(
+        outs,
+        vec![
+            Output::LoginDone(Ok(())),
+            Output::Event(not_connected(EndReason::Canceled))
+        ]
+    );
     assert!(p.core.current_call().is_none());
 }
 
@@ -197,27 +286,42 @@ fn reconnect_while_ringing_and_another_device_answered_meanwhile() {
     p.input_at(Input::Disconnected, 1_000);
     let accepted = s.accept("bob", "bob-tablet", 2_000);
     let outs = p.login(vec![accepted]);
-    assert_eq!(events(&outs), vec![not_connected(EndReason::OtherDeviceAccepted)]);
+    assert_eq!(
+        events(&outs),
+        vec![not_connected(EndReason::OtherDeviceAccepted)]
+    );
 }
 
 #[test]
 fn reconnect_in_a_call_the_server_forgot() {
     let (mut p, mut s) = ringing("bob");
     let (_, f) = p.send_command(Command::Accept);
-    p.frame(ServerMsg::ok_call(f.seq, s.accept("bob", &dev("bob"), 1_000)));
+    p.frame(ServerMsg::ok_call(
+        f.seq,
+        s.accept("bob", &dev("bob"), 1_000),
+    ));
     p.input(Input::Disconnected);
     // T0 + 0 is the login server time: the call is over as far as anyone knows.
     let outs = p.login(vec![]);
     assert_eq!(
         events(&outs),
-        vec![Event::CallEnd { call_id: "c1".into(), media_type: MediaType::Audio, reason: EndReason::Unknown, total_time_s: 0 }]
+        vec![Event::CallEnd {
+            call_id: "c1".into(),
+            media_type: MediaType::Audio,
+            reason: EndReason::Unknown,
+            total_time_s: 0
+        }]
     );
 }
 
 #[test]
 fn reconnect_after_a_lost_calls_response_recovers_the_call() {
     let mut p = Phone::online("alice");
-    let (id, _) = p.send_command(Command::Calls { user_ids: vec!["bob".into()], media_type: MediaType::Audio, params: CallParams::default() });
+    let (id, _) = p.send_command(Command::Calls {
+        user_ids: vec!["bob".into()],
+        media_type: MediaType::Audio,
+        params: CallParams::default(),
+    });
     let outs = p.input(Input::Disconnected);
     assert_eq!(err_code(&outs, id), ErrorCode::Timeout);
     // The server did create it (with this device as the caller's).
@@ -239,9 +343,17 @@ fn queued_answer_goes_out_after_relogin() {
     let outs = p.login(vec![s.get()]);
     let frames = sent(&outs);
     assert_eq!(frames.len(), 1);
-    assert_eq!(frames[0].msg, ClientMsg::Accept { call_id: "c1".into() });
+    assert_eq!(
+        frames[0].msg,
+        ClientMsg::Accept {
+            call_id: "c1".into()
+        }
+    );
     let mut s = s;
-    let outs = p.frame(ServerMsg::ok_call(frames[0].seq, s.accept("bob", &dev("bob"), 3_000)));
+    let outs = p.frame(ServerMsg::ok_call(
+        frames[0].seq,
+        s.accept("bob", &dev("bob"), 3_000),
+    ));
     assert_eq!(names(&events(&outs)), vec!["onUserJoin", "onCallBegin"]);
     assert!(done_for(&outs, id).is_ok());
 }

@@ -18,6 +18,8 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::backoff::Backoff;
+use crate::media::{ActorLink, Media};
+use std::sync::Arc;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -42,9 +44,18 @@ pub(crate) fn spawn(
     config: CoreConfig,
     events: std::sync::mpsc::Sender<Event>,
     login: oneshot::Sender<Result<(), CoreError>>,
+    media: Arc<Media>,
 ) -> mpsc::UnboundedSender<ActorMsg> {
     let (tx, rx) = mpsc::unbounded_channel();
+    let link = ActorLink {
+        me: config.user_id.clone(),
+        server_host: server_host(&url),
+        actor: tx.clone(),
+        events: events.clone(),
+    };
     let actor = Actor {
+        media,
+        link,
         url,
         core: CallCore::new(config),
         epoch: Instant::now(),
@@ -63,6 +74,8 @@ pub(crate) fn spawn(
 }
 
 struct Actor {
+    media: Arc<Media>,
+    link: ActorLink,
     url: String,
     core: CallCore,
     epoch: Instant,
@@ -86,7 +99,9 @@ async fn sleep_until_opt(at: Option<Instant>) {
     }
 }
 
-async fn next_frame(socket: &mut Option<Socket>) -> Option<Result<Message, tokio_tungstenite::tungstenite::Error>> {
+async fn next_frame(
+    socket: &mut Option<Socket>,
+) -> Option<Result<Message, tokio_tungstenite::tungstenite::Error>> {
     match socket {
         Some(s) => s.next().await,
         None => std::future::pending().await,
@@ -125,6 +140,7 @@ impl Actor {
                 _ = sleep_until_opt(self.reconnect_at) => self.connect().await,
             }
         }
+        self.media.stop_all();
         if let Some(mut s) = self.socket.take() {
             let _ = s.close(None).await;
         }
@@ -142,7 +158,9 @@ impl Actor {
         match frame {
             Some(Ok(Message::Text(text))) => match serde_json::from_str::<ServerMsg>(&text) {
                 Ok(msg) => self.feed(Input::Frame(msg)),
-                Err(e) => log::warn!("ignoring a server message the engine does not understand: {e}"),
+                Err(e) => {
+                    log::warn!("ignoring a server message the engine does not understand: {e}")
+                }
             },
             Some(Ok(Message::Close(_))) | None | Some(Err(_)) => self.lost(),
             Some(Ok(_)) => {}
@@ -165,7 +183,9 @@ impl Actor {
 
     async fn connect(&mut self) {
         self.reconnect_at = None;
-        match tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(&self.url)).await {
+        match tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(&self.url))
+            .await
+        {
             Ok(Ok((socket, _))) => {
                 self.socket = Some(socket);
                 self.feed(Input::Connected);
@@ -194,7 +214,16 @@ impl Actor {
                     }
                 }
                 Output::Event(event) => {
+                    self.media.on_event(&event, &self.link);
                     let _ = self.events.send(event);
+                }
+                Output::MediaOffer {
+                    call_id,
+                    revision,
+                    sdp,
+                    tracks,
+                } => {
+                    self.media.on_offer(&call_id, revision, sdp, tracks);
                 }
                 Output::CommandDone { id, result } => {
                     if let Some(reply) = self.pending.remove(&id) {
@@ -228,5 +257,35 @@ impl Actor {
                 }
             }
         }
+    }
+}
+
+/// The host part of a `ws://host:port/path` URL (brackets removed from IPv6).
+fn server_host(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    if let Some(v6) = authority.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or(v6).to_string();
+    }
+    authority
+        .rsplit_once(':')
+        .map_or(authority, |(h, _)| h)
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::server_host;
+
+    #[test]
+    fn server_host_from_urls() {
+        assert_eq!(server_host("ws://127.0.0.1:8080/ws"), "127.0.0.1");
+        assert_eq!(
+            server_host("wss://calls.example.com/ws"),
+            "calls.example.com"
+        );
+        assert_eq!(server_host("ws://[::1]:9000/ws"), "::1");
+        assert_eq!(server_host("ws://user@host:1/ws"), "host");
     }
 }

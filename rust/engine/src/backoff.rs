@@ -14,12 +14,19 @@ pub struct Backoff {
 impl Backoff {
     /// Start at `base`, double per failure, never above `max`.
     pub fn new(base: Duration, max: Duration) -> Backoff {
-        Backoff { base, max, attempt: 0 }
+        Backoff {
+            base,
+            max,
+            attempt: 0,
+        }
     }
 
     /// The delay before the next attempt, given a random number in [0, 1).
     pub fn next_delay(&mut self, random: f64) -> Duration {
-        let ceiling = self.base.saturating_mul(1 << self.attempt.min(16)).min(self.max);
+        let ceiling = self
+            .base
+            .saturating_mul(1 << self.attempt.min(16))
+            .min(self.max);
         self.attempt = self.attempt.saturating_add(1);
         // Half fixed, half jitter: never zero, never a thundering herd.
         ceiling / 2 + ceiling.mul_f64(random.clamp(0.0, 1.0) / 2.0)

@@ -11,6 +11,13 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::actor::{self, ActorMsg};
 use crate::events::{spawn_event_thread, CallObserver, Observers};
+use crate::media::devices::{
+    AudioPlaybackDevice, AudioSink, AudioSource, Camera, DeviceDelegate, VideoRenderParams,
+    VideoSink, VideoSource,
+};
+use crate::media::stats::CallStats;
+use crate::media::{AudioOut, Media, VideoView};
+use hotline_media::VideoEncoderParams;
 
 /// What `init` needs.
 #[derive(Debug, Clone)]
@@ -37,12 +44,18 @@ pub struct CallError {
 
 impl From<CoreError> for CallError {
     fn from(e: CoreError) -> CallError {
-        CallError { code: e.code, message: e.message }
+        CallError {
+            code: e.code,
+            message: e.message,
+        }
     }
 }
 
 fn error(code: ErrorCode, message: &str) -> CallError {
-    CallError { code, message: message.to_string() }
+    CallError {
+        code,
+        message: message.to_string(),
+    }
 }
 
 /// Identifies an observer for [`CallEngine::remove_observer`].
@@ -57,6 +70,7 @@ pub struct CallEngine {
     next_observer: AtomicU64,
     multi_device: AtomicBool,
     device_id: String,
+    media: Arc<Media>,
 }
 
 impl Default for CallEngine {
@@ -84,6 +98,7 @@ impl CallEngine {
             next_observer: AtomicU64::new(1),
             multi_device: AtomicBool::new(false),
             device_id: format!("{:016x}", rand::thread_rng().gen::<u64>()),
+            media: Arc::new(Media::new()),
         }
     }
 
@@ -97,13 +112,19 @@ impl CallEngine {
     pub async fn init(&self, config: EngineConfig) -> Result<(), CallError> {
         validate_user_id(&config.user_id).map_err(|m| error(ErrorCode::ParamInvalid, &m))?;
         if !(config.server_url.starts_with("ws://") || config.server_url.starts_with("wss://")) {
-            return Err(error(ErrorCode::ParamInvalid, "server_url must start with ws:// or wss://"));
+            return Err(error(
+                ErrorCode::ParamInvalid,
+                "server_url must start with ws:// or wss://",
+            ));
         }
         let (login_tx, login_rx) = oneshot::channel();
         {
             let mut slot = self.actor.lock().expect("actor slot");
             if slot.is_some() {
-                return Err(error(ErrorCode::RequestRepeated, "already initialised; call un_init first"));
+                return Err(error(
+                    ErrorCode::RequestRepeated,
+                    "already initialised; call un_init first",
+                ));
             }
             let core_config = CoreConfig {
                 sdk_app_id: config.sdk_app_id,
@@ -112,8 +133,18 @@ impl CallEngine {
                 device_id: self.device_id.clone(),
                 multi_device: self.multi_device.load(Relaxed),
             };
-            let runtime = self.runtime.as_ref().expect("runtime lives as long as the engine");
-            let tx = actor::spawn(runtime.handle(), config.server_url.clone(), core_config, self.events.clone(), login_tx);
+            let runtime = self
+                .runtime
+                .as_ref()
+                .expect("runtime lives as long as the engine");
+            let tx = actor::spawn(
+                runtime.handle(),
+                config.server_url.clone(),
+                core_config,
+                self.events.clone(),
+                login_tx,
+                self.media.clone(),
+            );
             *slot = Some(tx);
         }
         match login_rx.await {
@@ -140,27 +171,51 @@ impl CallEngine {
     /// Register an observer; returns an ID for [`remove_observer`](Self::remove_observer).
     pub fn add_observer(&self, observer: Arc<dyn CallObserver>) -> ObserverId {
         let id = self.next_observer.fetch_add(1, Relaxed);
-        self.observers.lock().expect("observer list").push((id, observer));
+        self.observers
+            .lock()
+            .expect("observer list")
+            .push((id, observer));
         id
     }
 
     /// Stop delivering events to an observer.
     pub fn remove_observer(&self, id: ObserverId) {
-        self.observers.lock().expect("observer list").retain(|(i, _)| *i != id);
+        self.observers
+            .lock()
+            .expect("observer list")
+            .retain(|(i, _)| *i != id);
     }
 
     async fn run(&self, command: Command) -> Result<CommandOk, CallError> {
         let tx = self.actor.lock().expect("actor slot").clone();
-        let Some(tx) = tx else { return Err(error(ErrorCode::NotLoggedIn, "call init first")) };
+        let Some(tx) = tx else {
+            return Err(error(ErrorCode::NotLoggedIn, "call init first"));
+        };
         let (reply, result) = oneshot::channel();
-        tx.send(ActorMsg::Command { command, reply }).map_err(|_| error(ErrorCode::NotLoggedIn, "engine stopped"))?;
-        result.await.map_err(|_| error(ErrorCode::NotLoggedIn, "engine stopped"))?.map_err(CallError::from)
+        tx.send(ActorMsg::Command { command, reply })
+            .map_err(|_| error(ErrorCode::NotLoggedIn, "engine stopped"))?;
+        result
+            .await
+            .map_err(|_| error(ErrorCode::NotLoggedIn, "engine stopped"))?
+            .map_err(CallError::from)
     }
 
     /// Call one user (1v1) or several (group). Returns the call ID.
-    pub async fn calls(&self, user_ids: Vec<String>, media_type: MediaType, params: CallParams) -> Result<String, CallError> {
-        let ok = self.run(Command::Calls { user_ids, media_type, params }).await?;
-        ok.call_id.ok_or_else(|| error(ErrorCode::Failed, "the server returned no call"))
+    pub async fn calls(
+        &self,
+        user_ids: Vec<String>,
+        media_type: MediaType,
+        params: CallParams,
+    ) -> Result<String, CallError> {
+        let ok = self
+            .run(Command::Calls {
+                user_ids,
+                media_type,
+                params,
+            })
+            .await?;
+        ok.call_id
+            .ok_or_else(|| error(ErrorCode::Failed, "the server returned no call"))
     }
 
     /// Answer the ringing call.
@@ -184,8 +239,17 @@ impl CallEngine {
     }
 
     /// Invite more users into the current call (it becomes a group call).
-    pub async fn invite_user(&self, user_ids: Vec<String>, timeout_s: u32) -> Result<(), CallError> {
-        self.run(Command::InviteUser { user_ids, timeout_s }).await.map(drop)
+    pub async fn invite_user(
+        &self,
+        user_ids: Vec<String>,
+        timeout_s: u32,
+    ) -> Result<(), CallError> {
+        self.run(Command::InviteUser {
+            user_ids,
+            timeout_s,
+        })
+        .await
+        .map(drop)
     }
 
     /// Join an ongoing group call one was invited to.
@@ -195,12 +259,23 @@ impl CallEngine {
 
     /// Switch the current call from video to audio.
     pub async fn switch_call_media_type(&self, media_type: MediaType) -> Result<(), CallError> {
-        self.run(Command::SwitchCallMediaType { media_type }).await.map(drop)
+        self.run(Command::SwitchCallMediaType { media_type })
+            .await
+            .map(drop)
     }
 
     /// Set one's nickname and avatar.
-    pub async fn set_self_info(&self, nickname: String, avatar_url: String) -> Result<(), CallError> {
-        self.run(Command::SetSelfInfo { nickname, avatar_url }).await.map(drop)
+    pub async fn set_self_info(
+        &self,
+        nickname: String,
+        avatar_url: String,
+    ) -> Result<(), CallError> {
+        self.run(Command::SetSelfInfo {
+            nickname,
+            avatar_url,
+        })
+        .await
+        .map(drop)
     }
 
     /// Let every logged-in device of this user ring (off by default: a new
@@ -210,17 +285,201 @@ impl CallEngine {
         if self.actor.lock().expect("actor slot").is_none() {
             return Ok(());
         }
-        self.run(Command::EnableMultiDeviceAbility { enabled }).await.map(drop)
+        self.run(Command::EnableMultiDeviceAbility { enabled })
+            .await
+            .map(drop)
     }
 
     /// This user's call records, newest first.
-    pub async fn query_recent_calls(&self, filter: RecordFilter) -> Result<Vec<CallRecord>, CallError> {
-        Ok(self.run(Command::QueryRecentCalls { filter }).await?.records)
+    pub async fn query_recent_calls(
+        &self,
+        filter: RecordFilter,
+    ) -> Result<Vec<CallRecord>, CallError> {
+        Ok(self
+            .run(Command::QueryRecentCalls { filter })
+            .await?
+            .records)
     }
 
     /// Delete some of this user's call records.
     pub async fn delete_record_calls(&self, record_ids: Vec<String>) -> Result<(), CallError> {
-        self.run(Command::DeleteRecordCalls { record_ids }).await.map(drop)
+        self.run(Command::DeleteRecordCalls { record_ids })
+            .await
+            .map(drop)
+    }
+}
+
+/// Devices and media (TUICallEngine's camera, microphone, audio-route and
+/// view methods). The engine owns no device: these calls record the app's
+/// sources and sinks and pass device requests to the [`DeviceDelegate`].
+impl CallEngine {
+    /// The app's device delegate (camera, microphone and audio-route requests go there).
+    pub fn set_device_delegate(&self, delegate: Option<Arc<dyn DeviceDelegate>>) {
+        *self.media.shared.delegate.lock().expect("delegate") = delegate;
+    }
+
+    /// Where camera frames come from (pulled at the encoder frame rate while the camera is open).
+    pub fn set_video_source(&self, source: Option<Arc<dyn VideoSource>>) {
+        *self.media.shared.video_source.lock().expect("video source") = source;
+    }
+
+    /// Where microphone audio comes from (pulled every 10 ms while the microphone is open).
+    pub fn set_audio_source(&self, source: Option<Arc<dyn AudioSource>>) {
+        *self.media.shared.audio_source.lock().expect("audio source") = source;
+    }
+
+    /// Where the mix of everyone's audio plays (the speaker), 10 ms at a time.
+    pub fn set_audio_playback_sink(&self, sink: Option<Arc<dyn AudioSink>>) {
+        *self.media.shared.playback.lock().expect("playback") = sink.map(AudioOut::new);
+    }
+
+    /// Receive `user_id`'s decoded audio alone (for recording or analysis).
+    pub fn start_remote_audio(&self, user_id: &str, sink: Arc<dyn AudioSink>) {
+        self.media
+            .shared
+            .remote_audio_sinks
+            .lock()
+            .expect("audio sinks")
+            .insert(user_id.to_string(), AudioOut::new(sink));
+    }
+
+    /// Stop [`start_remote_audio`](Self::start_remote_audio).
+    pub fn stop_remote_audio(&self, user_id: &str) {
+        self.media
+            .shared
+            .remote_audio_sinks
+            .lock()
+            .expect("audio sinks")
+            .remove(user_id);
+    }
+
+    /// Open the camera (`openCamera`): the delegate starts capturing, and
+    /// video is sent in video calls.
+    pub fn open_camera(&self, camera: Camera) {
+        if let Some(d) = self.delegate() {
+            d.open_camera(camera);
+        }
+        self.media.shared.camera_open.store(true, Relaxed);
+        self.media.media_state_changed();
+    }
+
+    /// Close the camera (`closeCamera`); the others see video unavailable.
+    pub fn close_camera(&self) {
+        if let Some(d) = self.delegate() {
+            d.close_camera();
+        }
+        self.media.shared.camera_open.store(false, Relaxed);
+        self.media.media_state_changed();
+    }
+
+    /// Switch between the front and back camera (`switchCamera`).
+    pub fn switch_camera(&self, camera: Camera) {
+        if let Some(d) = self.delegate() {
+            d.switch_camera(camera);
+        }
+    }
+
+    /// Unmute (`openMicrophone`). The microphone is open by default.
+    pub fn open_microphone(&self) {
+        if let Some(d) = self.delegate() {
+            d.open_microphone();
+        }
+        self.media.shared.microphone_open.store(true, Relaxed);
+        self.media.media_state_changed();
+    }
+
+    /// Mute (`closeMicrophone`); the others see audio unavailable.
+    pub fn close_microphone(&self) {
+        if let Some(d) = self.delegate() {
+            d.close_microphone();
+        }
+        self.media.shared.microphone_open.store(false, Relaxed);
+        self.media.media_state_changed();
+    }
+
+    /// Route audio to the loudspeaker or the earpiece (`selectAudioPlaybackDevice`).
+    pub fn select_audio_playback_device(&self, device: AudioPlaybackDevice) {
+        if let Some(d) = self.delegate() {
+            d.select_audio_playback_device(device);
+        }
+    }
+
+    /// Show this user's camera in `sink` (`startLocalView`... as frames are captured).
+    pub fn start_local_view(&self, sink: Arc<dyn VideoSink>) {
+        *self.media.shared.local_view.lock().expect("local view") =
+            Some(VideoView::new("hotline-local-view", sink));
+    }
+
+    /// Stop the local view.
+    pub fn stop_local_view(&self) {
+        *self.media.shared.local_view.lock().expect("local view") = None;
+    }
+
+    /// Render `user_id`'s video into `sink` (`startRemoteView`).
+    pub fn start_remote_view(&self, user_id: &str, sink: Arc<dyn VideoSink>) {
+        let view = VideoView::new(&format!("hotline-view-{user_id}"), sink);
+        self.media
+            .shared
+            .remote_views
+            .lock()
+            .expect("remote views")
+            .insert(user_id.to_string(), view);
+    }
+
+    /// Stop rendering `user_id`'s video (`stopRemoteView`).
+    pub fn stop_remote_view(&self, user_id: &str) {
+        self.media
+            .shared
+            .remote_views
+            .lock()
+            .expect("remote views")
+            .remove(user_id);
+    }
+
+    /// Encoder resolution, bitrate and frame rate (`setVideoEncoderParams`);
+    /// takes effect at the next frame, also during a call.
+    pub fn set_video_encoder_params(&self, params: VideoEncoderParams) -> Result<(), CallError> {
+        hotline_media::H264Encoder::new(params)
+            .map_err(|e| error(ErrorCode::ParamInvalid, &e.to_string()))?;
+        *self
+            .media
+            .shared
+            .encoder_params
+            .lock()
+            .expect("encoder params") = Some(params);
+        Ok(())
+    }
+
+    /// The encoder settings in force.
+    pub fn video_encoder_params(&self) -> VideoEncoderParams {
+        self.media.shared.encoder_params()
+    }
+
+    /// How `user_id`'s video is rendered (`setVideoRenderParams`); passed to the delegate.
+    pub fn set_video_render_params(
+        &self,
+        user_id: &str,
+        params: VideoRenderParams,
+    ) -> Result<(), CallError> {
+        if params.rotation % 90 != 0 || params.rotation >= 360 {
+            return Err(error(
+                ErrorCode::ParamInvalid,
+                "rotation must be 0, 90, 180 or 270",
+            ));
+        }
+        if let Some(d) = self.delegate() {
+            d.set_video_render_params(user_id, params);
+        }
+        Ok(())
+    }
+
+    /// The current call's media statistics (`None` when no call has media).
+    pub async fn call_stats(&self) -> Option<CallStats> {
+        self.media.stats().await
+    }
+
+    fn delegate(&self) -> Option<Arc<dyn DeviceDelegate>> {
+        self.media.shared.delegate.lock().expect("delegate").clone()
     }
 }
 

@@ -25,8 +25,12 @@ pub(crate) fn spawn_event_thread(observers: Observers) -> mpsc::Sender<Event> {
             for event in rx {
                 // Copy the list so no lock is held while foreign code runs
                 // (an observer may add or remove observers).
-                let current: Vec<Arc<dyn CallObserver>> =
-                    observers.lock().expect("observer list").iter().map(|(_, o)| o.clone()).collect();
+                let current: Vec<Arc<dyn CallObserver>> = observers
+                    .lock()
+                    .expect("observer list")
+                    .iter()
+                    .map(|(_, o)| o.clone())
+                    .collect();
                 for o in current {
                     o.on_event(&event);
                 }

@@ -23,8 +23,11 @@ mod actor;
 mod backoff;
 mod engine;
 mod events;
+pub mod media;
 
 pub use engine::{CallEngine, CallError, EngineConfig, ObserverId};
 pub use events::CallObserver;
 pub use hotline_core::{CallParams, Event};
-pub use hotline_proto::{CallRecord, CallResult, EndReason, ErrorCode, MediaType, OfflinePushInfo, RecordFilter};
+pub use hotline_proto::{
+    CallRecord, CallResult, EndReason, ErrorCode, MediaType, OfflinePushInfo, RecordFilter,
+};

@@ -22,7 +22,13 @@ pub fn fire_test_events(observer: Arc<dyn CallObserver>, count: u32) -> u64 {
         .spawn(move || {
             let start = Instant::now();
             for i in 0..count {
-                deliver(&*observer, Event::UserJoin { call_id: "bench".into(), user_id: format!("u{i}") });
+                deliver(
+                    &*observer,
+                    Event::UserJoin {
+                        call_id: "bench".into(),
+                        user_id: format!("u{i}"),
+                    },
+                );
             }
             start.elapsed().as_micros() as u64
         })
@@ -48,17 +54,31 @@ pub struct FramePushStats {
 /// the sink takes them. Each frame is a fresh copy of one synthetic image with
 /// its index written into the first 4 bytes (little endian). Blocks until done.
 #[uniffi::export]
-pub fn push_test_frames(sink: Arc<dyn VideoSink>, width: u32, height: u32, count: u32, fps: u32) -> FramePushStats {
+pub fn push_test_frames(
+    sink: Arc<dyn VideoSink>,
+    width: u32,
+    height: u32,
+    count: u32,
+    fps: u32,
+) -> FramePushStats {
     let (w, h) = (width & !1, height & !1);
     let y = (w * h) as usize;
     let mut image = vec![0u8; y + y / 2];
     for (i, b) in image.iter_mut().enumerate() {
-        *b = if i < y { (i % w.max(1) as usize) as u8 } else { 128 };
+        *b = if i < y {
+            (i % w.max(1) as usize) as u8
+        } else {
+            128
+        };
     }
     let worker = thread::Builder::new()
         .name("hotline-bench-frames".into())
         .spawn(move || {
-            let interval = if fps > 0 { Some(Duration::from_secs_f64(1.0 / fps as f64)) } else { None };
+            let interval = if fps > 0 {
+                Some(Duration::from_secs_f64(1.0 / fps as f64))
+            } else {
+                None
+            };
             let start = Instant::now();
             let (mut delivered, mut dropped) = (0u32, 0u32);
             for i in 0..count {
@@ -78,11 +98,25 @@ pub fn push_test_frames(sink: Arc<dyn VideoSink>, width: u32, height: u32, count
                     i420[..4].copy_from_slice(&i.to_le_bytes());
                 }
                 let timestamp_us = start.elapsed().as_micros() as i64;
-                sink.on_frame(VideoFrame { width: w, height: h, rotation: 0, timestamp_us, i420: Arc::new(FrameBuffer::new(i420)) });
+                sink.on_frame(VideoFrame {
+                    width: w,
+                    height: h,
+                    rotation: 0,
+                    timestamp_us,
+                    i420: Arc::new(FrameBuffer::new(i420)),
+                });
                 delivered += 1;
             }
-            FramePushStats { delivered, dropped, elapsed_us: start.elapsed().as_micros() as u64 }
+            FramePushStats {
+                delivered,
+                dropped,
+                elapsed_us: start.elapsed().as_micros() as u64,
+            }
         })
         .expect("spawn bench thread");
-    worker.join().unwrap_or(FramePushStats { delivered: 0, dropped: 0, elapsed_us: 0 })
+    worker.join().unwrap_or(FramePushStats {
+        delivered: 0,
+        dropped: 0,
+        elapsed_us: 0,
+    })
 }

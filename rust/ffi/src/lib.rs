@@ -99,7 +99,10 @@ impl HotlineError {
 
 impl From<hotline_engine::CallError> for HotlineError {
     fn from(e: hotline_engine::CallError) -> Self {
-        HotlineError::Api { code: e.code.as_i32(), msg: e.message }
+        HotlineError::Api {
+            code: e.code.as_i32(),
+            msg: e.message,
+        }
     }
 }
 
@@ -120,7 +123,9 @@ impl HotlineEngine {
     /// A new engine with its own runtime and event thread. Call `init` next.
     #[uniffi::constructor]
     pub fn new() -> Arc<Self> {
-        Arc::new(HotlineEngine { inner: Arc::new(CallEngine::new()) })
+        Arc::new(HotlineEngine {
+            inner: Arc::new(CallEngine::new()),
+        })
     }
 
     /// Connect and log in. Returns when the first login succeeded, or throws
@@ -137,7 +142,8 @@ impl HotlineEngine {
 
     /// Register an observer. Returns an ID for `remove_observer`.
     pub fn add_observer(&self, observer: Arc<dyn CallObserver>) -> u64 {
-        self.inner.add_observer(Arc::new(observer::Adapter(observer)))
+        self.inner
+            .add_observer(Arc::new(observer::Adapter(observer)))
     }
 
     /// Stop delivering events to an observer (and release it).
@@ -152,7 +158,10 @@ impl HotlineEngine {
         media_type: MediaType,
         params: CallParams,
     ) -> Result<String, HotlineError> {
-        Ok(self.inner.calls(user_ids, media_type, params.into()).await?)
+        Ok(self
+            .inner
+            .calls(user_ids, media_type, params.into())
+            .await?)
     }
 
     /// Answer the ringing call.
@@ -177,7 +186,11 @@ impl HotlineEngine {
 
     /// Invite more users into the current call (it becomes a group call).
     /// `timeout_s`: 0 means 30 s; otherwise 10–600.
-    pub async fn invite_user(&self, user_ids: Vec<String>, timeout_s: u32) -> Result<(), HotlineError> {
+    pub async fn invite_user(
+        &self,
+        user_ids: Vec<String>,
+        timeout_s: u32,
+    ) -> Result<(), HotlineError> {
         Ok(self.inner.invite_user(user_ids, timeout_s).await?)
     }
 
@@ -192,7 +205,11 @@ impl HotlineEngine {
     }
 
     /// Set one's nickname and avatar.
-    pub async fn set_self_info(&self, nickname: String, avatar_url: String) -> Result<(), HotlineError> {
+    pub async fn set_self_info(
+        &self,
+        nickname: String,
+        avatar_url: String,
+    ) -> Result<(), HotlineError> {
         Ok(self.inner.set_self_info(nickname, avatar_url).await?)
     }
 
@@ -203,8 +220,17 @@ impl HotlineEngine {
     }
 
     /// This user's call records, newest first.
-    pub async fn query_recent_calls(&self, filter: RecordFilter) -> Result<Vec<CallRecord>, HotlineError> {
-        Ok(self.inner.query_recent_calls(filter.into()).await?.into_iter().map(Into::into).collect())
+    pub async fn query_recent_calls(
+        &self,
+        filter: RecordFilter,
+    ) -> Result<Vec<CallRecord>, HotlineError> {
+        Ok(self
+            .inner
+            .query_recent_calls(filter.into())
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect())
     }
 
     /// Delete some of this user's call records (IDs from `CallRecord.record_id`).

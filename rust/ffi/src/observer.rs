@@ -30,13 +30,30 @@ pub trait CallObserver: Send + Sync {
         chat_group_id: String,
     );
     /// The call connected for this user: start media in `room_id`.
-    fn on_call_begin(&self, call_id: String, room_id: String, media_type: MediaType, is_group: bool);
+    fn on_call_begin(
+        &self,
+        call_id: String,
+        room_id: String,
+        media_type: MediaType,
+        is_group: bool,
+    );
     /// A connected call ended for this user after `total_time_s` whole seconds.
-    fn on_call_end(&self, call_id: String, media_type: MediaType, reason: EndReason, total_time_s: u64);
+    fn on_call_end(
+        &self,
+        call_id: String,
+        media_type: MediaType,
+        reason: EndReason,
+        total_time_s: u64,
+    );
     /// A call ended for this user before it connected.
     fn on_call_not_connected(&self, call_id: String, media_type: MediaType, reason: EndReason);
     /// The call's media type changed (video to audio).
-    fn on_call_media_type_changed(&self, call_id: String, old_media_type: MediaType, new_media_type: MediaType);
+    fn on_call_media_type_changed(
+        &self,
+        call_id: String,
+        old_media_type: MediaType,
+        new_media_type: MediaType,
+    );
     /// Someone is being invited.
     fn on_user_inviting(&self, call_id: String, user_id: String);
     /// An invitee rejected.
@@ -69,17 +86,43 @@ impl hotline_engine::CallObserver for Adapter {
 /// Call the observer method matching `event`.
 pub(crate) fn deliver(o: &dyn CallObserver, event: Event) {
     match event {
-        Event::CallReceived { call_id, caller_id, callee_ids, media_type, user_data, is_group, chat_group_id } => {
-            o.on_call_received(call_id, caller_id, callee_ids, media_type, user_data, is_group, chat_group_id)
+        Event::CallReceived {
+            call_id,
+            caller_id,
+            callee_ids,
+            media_type,
+            user_data,
+            is_group,
+            chat_group_id,
+        } => o.on_call_received(
+            call_id,
+            caller_id,
+            callee_ids,
+            media_type,
+            user_data,
+            is_group,
+            chat_group_id,
+        ),
+        Event::CallBegin {
+            call_id,
+            room_id,
+            media_type,
+            is_group,
+        } => o.on_call_begin(call_id, room_id, media_type, is_group),
+        Event::CallEnd {
+            call_id,
+            media_type,
+            reason,
+            total_time_s,
+        } => o.on_call_end(call_id, media_type, reason, total_time_s),
+        Event::CallNotConnected {
+            call_id,
+            media_type,
+            reason,
+        } => o.on_call_not_connected(call_id, media_type, reason),
+        Event::CallMediaTypeChanged { call_id, old, new } => {
+            o.on_call_media_type_changed(call_id, old, new)
         }
-        Event::CallBegin { call_id, room_id, media_type, is_group } => {
-            o.on_call_begin(call_id, room_id, media_type, is_group)
-        }
-        Event::CallEnd { call_id, media_type, reason, total_time_s } => {
-            o.on_call_end(call_id, media_type, reason, total_time_s)
-        }
-        Event::CallNotConnected { call_id, media_type, reason } => o.on_call_not_connected(call_id, media_type, reason),
-        Event::CallMediaTypeChanged { call_id, old, new } => o.on_call_media_type_changed(call_id, old, new),
         Event::UserInviting { call_id, user_id } => o.on_user_inviting(call_id, user_id),
         Event::UserReject { call_id, user_id } => o.on_user_reject(call_id, user_id),
         Event::UserNoResponse { call_id, user_id } => o.on_user_no_response(call_id, user_id),
@@ -89,5 +132,10 @@ pub(crate) fn deliver(o: &dyn CallObserver, event: Event) {
         Event::KickedOffline => o.on_kicked_offline(),
         Event::UserSigExpired => o.on_user_sig_expired(),
         Event::Error { code, message } => o.on_error(code.as_i32(), message),
+        // Media events reach the bindings with the media FFI.
+        Event::UserVideoAvailable { .. }
+        | Event::UserAudioAvailable { .. }
+        | Event::UserVoiceVolumeChanged { .. }
+        | Event::UserNetworkQualityChanged { .. } => {}
     }
 }

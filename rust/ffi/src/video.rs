@@ -38,7 +38,9 @@ pub struct FrameBuffer {
 impl FrameBuffer {
     /// Wrap pixels for the app.
     pub fn new(bytes: Vec<u8>) -> FrameBuffer {
-        FrameBuffer { bytes: bytes.into_boxed_slice() }
+        FrameBuffer {
+            bytes: bytes.into_boxed_slice(),
+        }
     }
 }
 

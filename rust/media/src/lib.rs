@@ -16,10 +16,12 @@
 //! | [`jitter`] | adaptive audio jitter buffer |
 //! | [`mixer`] | mixing with saturation, 0–100 speaking levels |
 //! | [`quality`] | RTT/loss/jitter → Excellent … Down |
+//! | [`files`] | `.y4m` video and 48 kHz 16-bit `.wav` audio readers and writers |
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod files;
 pub mod frame;
 pub mod h264;
 pub mod jitter;
@@ -29,6 +31,7 @@ pub mod quality;
 pub mod rtp;
 pub mod synthetic;
 
+pub use files::{FileError, WavReader, WavWriter, Y4mReader, Y4mWriter};
 pub use frame::{
     AudioFrame, FrameError, Rotation, VideoFrame, AUDIO_SAMPLE_RATE, SAMPLES_PER_FRAME,
 };

@@ -21,9 +21,10 @@
 
 /// TUICallEngine's network quality levels (same order and meaning as
 /// `TUINetworkQuality`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub enum NetworkQuality {
     /// No statistics yet.
+    #[default]
     Unknown,
     /// Best.
     Excellent,

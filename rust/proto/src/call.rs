@@ -207,6 +207,9 @@ impl CallInfo {
 
     /// How many participants are in the given state.
     pub fn count(&self, state: ParticipantState) -> usize {
-        self.participants.iter().filter(|p| p.state == state).count()
+        self.participants
+            .iter()
+            .filter(|p| p.state == state)
+            .count()
     }
 }

@@ -251,24 +251,36 @@ impl ClientFrame {
             message: format!("not a JSON object: {e}"),
         })?;
         let seq = value.get("seq").and_then(|s| s.as_u64());
-        let malformed = |message: String| FrameError { seq, code: ErrorCode::MalformedMessage, message };
+        let malformed = |message: String| FrameError {
+            seq,
+            code: ErrorCode::MalformedMessage,
+            message,
+        };
         if !value.is_object() {
             return Err(malformed("a message must be a JSON object".into()));
         }
-        let Some(kind) = value.get("type").and_then(|t| t.as_str()).map(str::to_owned) else {
+        let Some(kind) = value
+            .get("type")
+            .and_then(|t| t.as_str())
+            .map(str::to_owned)
+        else {
             return Err(malformed("missing string field \"type\"".into()));
         };
         if !ClientMsg::TYPES.contains(&kind.as_str()) || kind == "logout" {
             return Err(FrameError {
                 seq,
                 code: ErrorCode::UnknownMessage,
-                message: format!("unknown message type \"{}\"", kind.chars().take(64).collect::<String>()),
+                message: format!(
+                    "unknown message type \"{}\"",
+                    kind.chars().take(64).collect::<String>()
+                ),
             });
         }
         if seq.is_none() {
             return Err(malformed("missing unsigned integer field \"seq\"".into()));
         }
-        serde_json::from_value(value).map_err(|e| malformed(format!("invalid \"{kind}\" message: {e}")))
+        serde_json::from_value(value)
+            .map_err(|e| malformed(format!("invalid \"{kind}\" message: {e}")))
     }
 }
 
@@ -413,7 +425,15 @@ pub enum ServerMsg {
 impl ServerMsg {
     /// A successful response with no payload.
     pub fn ok(seq: u64) -> ServerMsg {
-        ServerMsg::Response { seq, code: 0, message: String::new(), login: None, call: None, records: None, sdp: None }
+        ServerMsg::Response {
+            seq,
+            code: 0,
+            message: String::new(),
+            login: None,
+            call: None,
+            records: None,
+            sdp: None,
+        }
     }
 
     /// A failed response.
@@ -431,7 +451,15 @@ impl ServerMsg {
 
     /// A successful response carrying a call snapshot.
     pub fn ok_call(seq: u64, call: CallInfo) -> ServerMsg {
-        ServerMsg::Response { seq, code: 0, message: String::new(), login: None, call: Some(call), records: None, sdp: None }
+        ServerMsg::Response {
+            seq,
+            code: 0,
+            message: String::new(),
+            login: None,
+            call: Some(call),
+            records: None,
+            sdp: None,
+        }
     }
 }
 
@@ -441,7 +469,12 @@ mod tests {
 
     #[test]
     fn frames_round_trip() {
-        let f = ClientFrame { seq: 7, msg: ClientMsg::Accept { call_id: "c1".into() } };
+        let f = ClientFrame {
+            seq: 7,
+            msg: ClientMsg::Accept {
+                call_id: "c1".into(),
+            },
+        };
         let text = serde_json::to_string(&f).unwrap();
         assert_eq!(text, r#"{"seq":7,"type":"accept","call_id":"c1"}"#);
         assert_eq!(ClientFrame::parse(&text).unwrap(), f);
@@ -476,7 +509,10 @@ mod tests {
     fn server_messages_round_trip() {
         let m = ServerMsg::err(9, ErrorCode::RequestRefused, "not ringing");
         let text = serde_json::to_string(&m).unwrap();
-        assert_eq!(text, r#"{"type":"response","seq":9,"code":-1203,"message":"not ringing"}"#);
+        assert_eq!(
+            text,
+            r#"{"type":"response","seq":9,"code":-1203,"message":"not ringing"}"#
+        );
         assert_eq!(serde_json::from_str::<ServerMsg>(&text).unwrap(), m);
     }
 }

@@ -9,10 +9,18 @@ pub fn validate_user_id(id: &str) -> Result<(), String> {
         return Err("user ID is empty".into());
     }
     if id.len() > MAX_USER_ID_BYTES {
-        return Err(format!("user ID is {} bytes long; the limit is {MAX_USER_ID_BYTES}", id.len()));
+        return Err(format!(
+            "user ID is {} bytes long; the limit is {MAX_USER_ID_BYTES}",
+            id.len()
+        ));
     }
-    if let Some(c) = id.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-')) {
-        return Err(format!("user ID contains {c:?}; only A-Z, a-z, 0-9, '_' and '-' are allowed"));
+    if let Some(c) = id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '-'))
+    {
+        return Err(format!(
+            "user ID contains {c:?}; only A-Z, a-z, 0-9, '_' and '-' are allowed"
+        ));
     }
     Ok(())
 }
@@ -31,9 +39,14 @@ mod tests {
     #[test]
     fn rejects_everything_else_with_a_reason() {
         assert!(validate_user_id("").unwrap_err().contains("empty"));
-        assert!(validate_user_id(&"x".repeat(33)).unwrap_err().contains("33 bytes"));
+        assert!(validate_user_id(&"x".repeat(33))
+            .unwrap_err()
+            .contains("33 bytes"));
         for id in ["a b", "a/b", "é", "a\0", "a.b", "<script>"] {
-            assert!(validate_user_id(id).unwrap_err().contains("only A-Z"), "{id}");
+            assert!(
+                validate_user_id(id).unwrap_err().contains("only A-Z"),
+                "{id}"
+            );
         }
     }
 }

@@ -64,7 +64,10 @@ pub struct UserSigClaims {
     /// Its lifetime in seconds from `time` (`TLS.expire`).
     pub expire: u64,
     /// Opaque bytes signed along with the rest (`TLS.userbuf`, decoded).
-    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "ser_userbuf")]
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "ser_userbuf"
+    )]
     pub userbuf: Option<Vec<u8>>,
 }
 
@@ -112,7 +115,13 @@ pub enum UserSigError {
 }
 
 /// Generate a UserSig for `user_id`, valid for `expire_s` seconds from `now_s`.
-pub fn generate(sdk_app_id: u64, secret_key: &str, user_id: &str, expire_s: u64, now_s: u64) -> String {
+pub fn generate(
+    sdk_app_id: u64,
+    secret_key: &str,
+    user_id: &str,
+    expire_s: u64,
+    now_s: u64,
+) -> String {
     encode(sdk_app_id, secret_key, user_id, expire_s, now_s, None)
 }
 
@@ -125,24 +134,51 @@ pub fn generate_with_userbuf(
     now_s: u64,
     userbuf: &[u8],
 ) -> String {
-    encode(sdk_app_id, secret_key, user_id, expire_s, now_s, Some(&STANDARD.encode(userbuf)))
+    encode(
+        sdk_app_id,
+        secret_key,
+        user_id,
+        expire_s,
+        now_s,
+        Some(&STANDARD.encode(userbuf)),
+    )
 }
 
 /// Verify a UserSig for `sdk_app_id` at time `now_s` (Unix seconds), returning its claims.
 ///
 /// Checks, in order: size and encoding, JSON shape, SDKAppID, signature, expiry.
-pub fn verify(sdk_app_id: u64, secret_key: &str, user_sig: &str, now_s: u64) -> Result<UserSigClaims, UserSigError> {
+pub fn verify(
+    sdk_app_id: u64,
+    secret_key: &str,
+    user_sig: &str,
+    now_s: u64,
+) -> Result<UserSigClaims, UserSigError> {
     let json = decode(user_sig)?;
     let fields = parse(&json)?;
     if fields.claims.sdkappid != sdk_app_id {
-        return Err(UserSigError::WrongSdkAppId { expected: sdk_app_id, found: fields.claims.sdkappid });
+        return Err(UserSigError::WrongSdkAppId {
+            expected: sdk_app_id,
+            found: fields.claims.sdkappid,
+        });
     }
     let c = &fields.claims;
-    let mac = keyed_mac(secret_key, &c.identifier, c.sdkappid, c.time, c.expire, fields.userbuf_b64.as_deref());
-    let sig = STANDARD.decode(&fields.sig_b64).map_err(|_| UserSigError::BadSignature)?;
-    mac.verify_slice(&sig).map_err(|_| UserSigError::BadSignature)?;
+    let mac = keyed_mac(
+        secret_key,
+        &c.identifier,
+        c.sdkappid,
+        c.time,
+        c.expire,
+        fields.userbuf_b64.as_deref(),
+    );
+    let sig = STANDARD
+        .decode(&fields.sig_b64)
+        .map_err(|_| UserSigError::BadSignature)?;
+    mac.verify_slice(&sig)
+        .map_err(|_| UserSigError::BadSignature)?;
     if now_s > c.expires_at() {
-        return Err(UserSigError::Expired { expired_at: c.expires_at() });
+        return Err(UserSigError::Expired {
+            expired_at: c.expires_at(),
+        });
     }
     Ok(fields.claims)
 }
@@ -157,25 +193,49 @@ pub fn verify_for_user(
 ) -> Result<UserSigClaims, UserSigError> {
     let claims = verify(sdk_app_id, secret_key, user_sig, now_s)?;
     if claims.identifier != user_id {
-        return Err(UserSigError::IdentifierMismatch { expected: user_id.to_owned(), found: claims.identifier });
+        return Err(UserSigError::IdentifierMismatch {
+            expected: user_id.to_owned(),
+            found: claims.identifier,
+        });
     }
     Ok(claims)
 }
 
 /// The HMAC over the signed content, ready to finalize or verify.
-fn keyed_mac(key: &str, id: &str, sdkappid: u64, time: u64, expire: u64, userbuf_b64: Option<&str>) -> Hmac<Sha256> {
-    let mut content = format!("TLS.identifier:{id}\nTLS.sdkappid:{sdkappid}\nTLS.time:{time}\nTLS.expire:{expire}\n");
+fn keyed_mac(
+    key: &str,
+    id: &str,
+    sdkappid: u64,
+    time: u64,
+    expire: u64,
+    userbuf_b64: Option<&str>,
+) -> Hmac<Sha256> {
+    let mut content = format!(
+        "TLS.identifier:{id}\nTLS.sdkappid:{sdkappid}\nTLS.time:{time}\nTLS.expire:{expire}\n"
+    );
     if let Some(b) = userbuf_b64 {
         content.push_str(&format!("TLS.userbuf:{b}\n"));
     }
-    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC accepts keys of any length");
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC accepts keys of any length");
     mac.update(content.as_bytes());
     mac
 }
 
 /// Build, compress and encode the JSON, in the reference library's key order and spacing.
-fn encode(sdkappid: u64, key: &str, id: &str, expire: u64, time: u64, userbuf_b64: Option<&str>) -> String {
-    let sig = STANDARD.encode(keyed_mac(key, id, sdkappid, time, expire, userbuf_b64).finalize().into_bytes());
+fn encode(
+    sdkappid: u64,
+    key: &str,
+    id: &str,
+    expire: u64,
+    time: u64,
+    userbuf_b64: Option<&str>,
+) -> String {
+    let sig = STANDARD.encode(
+        keyed_mac(key, id, sdkappid, time, expire, userbuf_b64)
+            .finalize()
+            .into_bytes(),
+    );
     let id_json = Value::from(id).to_string();
     let mut json = format!(
         r#"{{"TLS.ver": "{VERSION}", "TLS.identifier": {id_json}, "TLS.sdkappid": {sdkappid}, "TLS.expire": {expire}, "TLS.time": {time}, "#
@@ -185,14 +245,19 @@ fn encode(sdkappid: u64, key: &str, id: &str, expire: u64, time: u64, userbuf_b6
     }
     json.push_str(&format!(r#""TLS.sig": "{sig}"}}"#));
     let mut z = ZlibEncoder::new(Vec::new(), Compression::default());
-    z.write_all(json.as_bytes()).expect("writing to a Vec cannot fail");
+    z.write_all(json.as_bytes())
+        .expect("writing to a Vec cannot fail");
     let compressed = z.finish().expect("writing to a Vec cannot fail");
-    STANDARD.encode(compressed).chars().map(|c| match c {
-        '+' => '*',
-        '/' => '-',
-        '=' => '_',
-        c => c,
-    }).collect()
+    STANDARD
+        .encode(compressed)
+        .chars()
+        .map(|c| match c {
+            '+' => '*',
+            '/' => '-',
+            '=' => '_',
+            c => c,
+        })
+        .collect()
 }
 
 /// Undo the URL-safe base64 and zlib, with size limits; returns the JSON bytes.
@@ -207,18 +272,23 @@ fn decode(user_sig: &str) -> Result<Vec<u8>, UserSigError> {
             user_sig.len()
         )));
     }
-    let b64: String = user_sig.chars().map(|c| match c {
-        '*' => '+',
-        '-' => '/',
-        '_' => '=',
-        c => c,
-    }).collect();
+    let b64: String = user_sig
+        .chars()
+        .map(|c| match c {
+            '*' => '+',
+            '-' => '/',
+            '_' => '=',
+            c => c,
+        })
+        .collect();
     // Padding is optional: some encoders drop the trailing `_`s.
     const LENIENT: GeneralPurpose = GeneralPurpose::new(
         &base64::alphabet::STANDARD,
         GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
     );
-    let compressed = LENIENT.decode(b64).map_err(|_| malformed("not valid base64 (alphabet A-Z a-z 0-9 * - _)"))?;
+    let compressed = LENIENT
+        .decode(b64)
+        .map_err(|_| malformed("not valid base64 (alphabet A-Z a-z 0-9 * - _)"))?;
     let mut json = Vec::new();
     ZlibDecoder::new(compressed.as_slice())
         .take(MAX_JSON_BYTES as u64 + 1)
@@ -245,7 +315,13 @@ fn parse(json: &[u8]) -> Result<Fields, UserSigError> {
     let obj: Map<String, Value> = match serde_json::from_slice(json) {
         Ok(Value::Object(obj)) => obj,
         Ok(_) => return Err(bad("not a JSON object".into())),
-        Err(e) => return Err(bad(format!("not valid JSON (line {}, column {})", e.line(), e.column()))),
+        Err(e) => {
+            return Err(bad(format!(
+                "not valid JSON (line {}, column {})",
+                e.line(),
+                e.column()
+            )))
+        }
     };
     let string = |name: &str| match obj.get(name) {
         Some(Value::String(s)) => Ok(s.clone()),
@@ -253,16 +329,28 @@ fn parse(json: &[u8]) -> Result<Fields, UserSigError> {
         None => Err(bad(format!("{name} is missing"))),
     };
     let number = |name: &str| match obj.get(name) {
-        Some(v) => v.as_u64().ok_or_else(|| bad(format!("{name} is not a non-negative integer"))),
+        Some(v) => v
+            .as_u64()
+            .ok_or_else(|| bad(format!("{name} is not a non-negative integer"))),
         None => Err(bad(format!("{name} is missing"))),
     };
     let ver = string("TLS.ver")?;
     if ver != VERSION {
-        return Err(bad(format!("TLS.ver is not {VERSION:?}, the only supported version")));
+        return Err(bad(format!(
+            "TLS.ver is not {VERSION:?}, the only supported version"
+        )));
     }
-    let userbuf_b64 = if obj.contains_key("TLS.userbuf") { Some(string("TLS.userbuf")?) } else { None };
+    let userbuf_b64 = if obj.contains_key("TLS.userbuf") {
+        Some(string("TLS.userbuf")?)
+    } else {
+        None
+    };
     let userbuf = match &userbuf_b64 {
-        Some(b) => Some(STANDARD.decode(b).map_err(|_| bad("TLS.userbuf is not valid base64".into()))?),
+        Some(b) => Some(
+            STANDARD
+                .decode(b)
+                .map_err(|_| bad("TLS.userbuf is not valid base64".into()))?,
+        ),
         None => None,
     };
     let claims = UserSigClaims {
@@ -272,7 +360,11 @@ fn parse(json: &[u8]) -> Result<Fields, UserSigError> {
         expire: number("TLS.expire")?,
         userbuf,
     };
-    Ok(Fields { claims, userbuf_b64, sig_b64: string("TLS.sig")? })
+    Ok(Fields {
+        claims,
+        userbuf_b64,
+        sig_b64: string("TLS.sig")?,
+    })
 }
 
 fn ser_userbuf<S: Serializer>(userbuf: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {

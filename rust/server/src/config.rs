@@ -83,7 +83,9 @@ impl ServerConfig {
             return bad("max_participants must be between 2 and 50");
         }
         if self.heartbeat_interval_s == 0 || self.idle_timeout_s <= self.heartbeat_interval_s {
-            return bad("idle_timeout_s must be greater than heartbeat_interval_s, which must be positive");
+            return bad(
+                "idle_timeout_s must be greater than heartbeat_interval_s, which must be positive",
+            );
         }
         if self.rate_limit_per_s == 0 || self.rate_limit_burst == 0 {
             return bad("rate limits must be positive");
@@ -93,7 +95,9 @@ impl ServerConfig {
             return bad("media_listen on all interfaces needs media_public_addr, the address clients reach (flag --media-public-addr, env HOTLINE_MEDIA_PUBLIC_ADDR)");
         }
         if public_ip.is_some_and(|ip| ip.is_unspecified()) {
-            return bad("media_public_addr must be an address clients can reach, not 0.0.0.0 or ::");
+            return bad(
+                "media_public_addr must be an address clients can reach, not 0.0.0.0 or ::",
+            );
         }
         Ok(())
     }
@@ -105,16 +109,29 @@ mod tests {
 
     #[test]
     fn toml_overrides_defaults_and_rejects_unknown_keys() {
-        let c = ServerConfig::from_toml("sdk_app_id = 7\nmax_participants = 4\nmedia_public_addr = \"198.51.100.7:3478\"\n").unwrap();
-        assert_eq!(c.media_public_addr, Some("198.51.100.7:3478".parse().unwrap()));
-        assert_eq!((c.sdk_app_id, c.max_participants, c.heartbeat_interval_s), (7, 4, 10));
+        let c = ServerConfig::from_toml(
+            "sdk_app_id = 7\nmax_participants = 4\nmedia_public_addr = \"198.51.100.7:3478\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            c.media_public_addr,
+            Some("198.51.100.7:3478".parse().unwrap())
+        );
+        assert_eq!(
+            (c.sdk_app_id, c.max_participants, c.heartbeat_interval_s),
+            (7, 4, 10)
+        );
         let e = ServerConfig::from_toml("sdk_app_idd = 7").unwrap_err();
         assert!(e.0.contains("sdk_app_idd"), "{e}");
     }
 
     #[test]
     fn validate_names_the_bad_setting() {
-        let mut c = ServerConfig { sdk_app_id: 1, secret_key: "k".repeat(32), ..Default::default() };
+        let mut c = ServerConfig {
+            sdk_app_id: 1,
+            secret_key: "k".repeat(32),
+            ..Default::default()
+        };
         assert_eq!(c.validate(), Ok(()));
         c.max_participants = 1;
         assert!(c.validate().unwrap_err().0.contains("max_participants"));

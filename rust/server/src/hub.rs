@@ -20,7 +20,9 @@ use crate::store::Store;
 
 /// Unix time in milliseconds.
 pub fn unix_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Something for a session to write to its socket.
@@ -49,12 +51,21 @@ impl Outbox {
     pub fn new() -> (Outbox, mpsc::Receiver<Outbound>, Arc<Notify>) {
         let (tx, rx) = mpsc::channel(OUTBOX_CAPACITY);
         let kill = Arc::new(Notify::new());
-        (Outbox { tx, kill: kill.clone() }, rx, kill)
+        (
+            Outbox {
+                tx,
+                kill: kill.clone(),
+            },
+            rx,
+            kill,
+        )
     }
 
     /// Queue a message; a full mailbox kills the connection.
     pub fn send(&self, msg: &ServerMsg) {
-        self.push(Outbound::Text(serde_json::to_string(msg).expect("ServerMsg serialises")));
+        self.push(Outbound::Text(
+            serde_json::to_string(msg).expect("ServerMsg serialises"),
+        ));
     }
 
     fn push(&self, out: Outbound) {
@@ -149,7 +160,13 @@ pub const CLOSE_POLICY: u16 = 1008;
 
 impl Hub {
     /// A hub over a registry restored from the store.
-    pub fn new(registry: Registry, store: Store, metrics: Arc<Metrics>, heartbeat_interval_s: u32, idle_timeout_s: u32) -> Hub {
+    pub fn new(
+        registry: Registry,
+        store: Store,
+        metrics: Arc<Metrics>,
+        heartbeat_interval_s: u32,
+        idle_timeout_s: u32,
+    ) -> Hub {
         let hub = Hub {
             batch: Batch::default(),
             registry,
@@ -174,7 +191,10 @@ impl Hub {
     /// Run until every sender is dropped.
     pub async fn run(mut self, mut rx: mpsc::Receiver<HubMsg>) {
         loop {
-            let wait = self.registry.next_deadline().map(|d| Duration::from_millis((d - unix_ms()).max(0) as u64));
+            let wait = self
+                .registry
+                .next_deadline()
+                .map(|d| Duration::from_millis((d - unix_ms()).max(0) as u64));
             let timer = async {
                 match wait {
                     Some(w) => tokio::time::sleep(w).await,
@@ -209,11 +229,34 @@ impl Hub {
 
     async fn handle(&mut self, msg: HubMsg) {
         match msg {
-            HubMsg::Login { conn_id, user_id, device_id, multi_device, known_calls, outbox, reply } => {
-                let result = self.login(conn_id, &user_id, device_id, multi_device, &known_calls, outbox).await;
+            HubMsg::Login {
+                conn_id,
+                user_id,
+                device_id,
+                multi_device,
+                known_calls,
+                outbox,
+                reply,
+            } => {
+                let result = self
+                    .login(
+                        conn_id,
+                        &user_id,
+                        device_id,
+                        multi_device,
+                        &known_calls,
+                        outbox,
+                    )
+                    .await;
                 self.batch.logins.push((reply, result));
             }
-            HubMsg::Request { conn_id, user_id, device_id, seq, msg } => {
+            HubMsg::Request {
+                conn_id,
+                user_id,
+                device_id,
+                seq,
+                msg,
+            } => {
                 self.request(conn_id, &user_id, &device_id, seq, msg).await;
             }
             HubMsg::Closed { conn_id, user_id } => self.closed(conn_id, &user_id),
@@ -233,26 +276,43 @@ impl Hub {
         let was_offline = devices.is_empty();
         devices.retain(|d| {
             if d.device_id == device_id {
-                d.outbox.close(1000, "replaced by a newer connection from the same device");
+                d.outbox
+                    .close(1000, "replaced by a newer connection from the same device");
                 false
             } else if multi_device && d.multi_device {
                 true
             } else {
-                d.outbox.send(&ServerMsg::KickedOffline { message: "logged in on another device".into() });
+                d.outbox.send(&ServerMsg::KickedOffline {
+                    message: "logged in on another device".into(),
+                });
                 d.outbox.close(CLOSE_POLICY, "logged in on another device");
                 false
             }
         });
         if self.sfu.is_some() {
-            self.batch.sfu.push(Cmd::Rebind { user_id: user_id.to_string(), device_id: device_id.clone(), outbox: outbox.clone() });
+            self.batch.sfu.push(Cmd::Rebind {
+                user_id: user_id.to_string(),
+                device_id: device_id.clone(),
+                outbox: outbox.clone(),
+            });
         }
-        devices.push(Device { conn_id, device_id, multi_device, outbox });
+        devices.push(Device {
+            conn_id,
+            device_id,
+            multi_device,
+            outbox,
+        });
         if was_offline {
             self.metrics.users_online.fetch_add(1, Relaxed);
             self.registry.set_presence(user_id, true, unix_ms());
         }
         self.metrics.logins_total.fetch_add(1, Relaxed);
-        let mut calls: Vec<CallInfo> = self.registry.calls_of(user_id).into_iter().cloned().collect();
+        let mut calls: Vec<CallInfo> = self
+            .registry
+            .calls_of(user_id)
+            .into_iter()
+            .cloned()
+            .collect();
         for id in known_calls.iter().take(8) {
             if calls.iter().any(|c| &c.call_id == id) {
                 continue;
@@ -260,10 +320,14 @@ impl Hub {
             let found = match self.registry.get(id) {
                 Some(c) if c.participant(user_id).is_some() => Some(c.clone()),
                 Some(_) => None,
-                None => self.store.call_for_user(id, user_id).await.unwrap_or_else(|e| {
-                    log::error!("loading call {id} for login: {e}");
-                    None
-                }),
+                None => self
+                    .store
+                    .call_for_user(id, user_id)
+                    .await
+                    .unwrap_or_else(|e| {
+                        log::error!("loading call {id} for login: {e}");
+                        None
+                    }),
             };
             calls.extend(found);
         }
@@ -276,7 +340,9 @@ impl Hub {
     }
 
     fn closed(&mut self, conn_id: u64, user_id: &str) {
-        let Some(devices) = self.devices.get_mut(user_id) else { return };
+        let Some(devices) = self.devices.get_mut(user_id) else {
+            return;
+        };
         let before = devices.len();
         devices.retain(|d| d.conn_id != conn_id);
         if before == devices.len() || !devices.is_empty() {
@@ -288,7 +354,11 @@ impl Hub {
     }
 
     fn outbox(&self, user_id: &str, conn_id: u64) -> Option<&Outbox> {
-        self.devices.get(user_id)?.iter().find(|d| d.conn_id == conn_id).map(|d| &d.outbox)
+        self.devices
+            .get(user_id)?
+            .iter()
+            .find(|d| d.conn_id == conn_id)
+            .map(|d| &d.outbox)
     }
 
     async fn request(&mut self, conn_id: u64, user: &str, device: &str, seq: u64, msg: ClientMsg) {
@@ -306,10 +376,29 @@ impl Hub {
         };
         let mut target = call_id_of(&msg);
         let result: Result<Change, Refusal> = match msg {
-            ClientMsg::Call { user_ids, media_type, room_id, timeout_s, user_data, chat_group_id, group, offline_push } => {
+            ClientMsg::Call {
+                user_ids,
+                media_type,
+                room_id,
+                timeout_s,
+                user_data,
+                chat_group_id,
+                group,
+                offline_push,
+            } => {
                 let call_id = new_call_id();
                 target = Some(call_id.clone());
-                let req = NewCall { call_id, user_ids, media_type, room_id, timeout_s, user_data, chat_group_id, group, offline_push };
+                let req = NewCall {
+                    call_id,
+                    user_ids,
+                    media_type,
+                    room_id,
+                    timeout_s,
+                    user_data,
+                    chat_group_id,
+                    group,
+                    offline_push,
+                };
                 let r = self.registry.call(user, device, req, now);
                 if r.is_ok() {
                     self.metrics.calls_placed_total.fetch_add(1, Relaxed);
@@ -317,30 +406,71 @@ impl Hub {
                 r
             }
             ClientMsg::Accept { call_id } => self.registry.accept(user, device, &call_id, now),
-            ClientMsg::Reject { call_id } => self.registry.decline(user, device, &call_id, EndReason::Reject, now),
-            ClientMsg::Ignore { call_id } => self.registry.decline(user, device, &call_id, EndReason::LineBusy, now),
+            ClientMsg::Reject { call_id } => {
+                self.registry
+                    .decline(user, device, &call_id, EndReason::Reject, now)
+            }
+            ClientMsg::Ignore { call_id } => {
+                self.registry
+                    .decline(user, device, &call_id, EndReason::LineBusy, now)
+            }
             ClientMsg::Hangup { call_id } => self.registry.hangup(user, device, &call_id, now),
-            ClientMsg::Invite { call_id, user_ids, timeout_s } => self.registry.invite(user, &call_id, &user_ids, timeout_s, now),
+            ClientMsg::Invite {
+                call_id,
+                user_ids,
+                timeout_s,
+            } => self
+                .registry
+                .invite(user, &call_id, &user_ids, timeout_s, now),
             ClientMsg::Join { call_id } => self.registry.join(user, device, &call_id, now),
-            ClientMsg::SwitchMedia { call_id, media_type } => self.registry.switch_media(user, &call_id, media_type, now),
-            ClientMsg::MediaState { call_id, audio, video } => self.registry.set_media_state(user, &call_id, audio, video),
+            ClientMsg::SwitchMedia {
+                call_id,
+                media_type,
+            } => self.registry.switch_media(user, &call_id, media_type, now),
+            ClientMsg::MediaState {
+                call_id,
+                audio,
+                video,
+            } => self.registry.set_media_state(user, &call_id, audio, video),
             ClientMsg::MediaPublish { call_id, sdp } => {
-                let Some(outbox) = self.outbox(user, conn_id).cloned() else { return };
+                let Some(outbox) = self.outbox(user, conn_id).cloned() else {
+                    return;
+                };
                 match self.media_check(user, device, &call_id) {
                     Ok(()) => {
                         self.media_calls.insert(call_id.clone());
-                        let cmd = Cmd::Publish { call_id, user_id: user.into(), device_id: device.into(), sdp, seq, outbox };
+                        let cmd = Cmd::Publish {
+                            call_id,
+                            user_id: user.into(),
+                            device_id: device.into(),
+                            sdp,
+                            seq,
+                            outbox,
+                        };
                         self.batch.sfu.push(cmd);
                         return;
                     }
                     Err(r) => Err(r),
                 }
             }
-            ClientMsg::MediaAnswer { call_id, revision, sdp } => {
-                let Some(outbox) = self.outbox(user, conn_id).cloned() else { return };
+            ClientMsg::MediaAnswer {
+                call_id,
+                revision,
+                sdp,
+            } => {
+                let Some(outbox) = self.outbox(user, conn_id).cloned() else {
+                    return;
+                };
                 match self.media_check(user, device, &call_id) {
                     Ok(()) => {
-                        let cmd = Cmd::Answer { call_id, user_id: user.into(), revision, sdp, seq, outbox };
+                        let cmd = Cmd::Answer {
+                            call_id,
+                            user_id: user.into(),
+                            revision,
+                            sdp,
+                            seq,
+                            outbox,
+                        };
                         self.batch.sfu.push(cmd);
                         return;
                     }
@@ -348,19 +478,30 @@ impl Hub {
                 }
             }
             ClientMsg::SetMultiDevice { enabled } => {
-                if let Some(d) = self.devices.get_mut(user).and_then(|ds| ds.iter_mut().find(|d| d.conn_id == conn_id)) {
+                if let Some(d) = self
+                    .devices
+                    .get_mut(user)
+                    .and_then(|ds| ds.iter_mut().find(|d| d.conn_id == conn_id))
+                {
                     d.multi_device = enabled;
                 }
                 Ok(Change::default())
             }
             other => {
-                log::error!("hub got a {} request, which sessions answer themselves", other.type_name());
-                Err(Refusal { code: hotline_proto::ErrorCode::ServerError, message: "misrouted request".into() })
+                log::error!(
+                    "hub got a {} request, which sessions answer themselves",
+                    other.type_name()
+                );
+                Err(Refusal {
+                    code: hotline_proto::ErrorCode::ServerError,
+                    message: "misrouted request".into(),
+                })
             }
         };
         let reply = match result {
             Ok(change) => {
-                let call = target.and_then(|id| change.calls.iter().find(|c| c.call_id == id).cloned());
+                let call =
+                    target.and_then(|id| change.calls.iter().find(|c| c.call_id == id).cloned());
                 self.batch.change.merge(change);
                 match call {
                     Some(call) => ServerMsg::ok_call(seq, call),
@@ -380,7 +521,10 @@ impl Hub {
     /// May `user`, on `device`, publish or subscribe media in `call_id`?
     fn media_check(&self, user: &str, device: &str, call_id: &str) -> Result<(), Refusal> {
         if self.sfu.is_none() {
-            return Err(Refusal { code: hotline_proto::ErrorCode::SceneNotSupported, message: "this server has no SFU".into() });
+            return Err(Refusal {
+                code: hotline_proto::ErrorCode::SceneNotSupported,
+                message: "this server has no SFU".into(),
+            });
         }
         let in_call_on = self.registry.media_device(user, call_id)?;
         if in_call_on != device {
@@ -396,7 +540,12 @@ impl Hub {
     /// answer the requests and logins that made them, then hand the SFU its
     /// work (so its offers follow the snapshots they depend on).
     async fn flush(&mut self) {
-        let Batch { change, replies, logins, sfu } = std::mem::take(&mut self.batch);
+        let Batch {
+            change,
+            replies,
+            logins,
+            sfu,
+        } = std::mem::take(&mut self.batch);
         let membership = self.commit(change).await;
         for (outbox, reply) in replies {
             outbox.send(&reply);
@@ -419,7 +568,15 @@ impl Hub {
             return membership;
         }
         let registry = &self.registry;
-        if let Err(e) = self.store.save(&change.calls, &|id| registry.offline_push(id).cloned(), &change.records).await {
+        if let Err(e) = self
+            .store
+            .save(
+                &change.calls,
+                &|id| registry.offline_push(id).cloned(),
+                &change.records,
+            )
+            .await
+        {
             // Memory stays authoritative; the next change of the call rewrites its row.
             log::error!("persisting {} call(s): {e}", change.calls.len());
         }
@@ -430,7 +587,9 @@ impl Hub {
             if self.media_calls.contains(&call.call_id) {
                 if call.state == hotline_proto::CallState::Ended {
                     self.media_calls.remove(&call.call_id);
-                    membership.push(Cmd::EndCall { call_id: call.call_id.clone() });
+                    membership.push(Cmd::EndCall {
+                        call_id: call.call_id.clone(),
+                    });
                 } else {
                     let in_call = call
                         .participants
@@ -438,7 +597,10 @@ impl Hub {
                         .filter(|p| p.state == hotline_proto::ParticipantState::InCall)
                         .map(|p| (p.user_id.clone(), p.device_id.clone().unwrap_or_default()))
                         .collect();
-                    membership.push(Cmd::Members { call_id: call.call_id.clone(), in_call });
+                    membership.push(Cmd::Members {
+                        call_id: call.call_id.clone(),
+                        in_call,
+                    });
                 }
             }
             let msg = ServerMsg::CallUpdate { call: call.clone() };
@@ -459,7 +621,9 @@ impl Hub {
         let (ringing, active) = self.registry.count_by_state();
         self.metrics.calls_ringing.store(ringing as i64, Relaxed);
         self.metrics.calls_active.store(active as i64, Relaxed);
-        self.metrics.invitations_pending.store(self.registry.pending_invitations() as i64, Relaxed);
+        self.metrics
+            .invitations_pending
+            .store(self.registry.pending_invitations() as i64, Relaxed);
     }
 }
 

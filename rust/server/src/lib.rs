@@ -106,20 +106,41 @@ pub async fn start(config: ServerConfig) -> Result<ServerHandle, StartError> {
     let mut registry = registry::Registry::new(limits);
     let unfinished = store.unfinished_calls().await?;
     if !unfinished.is_empty() {
-        log::info!("resuming {} unfinished call(s) from {}", unfinished.len(), config.db.display());
+        log::info!(
+            "resuming {} unfinished call(s) from {}",
+            unfinished.len(),
+            config.db.display()
+        );
     }
     registry.restore(unfinished, hub::unix_ms());
     let metrics = Arc::new(metrics::Metrics::default());
     let (hub_tx, hub_rx) = mpsc::channel(4096);
-    let sfu = sfu::start(config.media_listen, config.media_public_addr, metrics.clone())?;
+    let sfu = sfu::start(
+        config.media_listen,
+        config.media_public_addr,
+        metrics.clone(),
+    )?;
     let (media, media_candidate) = (sfu.local_addr(), sfu.candidate_addr());
-    let hub = hub::Hub::new(registry, store.clone(), metrics.clone(), config.heartbeat_interval_s, config.idle_timeout_s).with_sfu(sfu);
+    let hub = hub::Hub::new(
+        registry,
+        store.clone(),
+        metrics.clone(),
+        config.heartbeat_interval_s,
+        config.idle_timeout_s,
+    )
+    .with_sfu(sfu);
     let hub_task = tokio::spawn(hub.run(hub_rx));
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .map_err(|source| StartError::Bind { addr: config.listen, source })?;
-    let addr = listener.local_addr().map_err(|source| StartError::Bind { addr: config.listen, source })?;
+        .map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.listen,
+        source,
+    })?;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let shared = Arc::new(session::Shared {
         config,
@@ -139,5 +160,13 @@ pub async fn start(config: ServerConfig) -> Result<ServerHandle, StartError> {
             log::error!("server stopped: {e}");
         }
     });
-    Ok(ServerHandle { addr, shutdown: shutdown_tx, task, hub_task, media, media_candidate, metrics })
+    Ok(ServerHandle {
+        addr,
+        shutdown: shutdown_tx,
+        task,
+        hub_task,
+        media,
+        media_candidate,
+        metrics,
+    })
 }

@@ -49,30 +49,103 @@ impl Metrics {
 
     /// How many errors with `code` were answered.
     pub fn errors(&self, code: ErrorCode) -> u64 {
-        ErrorCode::ALL.iter().position(|c| *c == code).map_or(0, |i| self.errors[i].load(Relaxed))
+        ErrorCode::ALL
+            .iter()
+            .position(|c| *c == code)
+            .map_or(0, |i| self.errors[i].load(Relaxed))
     }
 
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
         let mut gauge = |name: &str, help: &str, kind: &str, value: String| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
         };
-        gauge("hotline_connections", "Open WebSocket connections.", "gauge", self.connections.load(Relaxed).to_string());
-        gauge("hotline_users_online", "Users with at least one logged-in device.", "gauge", self.users_online.load(Relaxed).to_string());
-        gauge("hotline_invitations_pending", "Invitations waiting for an answer.", "gauge", self.invitations_pending.load(Relaxed).to_string());
-        gauge("hotline_calls_placed_total", "Calls placed since start.", "counter", self.calls_placed_total.load(Relaxed).to_string());
-        gauge("hotline_logins_total", "Successful logins since start.", "counter", self.logins_total.load(Relaxed).to_string());
-        gauge("hotline_frames_total", "Client frames received since start.", "counter", self.frames_total.load(Relaxed).to_string());
-        gauge("hotline_sfu_peers", "Media connections held by the SFU.", "gauge", self.sfu_peers.load(Relaxed).to_string());
-        gauge("hotline_sfu_rtp_in_total", "RTP packets received from publishers.", "counter", self.sfu_rtp_in_total.load(Relaxed).to_string());
-        gauge("hotline_sfu_rtp_forwarded_total", "RTP packets written towards subscribers.", "counter", self.sfu_rtp_forwarded_total.load(Relaxed).to_string());
-        gauge("hotline_sfu_send_dropped_total", "Datagrams dropped because the media socket would block.", "counter", self.sfu_send_dropped_total.load(Relaxed).to_string());
-        gauge("hotline_sfu_keyframe_requests_total", "Keyframe requests relayed from subscribers to publishers.", "counter", self.sfu_keyframe_requests_total.load(Relaxed).to_string());
+        gauge(
+            "hotline_connections",
+            "Open WebSocket connections.",
+            "gauge",
+            self.connections.load(Relaxed).to_string(),
+        );
+        gauge(
+            "hotline_users_online",
+            "Users with at least one logged-in device.",
+            "gauge",
+            self.users_online.load(Relaxed).to_string(),
+        );
+        gauge(
+            "hotline_invitations_pending",
+            "Invitations waiting for an answer.",
+            "gauge",
+            self.invitations_pending.load(Relaxed).to_string(),
+        );
+        gauge(
+            "hotline_calls_placed_total",
+            "Calls placed since start.",
+            "counter",
+            self.calls_placed_total.load(Relaxed).to_string(),
+        );
+        gauge(
+            "hotline_logins_total",
+            "Successful logins since start.",
+            "counter",
+            self.logins_total.load(Relaxed).to_string(),
+        );
+        gauge(
+            "hotline_frames_total",
+            "Client frames received since start.",
+            "counter",
+            self.frames_total.load(Relaxed).to_string(),
+        );
+        gauge(
+            "hotline_sfu_peers",
+            "Media connections held by the SFU.",
+            "gauge",
+            self.sfu_peers.load(Relaxed).to_string(),
+        );
+        gauge(
+            "hotline_sfu_rtp_in_total",
+            "RTP packets received from publishers.",
+            "counter",
+            self.sfu_rtp_in_total.load(Relaxed).to_string(),
+        );
+        gauge(
+            "hotline_sfu_rtp_forwarded_total",
+            "RTP packets written towards subscribers.",
+            "counter",
+            self.sfu_rtp_forwarded_total.load(Relaxed).to_string(),
+        );
+        gauge(
+            "hotline_sfu_send_dropped_total",
+            "Datagrams dropped because the media socket would block.",
+            "counter",
+            self.sfu_send_dropped_total.load(Relaxed).to_string(),
+        );
+        gauge(
+            "hotline_sfu_keyframe_requests_total",
+            "Keyframe requests relayed from subscribers to publishers.",
+            "counter",
+            self.sfu_keyframe_requests_total.load(Relaxed).to_string(),
+        );
         let _ = writeln!(out, "# HELP hotline_calls Calls by state (ended counts since start).\n# TYPE hotline_calls gauge");
-        let _ = writeln!(out, "hotline_calls{{state=\"ringing\"}} {}", self.calls_ringing.load(Relaxed));
-        let _ = writeln!(out, "hotline_calls{{state=\"active\"}} {}", self.calls_active.load(Relaxed));
-        let _ = writeln!(out, "hotline_calls{{state=\"ended\"}} {}", self.calls_ended_total.load(Relaxed));
+        let _ = writeln!(
+            out,
+            "hotline_calls{{state=\"ringing\"}} {}",
+            self.calls_ringing.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "hotline_calls{{state=\"active\"}} {}",
+            self.calls_active.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "hotline_calls{{state=\"ended\"}} {}",
+            self.calls_ended_total.load(Relaxed)
+        );
         let _ = writeln!(out, "# HELP hotline_errors_total Errors answered to clients, by code.\n# TYPE hotline_errors_total counter");
         for (i, code) in ErrorCode::ALL.iter().enumerate() {
             let _ = writeln!(

@@ -13,8 +13,8 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use hotline_proto::{
-    resolve_invite_timeout, user_id::validate_user_id, CallInfo, CallRecord, CallResult, CallState, EndReason, ErrorCode,
-    MediaType, OfflinePushInfo, Participant, ParticipantState,
+    resolve_invite_timeout, user_id::validate_user_id, CallInfo, CallRecord, CallResult, CallState,
+    EndReason, ErrorCode, MediaType, OfflinePushInfo, Participant, ParticipantState,
 };
 
 /// A refused request: the code and a reason for the requester.
@@ -27,7 +27,10 @@ pub struct Refusal {
 }
 
 fn refuse<T>(code: ErrorCode, message: impl Into<String>) -> Result<T, Refusal> {
-    Err(Refusal { code, message: message.into() })
+    Err(Refusal {
+        code,
+        message: message.into(),
+    })
 }
 
 /// What one operation changed.
@@ -83,7 +86,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_participants: 9, reconnect_grace_ms: 30_000, max_user_data_bytes: 4096 }
+        Limits {
+            max_participants: 9,
+            reconnect_grace_ms: 30_000,
+            max_user_data_bytes: 4096,
+        }
     }
 }
 
@@ -102,7 +109,10 @@ pub struct Registry {
 impl Registry {
     /// An empty registry.
     pub fn new(limits: Limits) -> Registry {
-        Registry { limits, ..Default::default() }
+        Registry {
+            limits,
+            ..Default::default()
+        }
     }
 
     /// Rebuild from stored unfinished calls after a restart. Everyone is
@@ -113,11 +123,18 @@ impl Registry {
                 continue;
             }
             for p in &call.participants {
-                if matches!(p.state, ParticipantState::Ringing | ParticipantState::InCall) {
-                    self.busy.entry(p.user_id.clone()).or_default().insert(call.call_id.clone());
+                if matches!(
+                    p.state,
+                    ParticipantState::Ringing | ParticipantState::InCall
+                ) {
+                    self.busy
+                        .entry(p.user_id.clone())
+                        .or_default()
+                        .insert(call.call_id.clone());
                 }
                 if p.state == ParticipantState::InCall {
-                    self.offline_deadline.insert(p.user_id.clone(), now_ms + self.limits.reconnect_grace_ms);
+                    self.offline_deadline
+                        .insert(p.user_id.clone(), now_ms + self.limits.reconnect_grace_ms);
                 }
             }
             if let Some(push) = push {
@@ -146,19 +163,30 @@ impl Registry {
             .flatten()
             .filter_map(|id| self.calls.get(id))
             .collect();
-        v.sort_by(|a, b| a.created_at_ms.cmp(&b.created_at_ms).then(a.call_id.cmp(&b.call_id)));
+        v.sort_by(|a, b| {
+            a.created_at_ms
+                .cmp(&b.created_at_ms)
+                .then(a.call_id.cmp(&b.call_id))
+        });
         v
     }
 
     /// Count of unfinished calls by state, for metrics.
     pub fn count_by_state(&self) -> (usize, usize) {
-        let ringing = self.calls.values().filter(|c| c.state == CallState::Ringing).count();
+        let ringing = self
+            .calls
+            .values()
+            .filter(|c| c.state == CallState::Ringing)
+            .count();
         (ringing, self.calls.len() - ringing)
     }
 
     /// Number of pending invitations, for metrics.
     pub fn pending_invitations(&self) -> usize {
-        self.calls.values().map(|c| c.count(ParticipantState::Ringing)).sum()
+        self.calls
+            .values()
+            .map(|c| c.count(ParticipantState::Ringing))
+            .sum()
     }
 
     fn is_busy(&self, user_id: &str) -> bool {
@@ -166,18 +194,37 @@ impl Registry {
     }
 
     /// Place a call.
-    pub fn call(&mut self, caller: &str, device_id: &str, req: NewCall, now_ms: i64) -> Result<Change, Refusal> {
+    pub fn call(
+        &mut self,
+        caller: &str,
+        device_id: &str,
+        req: NewCall,
+        now_ms: i64,
+    ) -> Result<Change, Refusal> {
         self.check_invitees(caller, &req.user_ids, 1)?;
-        let timeout_s = resolve_invite_timeout(req.timeout_s)
-            .or_else(|_| refuse(ErrorCode::ParamInvalid, format!("timeout {} s is outside 10–600 s", req.timeout_s)))?;
+        let timeout_s = resolve_invite_timeout(req.timeout_s).or_else(|_| {
+            refuse(
+                ErrorCode::ParamInvalid,
+                format!("timeout {} s is outside 10–600 s", req.timeout_s),
+            )
+        })?;
         if req.user_data.len() > self.limits.max_user_data_bytes {
-            return refuse(ErrorCode::ParamInvalid, format!("user_data exceeds {} bytes", self.limits.max_user_data_bytes));
+            return refuse(
+                ErrorCode::ParamInvalid,
+                format!(
+                    "user_data exceeds {} bytes",
+                    self.limits.max_user_data_bytes
+                ),
+            );
         }
         if req.room_id.len() > 64 {
             return refuse(ErrorCode::ParamInvalid, "room_id exceeds 64 bytes");
         }
         if self.is_busy(caller) {
-            return refuse(ErrorCode::RequestRefused, "you are already in a call or have an incoming call");
+            return refuse(
+                ErrorCode::RequestRefused,
+                "you are already in a call or have an incoming call",
+            );
         }
         let mut participants = vec![Participant {
             device_id: Some(device_id.to_string()),
@@ -190,7 +237,11 @@ impl Registry {
         let call = CallInfo {
             call_id: req.call_id.clone(),
             version: 1,
-            room_id: if req.room_id.is_empty() { req.call_id.clone() } else { req.room_id },
+            room_id: if req.room_id.is_empty() {
+                req.call_id.clone()
+            } else {
+                req.room_id
+            },
             caller_id: caller.to_string(),
             media_type: req.media_type,
             is_group: req.group || req.user_ids.len() > 1 || !req.chat_group_id.is_empty(),
@@ -215,7 +266,11 @@ impl Registry {
     /// A Ringing invitation, or a Gone(LineBusy) entry when the user is busy.
     fn invitation(&self, user_id: &str, inviter: &str, timeout_s: u32, now_ms: i64) -> Participant {
         let busy = self.is_busy(user_id);
-        let state = if busy { ParticipantState::Gone } else { ParticipantState::Ringing };
+        let state = if busy {
+            ParticipantState::Gone
+        } else {
+            ParticipantState::Ringing
+        };
         Participant {
             reason: busy.then_some(EndReason::LineBusy),
             inviter_id: inviter.to_string(),
@@ -225,7 +280,12 @@ impl Registry {
         }
     }
 
-    fn check_invitees(&self, inviter: &str, user_ids: &[String], already: usize) -> Result<(), Refusal> {
+    fn check_invitees(
+        &self,
+        inviter: &str,
+        user_ids: &[String],
+        already: usize,
+    ) -> Result<(), Refusal> {
         if user_ids.is_empty() {
             return refuse(ErrorCode::ParamInvalid, "no user to call");
         }
@@ -236,13 +296,19 @@ impl Registry {
                 return refuse(ErrorCode::ParamInvalid, "you cannot call yourself");
             }
             if !seen.insert(id) {
-                return refuse(ErrorCode::ParamInvalid, format!("user {id} is listed twice"));
+                return refuse(
+                    ErrorCode::ParamInvalid,
+                    format!("user {id} is listed twice"),
+                );
             }
         }
         if already + user_ids.len() > self.limits.max_participants {
             return refuse(
                 ErrorCode::ParamInvalid,
-                format!("a call holds at most {} participants", self.limits.max_participants),
+                format!(
+                    "a call holds at most {} participants",
+                    self.limits.max_participants
+                ),
             );
         }
         Ok(())
@@ -257,7 +323,13 @@ impl Registry {
     }
 
     /// Answer an invitation.
-    pub fn accept(&mut self, user: &str, device_id: &str, call_id: &str, now_ms: i64) -> Result<Change, Refusal> {
+    pub fn accept(
+        &mut self,
+        user: &str,
+        device_id: &str,
+        call_id: &str,
+        now_ms: i64,
+    ) -> Result<Change, Refusal> {
         let call = self.member_call(user, call_id)?;
         let p = call.participant(user).expect("member");
         match p.state {
@@ -265,10 +337,21 @@ impl Registry {
             ParticipantState::InCall if p.device_id.as_deref() == Some(device_id) => {
                 return refuse(ErrorCode::RequestRepeated, "already accepted")
             }
-            ParticipantState::InCall => return refuse(ErrorCode::RequestRefused, "accepted on another device"),
-            ParticipantState::Gone => return refuse(ErrorCode::RequestRefused, "the invitation is no longer valid"),
+            ParticipantState::InCall => {
+                return refuse(ErrorCode::RequestRefused, "accepted on another device")
+            }
+            ParticipantState::Gone => {
+                return refuse(
+                    ErrorCode::RequestRefused,
+                    "the invitation is no longer valid",
+                )
+            }
         }
-        if self.calls_of(user).iter().any(|c| c.call_id != call_id && c.participant(user).is_some_and(|p| p.state == ParticipantState::InCall)) {
+        if self.calls_of(user).iter().any(|c| {
+            c.call_id != call_id
+                && c.participant(user)
+                    .is_some_and(|p| p.state == ParticipantState::InCall)
+        }) {
             return refuse(ErrorCode::RequestRefused, "you are in another call");
         }
         self.enter(user, device_id, call_id, now_ms);
@@ -288,25 +371,49 @@ impl Registry {
             call.state = CallState::Active;
             call.began_at_ms = Some(now_ms);
         }
-        self.busy.entry(user.to_string()).or_default().insert(call_id.to_string());
+        self.busy
+            .entry(user.to_string())
+            .or_default()
+            .insert(call_id.to_string());
     }
 
     /// Decline (`reason` Reject) or ignore (`reason` LineBusy) an invitation.
-    pub fn decline(&mut self, user: &str, device_id: &str, call_id: &str, reason: EndReason, now_ms: i64) -> Result<Change, Refusal> {
+    pub fn decline(
+        &mut self,
+        user: &str,
+        device_id: &str,
+        call_id: &str,
+        reason: EndReason,
+        now_ms: i64,
+    ) -> Result<Change, Refusal> {
         let call = self.member_call(user, call_id)?;
         let p = call.participant(user).expect("member");
         match p.state {
             ParticipantState::Ringing => {}
-            ParticipantState::Gone if p.reason == Some(reason) && p.device_id.as_deref() == Some(device_id) => {
+            ParticipantState::Gone
+                if p.reason == Some(reason) && p.device_id.as_deref() == Some(device_id) =>
+            {
                 return refuse(ErrorCode::RequestRepeated, "already answered")
             }
-            _ => return refuse(ErrorCode::RequestRefused, "there is no ringing invitation to answer"),
+            _ => {
+                return refuse(
+                    ErrorCode::RequestRefused,
+                    "there is no ringing invitation to answer",
+                )
+            }
         }
         self.leave(user, Some(device_id), call_id, reason, now_ms);
         Ok(self.settle(call_id, reason, now_ms, true))
     }
 
-    fn leave(&mut self, user: &str, device_id: Option<&str>, call_id: &str, reason: EndReason, now_ms: i64) {
+    fn leave(
+        &mut self,
+        user: &str,
+        device_id: Option<&str>,
+        call_id: &str,
+        reason: EndReason,
+        now_ms: i64,
+    ) {
         let call = self.calls.get_mut(call_id).expect("call exists");
         let p = call.participant_mut(user).expect("member");
         p.state = ParticipantState::Gone;
@@ -321,12 +428,22 @@ impl Registry {
 
     /// Leave a call; a caller's hangup while ringing cancels it, a callee's
     /// hangup while ringing rejects.
-    pub fn hangup(&mut self, user: &str, device_id: &str, call_id: &str, now_ms: i64) -> Result<Change, Refusal> {
+    pub fn hangup(
+        &mut self,
+        user: &str,
+        device_id: &str,
+        call_id: &str,
+        now_ms: i64,
+    ) -> Result<Change, Refusal> {
         let call = self.member_call(user, call_id)?;
         let p = call.participant(user).expect("member");
         match p.state {
-            ParticipantState::Ringing => return self.decline(user, device_id, call_id, EndReason::Reject, now_ms),
-            ParticipantState::Gone => return refuse(ErrorCode::RequestRepeated, "you already left this call"),
+            ParticipantState::Ringing => {
+                return self.decline(user, device_id, call_id, EndReason::Reject, now_ms)
+            }
+            ParticipantState::Gone => {
+                return refuse(ErrorCode::RequestRepeated, "you already left this call")
+            }
             ParticipantState::InCall => {}
         }
         if call.state == CallState::Ringing && call.caller_id == user {
@@ -338,27 +455,60 @@ impl Registry {
     }
 
     /// Invite more users into a call one is in (it becomes a group call).
-    pub fn invite(&mut self, user: &str, call_id: &str, user_ids: &[String], timeout_s: u32, now_ms: i64) -> Result<Change, Refusal> {
+    pub fn invite(
+        &mut self,
+        user: &str,
+        call_id: &str,
+        user_ids: &[String],
+        timeout_s: u32,
+        now_ms: i64,
+    ) -> Result<Change, Refusal> {
         let call = self.member_call(user, call_id)?;
         if call.participant(user).map(|p| p.state) != Some(ParticipantState::InCall) {
-            return refuse(ErrorCode::RequestRefused, "only someone in the call can invite");
+            return refuse(
+                ErrorCode::RequestRefused,
+                "only someone in the call can invite",
+            );
         }
-        let present = call.participants.iter().filter(|p| p.state != ParticipantState::Gone).count();
+        let present = call
+            .participants
+            .iter()
+            .filter(|p| p.state != ParticipantState::Gone)
+            .count();
         let fresh: Vec<String> = user_ids
             .iter()
-            .filter(|id| call.participant(id).is_none_or(|p| p.state == ParticipantState::Gone))
+            .filter(|id| {
+                call.participant(id)
+                    .is_none_or(|p| p.state == ParticipantState::Gone)
+            })
             .cloned()
             .collect();
         self.check_invitees(user, user_ids, 0)?;
         if fresh.is_empty() {
-            return refuse(ErrorCode::RequestRepeated, "everyone listed is already invited or in the call");
+            return refuse(
+                ErrorCode::RequestRepeated,
+                "everyone listed is already invited or in the call",
+            );
         }
         if present + fresh.len() > self.limits.max_participants {
-            return refuse(ErrorCode::ParamInvalid, format!("a call holds at most {} participants", self.limits.max_participants));
+            return refuse(
+                ErrorCode::ParamInvalid,
+                format!(
+                    "a call holds at most {} participants",
+                    self.limits.max_participants
+                ),
+            );
         }
-        let timeout_s = resolve_invite_timeout(timeout_s)
-            .or_else(|_| refuse(ErrorCode::ParamInvalid, format!("timeout {timeout_s} s is outside 10–600 s")))?;
-        let invitations: Vec<Participant> = fresh.iter().map(|id| self.invitation(id, user, timeout_s, now_ms)).collect();
+        let timeout_s = resolve_invite_timeout(timeout_s).or_else(|_| {
+            refuse(
+                ErrorCode::ParamInvalid,
+                format!("timeout {timeout_s} s is outside 10–600 s"),
+            )
+        })?;
+        let invitations: Vec<Participant> = fresh
+            .iter()
+            .map(|id| self.invitation(id, user, timeout_s, now_ms))
+            .collect();
         let call = self.calls.get_mut(call_id).expect("call exists");
         call.is_group = true;
         for inv in invitations {
@@ -373,14 +523,27 @@ impl Registry {
     }
 
     /// Join an ongoing group call one was invited to.
-    pub fn join(&mut self, user: &str, device_id: &str, call_id: &str, now_ms: i64) -> Result<Change, Refusal> {
+    pub fn join(
+        &mut self,
+        user: &str,
+        device_id: &str,
+        call_id: &str,
+        now_ms: i64,
+    ) -> Result<Change, Refusal> {
         let call = self.member_call(user, call_id)?;
         if !call.is_group {
-            return refuse(ErrorCode::SceneNotSupported, "only group calls can be joined");
+            return refuse(
+                ErrorCode::SceneNotSupported,
+                "only group calls can be joined",
+            );
         }
         match call.participant(user).map(|p| p.state) {
-            Some(ParticipantState::InCall) => return refuse(ErrorCode::RequestRepeated, "you are already in this call"),
-            Some(ParticipantState::Ringing) => return self.accept(user, device_id, call_id, now_ms),
+            Some(ParticipantState::InCall) => {
+                return refuse(ErrorCode::RequestRepeated, "you are already in this call")
+            }
+            Some(ParticipantState::Ringing) => {
+                return self.accept(user, device_id, call_id, now_ms)
+            }
             _ => {}
         }
         if call.state != CallState::Active {
@@ -389,7 +552,11 @@ impl Registry {
         if self.is_busy(user) {
             return refuse(ErrorCode::RequestRefused, "you are in another call");
         }
-        let present = call.participants.iter().filter(|p| p.state != ParticipantState::Gone).count();
+        let present = call
+            .participants
+            .iter()
+            .filter(|p| p.state != ParticipantState::Gone)
+            .count();
         if present + 1 > self.limits.max_participants {
             return refuse(ErrorCode::RequestRefused, "the call is full");
         }
@@ -398,16 +565,31 @@ impl Registry {
     }
 
     /// Switch a call from video to audio.
-    pub fn switch_media(&mut self, user: &str, call_id: &str, media_type: MediaType, now_ms: i64) -> Result<Change, Refusal> {
+    pub fn switch_media(
+        &mut self,
+        user: &str,
+        call_id: &str,
+        media_type: MediaType,
+        now_ms: i64,
+    ) -> Result<Change, Refusal> {
         let call = self.member_call(user, call_id)?;
         if call.participant(user).map(|p| p.state) != Some(ParticipantState::InCall) {
-            return refuse(ErrorCode::RequestRefused, "only someone in the call can switch its media");
+            return refuse(
+                ErrorCode::RequestRefused,
+                "only someone in the call can switch its media",
+            );
         }
         if call.media_type == media_type {
-            return refuse(ErrorCode::RequestRepeated, format!("the call is already {}", media_type.as_str()));
+            return refuse(
+                ErrorCode::RequestRepeated,
+                format!("the call is already {}", media_type.as_str()),
+            );
         }
         if media_type == MediaType::Video {
-            return refuse(ErrorCode::ParamInvalid, "a call can only switch from video to audio");
+            return refuse(
+                ErrorCode::ParamInvalid,
+                "a call can only switch from video to audio",
+            );
         }
         self.calls.get_mut(call_id).expect("call exists").media_type = media_type;
         Ok(self.settle(call_id, EndReason::Hangup, now_ms, true))
@@ -415,11 +597,20 @@ impl Registry {
 
     /// Set whether a participant's microphone and camera are sending
     /// (`media_state`). Only someone in the call; no change, no new version.
-    pub fn set_media_state(&mut self, user: &str, call_id: &str, audio: bool, video: bool) -> Result<Change, Refusal> {
+    pub fn set_media_state(
+        &mut self,
+        user: &str,
+        call_id: &str,
+        audio: bool,
+        video: bool,
+    ) -> Result<Change, Refusal> {
         let call = self.member_call(user, call_id)?;
         let p = call.participant(user).expect("member");
         if p.state != ParticipantState::InCall {
-            return refuse(ErrorCode::RequestRefused, "only someone in the call can set their media state");
+            return refuse(
+                ErrorCode::RequestRefused,
+                "only someone in the call can set their media state",
+            );
         }
         if (p.audio_available, p.video_available) == (audio, video) {
             return Ok(Change::default());
@@ -429,7 +620,10 @@ impl Registry {
         p.audio_available = audio;
         p.video_available = video;
         call.version += 1;
-        Ok(Change { calls: vec![call.clone()], records: vec![] })
+        Ok(Change {
+            calls: vec![call.clone()],
+            records: vec![],
+        })
     }
 
     /// Who may use media in a call right now: `Ok(device)` when `user` is
@@ -438,10 +632,16 @@ impl Registry {
         let call = self.member_call(user, call_id)?;
         let p = call.participant(user).expect("member");
         if call.state != CallState::Active {
-            return refuse(ErrorCode::RequestRefused, "media starts once the call is active");
+            return refuse(
+                ErrorCode::RequestRefused,
+                "media starts once the call is active",
+            );
         }
         if p.state != ParticipantState::InCall {
-            return refuse(ErrorCode::RequestRefused, "only someone in the call can send or receive media");
+            return refuse(
+                ErrorCode::RequestRefused,
+                "only someone in the call can send or receive media",
+            );
         }
         Ok(p.device_id.clone().unwrap_or_default())
     }
@@ -450,14 +650,21 @@ impl Registry {
     pub fn set_presence(&mut self, user: &str, online: bool, now_ms: i64) {
         if online {
             self.offline_deadline.remove(user);
-        } else if self.calls_of(user).iter().any(|c| c.participant(user).is_some_and(|p| p.state == ParticipantState::InCall)) {
-            self.offline_deadline.insert(user.to_string(), now_ms + self.limits.reconnect_grace_ms);
+        } else if self.calls_of(user).iter().any(|c| {
+            c.participant(user)
+                .is_some_and(|p| p.state == ParticipantState::InCall)
+        }) {
+            self.offline_deadline
+                .insert(user.to_string(), now_ms + self.limits.reconnect_grace_ms);
         }
     }
 
     /// The earliest invitation timeout or reconnect-grace expiry.
     pub fn next_deadline(&self) -> Option<i64> {
-        let invites = self.calls.values().flat_map(|c| c.participants.iter().filter_map(|p| p.deadline_ms));
+        let invites = self
+            .calls
+            .values()
+            .flat_map(|c| c.participants.iter().filter_map(|p| p.deadline_ms));
         invites.chain(self.offline_deadline.values().copied()).min()
     }
 
@@ -467,8 +674,12 @@ impl Registry {
         let mut due: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for c in self.calls.values() {
             for p in &c.participants {
-                if p.state == ParticipantState::Ringing && p.deadline_ms.is_some_and(|d| d <= now_ms) {
-                    due.entry(c.call_id.clone()).or_default().push(p.user_id.clone());
+                if p.state == ParticipantState::Ringing
+                    && p.deadline_ms.is_some_and(|d| d <= now_ms)
+                {
+                    due.entry(c.call_id.clone())
+                        .or_default()
+                        .push(p.user_id.clone());
                 }
             }
         }
@@ -478,12 +689,23 @@ impl Registry {
             }
             change.merge(self.settle(&call_id, EndReason::NoResponse, now_ms, true));
         }
-        let gone: Vec<String> = self.offline_deadline.iter().filter(|(_, d)| **d <= now_ms).map(|(u, _)| u.clone()).collect();
+        let gone: Vec<String> = self
+            .offline_deadline
+            .iter()
+            .filter(|(_, d)| **d <= now_ms)
+            .map(|(u, _)| u.clone())
+            .collect();
         for user in gone {
             self.offline_deadline.remove(&user);
-            let ids: Vec<String> = self.calls_of(&user).iter().map(|c| c.call_id.clone()).collect();
+            let ids: Vec<String> = self
+                .calls_of(&user)
+                .iter()
+                .map(|c| c.call_id.clone())
+                .collect();
             for call_id in ids {
-                let in_call = self.calls[&call_id].participant(&user).is_some_and(|p| p.state == ParticipantState::InCall);
+                let in_call = self.calls[&call_id]
+                    .participant(&user)
+                    .is_some_and(|p| p.state == ParticipantState::InCall);
                 if !in_call {
                     continue;
                 }
@@ -508,7 +730,9 @@ impl Registry {
         let call = &self.calls[call_id];
         let in_call = call.count(ParticipantState::InCall);
         let ringing = call.count(ParticipantState::Ringing);
-        let caller_gone = call.participant(&call.caller_id).is_some_and(|p| p.state == ParticipantState::Gone);
+        let caller_gone = call
+            .participant(&call.caller_id)
+            .is_some_and(|p| p.state == ParticipantState::Gone);
         let over = if call.is_group {
             match call.state {
                 CallState::Ringing => ringing == 0 || caller_gone,
@@ -524,7 +748,10 @@ impl Registry {
         if bump {
             call.version += 1;
         }
-        Change { calls: vec![call.clone()], records: vec![] }
+        Change {
+            calls: vec![call.clone()],
+            records: vec![],
+        }
     }
 
     /// End a call and write its records. Invitations still ringing are
@@ -534,9 +761,17 @@ impl Registry {
     fn end(&mut self, call_id: &str, reason: EndReason, now_ms: i64) -> Change {
         let mut call = self.calls.remove(call_id).expect("call exists");
         self.offline_push.remove(call_id);
-        for p in call.participants.iter_mut().filter(|p| p.state == ParticipantState::Ringing) {
+        for p in call
+            .participants
+            .iter_mut()
+            .filter(|p| p.state == ParticipantState::Ringing)
+        {
             p.state = ParticipantState::Gone;
-            p.reason = Some(if reason == EndReason::NoResponse { reason } else { EndReason::Canceled });
+            p.reason = Some(if reason == EndReason::NoResponse {
+                reason
+            } else {
+                EndReason::Canceled
+            });
             p.deadline_ms = None;
             p.left_at_ms = Some(now_ms);
         }
@@ -548,13 +783,22 @@ impl Registry {
             self.unindex(&p.user_id, call_id);
         }
         let records = records_for(&call);
-        Change { calls: vec![call], records }
+        Change {
+            calls: vec![call],
+            records,
+        }
     }
 
     fn index(&mut self, call: &CallInfo) {
         for p in &call.participants {
-            if matches!(p.state, ParticipantState::Ringing | ParticipantState::InCall) {
-                self.busy.entry(p.user_id.clone()).or_default().insert(call.call_id.clone());
+            if matches!(
+                p.state,
+                ParticipantState::Ringing | ParticipantState::InCall
+            ) {
+                self.busy
+                    .entry(p.user_id.clone())
+                    .or_default()
+                    .insert(call.call_id.clone());
             }
         }
     }
@@ -582,8 +826,14 @@ pub fn records_for(call: &CallInfo) -> Vec<CallRecord> {
             } else {
                 CallResult::Missed
             };
-            let total_time_s = match (call.began_at_ms, p.joined_at_ms, p.left_at_ms.or(call.ended_at_ms)) {
-                (Some(began), Some(joined), Some(left)) => ((left - began.max(joined)).max(0) / 1000) as u64,
+            let total_time_s = match (
+                call.began_at_ms,
+                p.joined_at_ms,
+                p.left_at_ms.or(call.ended_at_ms),
+            ) {
+                (Some(began), Some(joined), Some(left)) => {
+                    ((left - began.max(joined)).max(0) / 1000) as u64
+                }
                 _ => 0,
             };
             CallRecord {

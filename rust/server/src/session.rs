@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use hotline_proto::usersig::{self, UserSigError};
-use hotline_proto::{user_id::validate_user_id, ClientFrame, ClientMsg, ErrorCode, ServerMsg, MAX_MESSAGE_BYTES, PROTOCOL_VERSION};
+use hotline_proto::{
+    user_id::validate_user_id, ClientFrame, ClientMsg, ErrorCode, ServerMsg, MAX_MESSAGE_BYTES,
+    PROTOCOL_VERSION,
+};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::ServerConfig;
@@ -54,12 +57,19 @@ struct RateLimit {
 
 impl RateLimit {
     fn new(rate: u32, burst: u32) -> RateLimit {
-        RateLimit { tokens: burst as f64, rate: rate as f64, burst: burst as f64, last: Instant::now(), violations: 0 }
+        RateLimit {
+            tokens: burst as f64,
+            rate: rate as f64,
+            burst: burst as f64,
+            last: Instant::now(),
+            violations: 0,
+        }
     }
 
     fn allow(&mut self) -> bool {
         let now = Instant::now();
-        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.burst);
+        self.tokens =
+            (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.burst);
         self.last = now;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
@@ -90,7 +100,10 @@ pub async fn serve(mut socket: WebSocket, shared: Arc<Shared>) {
     let (outbox, mut outbound, kill) = Outbox::new();
     let mut shutdown = shared.shutdown.clone();
     let mut login: Option<Login> = None;
-    let mut limit = RateLimit::new(shared.config.rate_limit_per_s, shared.config.rate_limit_burst);
+    let mut limit = RateLimit::new(
+        shared.config.rate_limit_per_s,
+        shared.config.rate_limit_burst,
+    );
     let mut strangers_frames = 0u32;
     let idle = Duration::from_secs(shared.config.idle_timeout_s as u64);
     let login_timeout = Duration::from_secs(shared.config.login_timeout_s as u64);
@@ -180,7 +193,12 @@ pub async fn serve(mut socket: WebSocket, shared: Arc<Shared>) {
         while let Ok(Outbound::Text(text)) = outbound.try_recv() {
             let _ = socket.send(Message::Text(text.into())).await;
         }
-        let _ = socket.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
+        let _ = socket
+            .send(Message::Close(Some(CloseFrame {
+                code,
+                reason: reason.into(),
+            })))
+            .await;
         // Finish the closing handshake: read (and drop) what the client still
         // sends until it answers our Close. Dropping a socket with unread
         // input would reset the connection and destroy our last replies.
@@ -194,7 +212,13 @@ pub async fn serve(mut socket: WebSocket, shared: Arc<Shared>) {
         .await;
     }
     if let Some(l) = login {
-        let _ = shared.hub.send(HubMsg::Closed { conn_id, user_id: l.user_id }).await;
+        let _ = shared
+            .hub
+            .send(HubMsg::Closed {
+                conn_id,
+                user_id: l.user_id,
+            })
+            .await;
     }
     shared.metrics.connections.fetch_sub(1, Relaxed);
 }
@@ -211,11 +235,20 @@ async fn send(socket: &mut WebSocket, msg: &ServerMsg) {
     let _ = socket.send(Message::Text(text.into())).await;
 }
 
-async fn reply_error(socket: &mut WebSocket, shared: &Shared, seq: Option<u64>, code: ErrorCode, message: &str) {
+async fn reply_error(
+    socket: &mut WebSocket,
+    shared: &Shared,
+    seq: Option<u64>,
+    code: ErrorCode,
+    message: &str,
+) {
     shared.metrics.error(code);
     let msg = match seq {
         Some(seq) => ServerMsg::err(seq, code, message),
-        None => ServerMsg::Error { code: code.as_i32(), message: message.to_string() },
+        None => ServerMsg::Error {
+            code: code.as_i32(),
+            message: message.to_string(),
+        },
     };
     send(socket, &msg).await;
 }
@@ -230,8 +263,24 @@ async fn handle_login(
     frame: ClientFrame,
 ) -> Result<Option<Login>, String> {
     let seq = frame.seq;
-    let ClientMsg::Login { protocol_version, sdk_app_id, user_id, user_sig, device_id, multi_device, known_calls } = frame.msg else {
-        reply_error(socket, shared, Some(seq), ErrorCode::NotLoggedIn, "log in first").await;
+    let ClientMsg::Login {
+        protocol_version,
+        sdk_app_id,
+        user_id,
+        user_sig,
+        device_id,
+        multi_device,
+        known_calls,
+    } = frame.msg
+    else {
+        reply_error(
+            socket,
+            shared,
+            Some(seq),
+            ErrorCode::NotLoggedIn,
+            "log in first",
+        )
+        .await;
         return Ok(None);
     };
     let fail = |code: ErrorCode, message: String| (code, message);
@@ -241,13 +290,26 @@ async fn handle_login(
         }
         validate_user_id(&user_id).map_err(|e| fail(ErrorCode::ParamInvalid, e))?;
         if device_id.is_empty() || device_id.len() > 64 {
-            return Err(fail(ErrorCode::ParamInvalid, "device_id must be 1 to 64 bytes".into()));
+            return Err(fail(
+                ErrorCode::ParamInvalid,
+                "device_id must be 1 to 64 bytes".into(),
+            ));
         }
         if sdk_app_id != shared.config.sdk_app_id {
-            return Err(fail(ErrorCode::UserSigInvalid, format!("unknown sdk_app_id {sdk_app_id}")));
+            return Err(fail(
+                ErrorCode::UserSigInvalid,
+                format!("unknown sdk_app_id {sdk_app_id}"),
+            ));
         }
         let now_s = (unix_ms() / 1000) as u64;
-        usersig::verify_for_user(sdk_app_id, &shared.config.secret_key, &user_sig, &user_id, now_s).map_err(|e| match e {
+        usersig::verify_for_user(
+            sdk_app_id,
+            &shared.config.secret_key,
+            &user_sig,
+            &user_id,
+            now_s,
+        )
+        .map_err(|e| match e {
             UserSigError::Expired { .. } => fail(ErrorCode::UserSigExpired, e.to_string()),
             _ => fail(ErrorCode::UserSigInvalid, e.to_string()),
         })
@@ -272,23 +334,55 @@ async fn handle_login(
     if shared.hub.send(msg).await.is_err() {
         return Err("server shutting down".into());
     }
-    let Ok(result) = result.await else { return Err("server shutting down".into()) };
+    let Ok(result) = result.await else {
+        return Err("server shutting down".into());
+    };
     // Capped so an absurd (but authentic) expiry cannot overflow the clock.
-    let expires_in_s = claims.expires_at().saturating_sub((unix_ms() / 1000) as u64).min(10 * 365 * 86400);
-    let response = ServerMsg::Response { seq, code: 0, message: String::new(), login: Some(result), call: None, records: None, sdp: None };
+    let expires_in_s = claims
+        .expires_at()
+        .saturating_sub((unix_ms() / 1000) as u64)
+        .min(10 * 365 * 86400);
+    let response = ServerMsg::Response {
+        seq,
+        code: 0,
+        message: String::new(),
+        login: Some(result),
+        call: None,
+        records: None,
+        sdp: None,
+    };
     send(socket, &response).await;
-    Ok(Some(Login { user_id, device_id, sig_expires_at: Some(Instant::now() + Duration::from_secs(expires_in_s)) }))
+    Ok(Some(Login {
+        user_id,
+        device_id,
+        sig_expires_at: Some(Instant::now() + Duration::from_secs(expires_in_s)),
+    }))
 }
 
-async fn handle_request(socket: &mut WebSocket, shared: &Shared, conn_id: u64, login: &Login, frame: ClientFrame) -> Flow {
+async fn handle_request(
+    socket: &mut WebSocket,
+    shared: &Shared,
+    conn_id: u64,
+    login: &Login,
+    frame: ClientFrame,
+) -> Flow {
     let seq = frame.seq;
     let user = &login.user_id;
     let reply = match frame.msg {
         ClientMsg::Ping => ServerMsg::ok(seq),
-        ClientMsg::Login { .. } => ServerMsg::err(seq, ErrorCode::RequestRepeated, "already logged in"),
-        ClientMsg::SetSelfInfo { nickname, avatar_url } => {
+        ClientMsg::Login { .. } => {
+            ServerMsg::err(seq, ErrorCode::RequestRepeated, "already logged in")
+        }
+        ClientMsg::SetSelfInfo {
+            nickname,
+            avatar_url,
+        } => {
             if nickname.len() > 64 || avatar_url.len() > 1024 {
-                ServerMsg::err(seq, ErrorCode::ParamInvalid, "nickname is limited to 64 bytes and avatar_url to 1024")
+                ServerMsg::err(
+                    seq,
+                    ErrorCode::ParamInvalid,
+                    "nickname is limited to 64 bytes and avatar_url to 1024",
+                )
             } else {
                 match shared.store.set_profile(user, &nickname, &avatar_url).await {
                     Ok(()) => ServerMsg::ok(seq),
@@ -297,7 +391,15 @@ async fn handle_request(socket: &mut WebSocket, shared: &Shared, conn_id: u64, l
             }
         }
         ClientMsg::QueryRecords { filter } => match shared.store.records(user, &filter).await {
-            Ok(records) => ServerMsg::Response { seq, code: 0, message: String::new(), login: None, call: None, records: Some(records), sdp: None },
+            Ok(records) => ServerMsg::Response {
+                seq,
+                code: 0,
+                message: String::new(),
+                login: None,
+                call: None,
+                records: Some(records),
+                sdp: None,
+            },
             Err(e) => store_failure(seq, e),
         },
         ClientMsg::DeleteRecords { record_ids } => {
@@ -311,7 +413,13 @@ async fn handle_request(socket: &mut WebSocket, shared: &Shared, conn_id: u64, l
             }
         }
         msg => {
-            let req = HubMsg::Request { conn_id, user_id: user.clone(), device_id: login.device_id.clone(), seq, msg };
+            let req = HubMsg::Request {
+                conn_id,
+                user_id: user.clone(),
+                device_id: login.device_id.clone(),
+                seq,
+                msg,
+            };
             if shared.hub.send(req).await.is_err() {
                 return Flow::Close(CLOSE_GOING_AWAY, "server shutting down".into());
             }
@@ -329,5 +437,9 @@ async fn handle_request(socket: &mut WebSocket, shared: &Shared, conn_id: u64, l
 
 fn store_failure(seq: u64, e: crate::store::StoreError) -> ServerMsg {
     log::error!("store: {e}");
-    ServerMsg::err(seq, ErrorCode::ServerError, "storage failed; nothing was changed")
+    ServerMsg::err(
+        seq,
+        ErrorCode::ServerError,
+        "storage failed; nothing was changed",
+    )
 }

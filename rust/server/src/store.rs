@@ -5,7 +5,9 @@ use std::path::Path;
 use std::str::FromStr;
 
 use hotline_proto::{CallInfo, CallRecord, CallResult, MediaType, OfflinePushInfo, RecordFilter};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 /// Rows per multi-row INSERT (well under SQLite's bound-variable limit).
@@ -37,7 +39,10 @@ pub struct Store {
 }
 
 fn enum_str<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }
 
 impl Store {
@@ -51,7 +56,10 @@ impl Store {
             .busy_timeout(std::time::Duration::from_secs(5));
         // One writer connection: SQLite serialises writes anyway, and a single
         // connection keeps the hub's writes in order.
-        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Store { pool })
     }
@@ -93,7 +101,10 @@ impl Store {
                     .push_bind(call.ended_at_ms)
                     .push_bind(call.end_reason.as_ref().map(enum_str))
                     .push_bind(call.version as i64)
-                    .push_bind(push(&call.call_id).map(|p| serde_json::to_string(&p).expect("push serialises")))
+                    .push_bind(
+                        push(&call.call_id)
+                            .map(|p| serde_json::to_string(&p).expect("push serialises")),
+                    )
                     .push_bind(serde_json::to_string(call).expect("CallInfo serialises"));
             });
             q.push(
@@ -129,25 +140,38 @@ impl Store {
     }
 
     /// Every call that has not ended, with its offline push content.
-    pub async fn unfinished_calls(&self) -> Result<Vec<(CallInfo, Option<OfflinePushInfo>)>, StoreError> {
-        let rows = sqlx::query("SELECT call_id, snapshot, offline_push FROM calls WHERE state != 'ended'")
-            .fetch_all(&self.pool)
-            .await?;
+    pub async fn unfinished_calls(
+        &self,
+    ) -> Result<Vec<(CallInfo, Option<OfflinePushInfo>)>, StoreError> {
+        let rows =
+            sqlx::query("SELECT call_id, snapshot, offline_push FROM calls WHERE state != 'ended'")
+                .fetch_all(&self.pool)
+                .await?;
         rows.into_iter()
             .map(|row| {
                 let call_id: String = row.get(0);
                 let snapshot: String = row.get(1);
                 let push: Option<String> = row.get(2);
-                let corrupt = |reason: String| StoreError::Corrupt { call_id: call_id.clone(), reason };
+                let corrupt = |reason: String| StoreError::Corrupt {
+                    call_id: call_id.clone(),
+                    reason,
+                };
                 let call = serde_json::from_str(&snapshot).map_err(|e| corrupt(e.to_string()))?;
-                let push = push.map(|p| serde_json::from_str(&p)).transpose().map_err(|e| corrupt(e.to_string()))?;
+                let push = push
+                    .map(|p| serde_json::from_str(&p))
+                    .transpose()
+                    .map_err(|e| corrupt(e.to_string()))?;
                 Ok((call, push))
             })
             .collect()
     }
 
     /// The stored snapshot of a call, if `user_id` was a participant.
-    pub async fn call_for_user(&self, call_id: &str, user_id: &str) -> Result<Option<CallInfo>, StoreError> {
+    pub async fn call_for_user(
+        &self,
+        call_id: &str,
+        user_id: &str,
+    ) -> Result<Option<CallInfo>, StoreError> {
         let row = sqlx::query(
             "SELECT c.snapshot FROM calls c JOIN participants p ON p.call_id = c.call_id
              WHERE c.call_id = ? AND p.user_id = ? LIMIT 1",
@@ -158,13 +182,20 @@ impl Store {
         .await?;
         row.map(|r| {
             let s: String = r.get(0);
-            serde_json::from_str(&s).map_err(|e| StoreError::Corrupt { call_id: call_id.to_string(), reason: e.to_string() })
+            serde_json::from_str(&s).map_err(|e| StoreError::Corrupt {
+                call_id: call_id.to_string(),
+                reason: e.to_string(),
+            })
         })
         .transpose()
     }
 
     /// A user's call records, newest first.
-    pub async fn records(&self, user_id: &str, filter: &RecordFilter) -> Result<Vec<CallRecord>, StoreError> {
+    pub async fn records(
+        &self,
+        user_id: &str,
+        filter: &RecordFilter,
+    ) -> Result<Vec<CallRecord>, StoreError> {
         let limit = match filter.count {
             0 => 50,
             n => n.min(100),
@@ -188,7 +219,10 @@ impl Store {
         rows.into_iter()
             .map(|r| {
                 let record_id: String = r.get(0);
-                let corrupt = |reason: String| StoreError::Corrupt { call_id: record_id.clone(), reason };
+                let corrupt = |reason: String| StoreError::Corrupt {
+                    call_id: record_id.clone(),
+                    reason,
+                };
                 let callee_ids: String = r.get(3);
                 let media: String = r.get(4);
                 let result: String = r.get(6);
@@ -196,10 +230,13 @@ impl Store {
                     user_id: user_id.to_string(),
                     call_id: r.get(1),
                     caller_id: r.get(2),
-                    callee_ids: serde_json::from_str(&callee_ids).map_err(|e| corrupt(e.to_string()))?,
-                    media_type: serde_json::from_value::<MediaType>(media.into()).map_err(|e| corrupt(e.to_string()))?,
+                    callee_ids: serde_json::from_str(&callee_ids)
+                        .map_err(|e| corrupt(e.to_string()))?,
+                    media_type: serde_json::from_value::<MediaType>(media.into())
+                        .map_err(|e| corrupt(e.to_string()))?,
                     is_group: r.get(5),
-                    result: serde_json::from_value::<CallResult>(result.into()).map_err(|e| corrupt(e.to_string()))?,
+                    result: serde_json::from_value::<CallResult>(result.into())
+                        .map_err(|e| corrupt(e.to_string()))?,
                     begin_time_ms: r.get(7),
                     total_time_s: r.get::<i64, _>(8) as u64,
                     record_id,
@@ -209,7 +246,11 @@ impl Store {
     }
 
     /// Delete some of a user's records; returns how many were deleted.
-    pub async fn delete_records(&self, user_id: &str, record_ids: &[String]) -> Result<u64, StoreError> {
+    pub async fn delete_records(
+        &self,
+        user_id: &str,
+        record_ids: &[String],
+    ) -> Result<u64, StoreError> {
         let mut tx = self.pool.begin().await?;
         let mut n = 0;
         for id in record_ids {
@@ -225,13 +266,20 @@ impl Store {
     }
 
     /// Set a user's nickname and avatar.
-    pub async fn set_profile(&self, user_id: &str, nickname: &str, avatar_url: &str) -> Result<(), StoreError> {
-        sqlx::query("INSERT OR REPLACE INTO profiles (user_id, nickname, avatar_url) VALUES (?, ?, ?)")
-            .bind(user_id)
-            .bind(nickname)
-            .bind(avatar_url)
-            .execute(&self.pool)
-            .await?;
+    pub async fn set_profile(
+        &self,
+        user_id: &str,
+        nickname: &str,
+        avatar_url: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT OR REPLACE INTO profiles (user_id, nickname, avatar_url) VALUES (?, ?, ?)",
+        )
+        .bind(user_id)
+        .bind(nickname)
+        .bind(avatar_url)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
@@ -266,7 +314,10 @@ mod tests {
             user_data: String::new(),
             chat_group_id: String::new(),
             group: false,
-            offline_push: Some(OfflinePushInfo { title: "t".into(), ..Default::default() }),
+            offline_push: Some(OfflinePushInfo {
+                title: "t".into(),
+                ..Default::default()
+            }),
         };
         let change = reg.call("a", "da", req, 1_000).unwrap();
         let change2 = reg.accept("b", "db", "c1", 2_000).unwrap();
@@ -281,14 +332,31 @@ mod tests {
         assert_eq!(unfinished[0].0, change2.calls[0]);
         assert_eq!(unfinished[0].1.as_ref().unwrap().title, "t");
 
-        let rows: Vec<(String, String)> = sqlx::query_as("SELECT user_id, state FROM participants WHERE call_id = 'c1' ORDER BY user_id")
-            .fetch_all(&store.pool)
-            .await
-            .unwrap();
-        assert_eq!(rows, vec![("a".into(), "in_call".into()), ("b".into(), "in_call".into()), ("c".into(), "ringing".into())]);
-        let inv: Vec<(String, i64)> = sqlx::query_as("SELECT user_id, deadline_ms FROM invitations").fetch_all(&store.pool).await.unwrap();
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT user_id, state FROM participants WHERE call_id = 'c1' ORDER BY user_id",
+        )
+        .fetch_all(&store.pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                ("a".into(), "in_call".into()),
+                ("b".into(), "in_call".into()),
+                ("c".into(), "ringing".into())
+            ]
+        );
+        let inv: Vec<(String, i64)> =
+            sqlx::query_as("SELECT user_id, deadline_ms FROM invitations")
+                .fetch_all(&store.pool)
+                .await
+                .unwrap();
         assert_eq!(inv, vec![("c".into(), 31_000)]);
         assert!(store.call_for_user("c1", "c").await.unwrap().is_some());
-        assert!(store.call_for_user("c1", "stranger").await.unwrap().is_none());
+        assert!(store
+            .call_for_user("c1", "stranger")
+            .await
+            .unwrap()
+            .is_none());
     }
 }

@@ -4,7 +4,9 @@
 mod common;
 
 use common::*;
-use hotline_proto::{CallState, ClientMsg, EndReason, ErrorCode, ParticipantState, RecordFilter, ServerMsg};
+use hotline_proto::{
+    CallState, ClientMsg, EndReason, ErrorCode, ParticipantState, RecordFilter, ServerMsg,
+};
 
 async fn next_update(c: &mut Client) -> hotline_proto::CallInfo {
     loop {
@@ -18,7 +20,11 @@ async fn next_update(c: &mut Client) -> hotline_proto::CallInfo {
 
 fn placed(r: ServerMsg) -> hotline_proto::CallInfo {
     match r {
-        ServerMsg::Response { code: 0, call: Some(call), .. } => call,
+        ServerMsg::Response {
+            code: 0,
+            call: Some(call),
+            ..
+        } => call,
         other => panic!("call not placed: {other:?}"),
     }
 }
@@ -29,21 +35,44 @@ async fn one_to_one_accept_hangup_and_records() {
     let mut alice = Client::login(&s.url(), "alice").await;
     let mut bob = Client::login(&s.url(), "bob").await;
     let call = placed(alice.request(call_msg(&["bob"])).await);
-    assert_eq!((call.state, call.version, call.timeout_s), (CallState::Ringing, 1, 30));
+    assert_eq!(
+        (call.state, call.version, call.timeout_s),
+        (CallState::Ringing, 1, 30)
+    );
     let invite = next_update(&mut bob).await;
     assert_eq!(invite.call_id, call.call_id);
-    assert_eq!(invite.participant("bob").unwrap().state, ParticipantState::Ringing);
+    assert_eq!(
+        invite.participant("bob").unwrap().state,
+        ParticipantState::Ringing
+    );
 
-    let r = bob.request(ClientMsg::Accept { call_id: call.call_id.clone() }).await;
+    let r = bob
+        .request(ClientMsg::Accept {
+            call_id: call.call_id.clone(),
+        })
+        .await;
     assert_eq!(code(&r), 0);
-    let r = bob.request(ClientMsg::Accept { call_id: call.call_id.clone() }).await;
+    let r = bob
+        .request(ClientMsg::Accept {
+            call_id: call.call_id.clone(),
+        })
+        .await;
     assert_eq!(code(&r), ErrorCode::RequestRepeated.as_i32());
     let first = next_update(&mut alice).await;
     assert_eq!(first.version, 1, "the caller hears the call it placed too");
     let active = next_update(&mut alice).await;
     assert_eq!((active.state, active.version), (CallState::Active, 2));
 
-    assert_eq!(code(&alice.request(ClientMsg::Hangup { call_id: call.call_id.clone() }).await), 0);
+    assert_eq!(
+        code(
+            &alice
+                .request(ClientMsg::Hangup {
+                    call_id: call.call_id.clone()
+                })
+                .await
+        ),
+        0
+    );
     let ended = loop {
         let c = next_update(&mut bob).await;
         if c.state == CallState::Ended {
@@ -51,19 +80,84 @@ async fn one_to_one_accept_hangup_and_records() {
         }
     };
     assert_eq!(ended.end_reason, Some(EndReason::Hangup));
-    assert_eq!(code(&bob.request(ClientMsg::Hangup { call_id: call.call_id.clone() }).await), ErrorCode::ParamInvalid.as_i32());
+    assert_eq!(
+        code(
+            &bob.request(ClientMsg::Hangup {
+                call_id: call.call_id.clone()
+            })
+            .await
+        ),
+        ErrorCode::ParamInvalid.as_i32()
+    );
 
-    let ServerMsg::Response { records: Some(recs), .. } = bob.request(ClientMsg::QueryRecords { filter: RecordFilter::default() }).await else { panic!() };
+    let ServerMsg::Response {
+        records: Some(recs),
+        ..
+    } = bob
+        .request(ClientMsg::QueryRecords {
+            filter: RecordFilter::default(),
+        })
+        .await
+    else {
+        panic!()
+    };
     assert_eq!(recs.len(), 1);
     assert_eq!(recs[0].result, hotline_proto::CallResult::Incoming);
-    let ServerMsg::Response { records: Some(recs), .. } = alice.request(ClientMsg::QueryRecords { filter: RecordFilter::default() }).await else { panic!() };
+    let ServerMsg::Response {
+        records: Some(recs),
+        ..
+    } = alice
+        .request(ClientMsg::QueryRecords {
+            filter: RecordFilter::default(),
+        })
+        .await
+    else {
+        panic!()
+    };
     assert_eq!(recs[0].result, hotline_proto::CallResult::Outgoing);
     // Deleting someone else's record does nothing; deleting one's own works.
-    assert_eq!(code(&bob.request(ClientMsg::DeleteRecords { record_ids: vec![recs[0].record_id.clone()] }).await), 0);
-    let ServerMsg::Response { records: Some(still), .. } = alice.request(ClientMsg::QueryRecords { filter: RecordFilter::default() }).await else { panic!() };
+    assert_eq!(
+        code(
+            &bob.request(ClientMsg::DeleteRecords {
+                record_ids: vec![recs[0].record_id.clone()]
+            })
+            .await
+        ),
+        0
+    );
+    let ServerMsg::Response {
+        records: Some(still),
+        ..
+    } = alice
+        .request(ClientMsg::QueryRecords {
+            filter: RecordFilter::default(),
+        })
+        .await
+    else {
+        panic!()
+    };
     assert_eq!(still.len(), 1);
-    assert_eq!(code(&alice.request(ClientMsg::DeleteRecords { record_ids: vec![recs[0].record_id.clone()] }).await), 0);
-    let ServerMsg::Response { records: Some(gone), .. } = alice.request(ClientMsg::QueryRecords { filter: RecordFilter::default() }).await else { panic!() };
+    assert_eq!(
+        code(
+            &alice
+                .request(ClientMsg::DeleteRecords {
+                    record_ids: vec![recs[0].record_id.clone()]
+                })
+                .await
+        ),
+        0
+    );
+    let ServerMsg::Response {
+        records: Some(gone),
+        ..
+    } = alice
+        .request(ClientMsg::QueryRecords {
+            filter: RecordFilter::default(),
+        })
+        .await
+    else {
+        panic!()
+    };
     assert!(gone.is_empty());
 }
 
@@ -89,7 +183,10 @@ async fn busy_callee_gives_line_busy_and_ends_a_one_to_one_call() {
     let busy = placed(carol.request(call_msg(&["bob"])).await);
     assert_eq!(busy.state, CallState::Ended);
     assert_eq!(busy.end_reason, Some(EndReason::LineBusy));
-    assert_eq!(busy.participant("bob").unwrap().reason, Some(EndReason::LineBusy));
+    assert_eq!(
+        busy.participant("bob").unwrap().reason,
+        Some(EndReason::LineBusy)
+    );
 }
 
 #[tokio::test]
@@ -106,12 +203,35 @@ async fn invitations_wait_for_offline_callees_and_survive_a_restart() {
     let server = start().await;
     let mut bob = Client::connect(&server.ws_url()).await;
     let r = bob.request(login_msg("bob", &sig("bob"), "phone")).await;
-    let ServerMsg::Response { code: 0, login: Some(login), .. } = r else { panic!("{r:?}") };
-    assert_eq!(login.calls.len(), 1, "the pending invitation is delivered at login");
+    let ServerMsg::Response {
+        code: 0,
+        login: Some(login),
+        ..
+    } = r
+    else {
+        panic!("{r:?}")
+    };
+    assert_eq!(
+        login.calls.len(),
+        1,
+        "the pending invitation is delivered at login"
+    );
     let pending = &login.calls[0];
     assert_eq!(pending.call_id, call.call_id);
-    assert_eq!(pending.participant("bob").unwrap().deadline_ms, Some(deadline), "the timeout resumes, not restarts");
-    assert_eq!(code(&bob.request(ClientMsg::Accept { call_id: call.call_id.clone() }).await), 0);
+    assert_eq!(
+        pending.participant("bob").unwrap().deadline_ms,
+        Some(deadline),
+        "the timeout resumes, not restarts"
+    );
+    assert_eq!(
+        code(
+            &bob.request(ClientMsg::Accept {
+                call_id: call.call_id.clone()
+            })
+            .await
+        ),
+        0
+    );
     server.shutdown().await;
 }
 
@@ -129,9 +249,20 @@ async fn second_login_kicks_the_first_unless_both_are_multi_device() {
     let s = server().await;
     let mut first = Client::login(&s.url(), "alice").await;
     let mut second = Client::connect(&s.url()).await;
-    assert_eq!(code(&second.request(login_msg("alice", &sig("alice"), "dev-2")).await), 0);
+    assert_eq!(
+        code(
+            &second
+                .request(login_msg("alice", &sig("alice"), "dev-2"))
+                .await
+        ),
+        0
+    );
     let seen = first.until_closed().await;
-    assert!(seen.iter().any(|m| matches!(m, ServerMsg::KickedOffline { .. })), "{seen:?}");
+    assert!(
+        seen.iter()
+            .any(|m| matches!(m, ServerMsg::KickedOffline { .. })),
+        "{seen:?}"
+    );
 }
 
 #[tokio::test]
@@ -142,7 +273,10 @@ async fn health_and_metrics_answer() {
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
     let metrics = http_get(&s.http("/metrics")).await;
     assert!(metrics.contains("hotline_users_online 1"), "{metrics}");
-    assert!(metrics.contains("hotline_calls{state=\"ringing\"} 0"), "{metrics}");
+    assert!(
+        metrics.contains("hotline_calls{state=\"ringing\"} 0"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
@@ -156,30 +290,89 @@ async fn records_filter_by_result_and_media_and_page_by_time() {
         *media_type = hotline_proto::MediaType::Audio;
     }
     let first = placed(alice.request(audio).await);
-    assert_eq!(code(&bob.request(ClientMsg::Reject { call_id: first.call_id.clone() }).await), 0);
+    assert_eq!(
+        code(
+            &bob.request(ClientMsg::Reject {
+                call_id: first.call_id.clone()
+            })
+            .await
+        ),
+        0
+    );
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     let second = placed(alice.request(call_msg(&["bob"])).await);
-    assert_eq!(code(&bob.request(ClientMsg::Accept { call_id: second.call_id.clone() }).await), 0);
-    assert_eq!(code(&bob.request(ClientMsg::Hangup { call_id: second.call_id.clone() }).await), 0);
+    assert_eq!(
+        code(
+            &bob.request(ClientMsg::Accept {
+                call_id: second.call_id.clone()
+            })
+            .await
+        ),
+        0
+    );
+    assert_eq!(
+        code(
+            &bob.request(ClientMsg::Hangup {
+                call_id: second.call_id.clone()
+            })
+            .await
+        ),
+        0
+    );
 
     let query = |filter: RecordFilter| ClientMsg::QueryRecords { filter };
     let records = |r: ServerMsg| match r {
-        ServerMsg::Response { code: 0, records: Some(r), .. } => r,
+        ServerMsg::Response {
+            code: 0,
+            records: Some(r),
+            ..
+        } => r,
         other => panic!("{other:?}"),
     };
     let all = records(bob.request(query(RecordFilter::default())).await);
-    assert_eq!(all.iter().map(|r| r.call_id.as_str()).collect::<Vec<_>>(), vec![second.call_id.as_str(), first.call_id.as_str()], "newest first");
-    let missed = records(bob.request(query(RecordFilter { result: Some(hotline_proto::CallResult::Missed), ..Default::default() })).await);
+    assert_eq!(
+        all.iter().map(|r| r.call_id.as_str()).collect::<Vec<_>>(),
+        vec![second.call_id.as_str(), first.call_id.as_str()],
+        "newest first"
+    );
+    let missed = records(
+        bob.request(query(RecordFilter {
+            result: Some(hotline_proto::CallResult::Missed),
+            ..Default::default()
+        }))
+        .await,
+    );
     assert_eq!(missed.len(), 1);
     assert_eq!(missed[0].call_id, first.call_id);
-    let video = records(bob.request(query(RecordFilter { media_type: Some(hotline_proto::MediaType::Video), ..Default::default() })).await);
+    let video = records(
+        bob.request(query(RecordFilter {
+            media_type: Some(hotline_proto::MediaType::Video),
+            ..Default::default()
+        }))
+        .await,
+    );
     assert_eq!(video.len(), 1);
     assert_eq!(video[0].result, hotline_proto::CallResult::Incoming);
-    let page = records(bob.request(query(RecordFilter { count: 1, ..Default::default() })).await);
+    let page = records(
+        bob.request(query(RecordFilter {
+            count: 1,
+            ..Default::default()
+        }))
+        .await,
+    );
     assert_eq!(page.len(), 1);
-    let next = records(bob.request(query(RecordFilter { count: 1, before_ms: Some(page[0].begin_time_ms), ..Default::default() })).await);
+    let next = records(
+        bob.request(query(RecordFilter {
+            count: 1,
+            before_ms: Some(page[0].begin_time_ms),
+            ..Default::default()
+        }))
+        .await,
+    );
     assert_eq!(next.len(), 1);
     assert_eq!(next[0].call_id, first.call_id);
-    let bad = bob.request(ClientMsg::DeleteRecords { record_ids: vec![] }).await;
+    let bad = bob
+        .request(ClientMsg::DeleteRecords { record_ids: vec![] })
+        .await;
     assert_eq!(code(&bad), ErrorCode::ParamInvalid.as_i32());
 }

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use common::{call_msg, login_msg, server, sig};
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use hotline_proto::{CallInfo, CallState, ClientFrame, ClientMsg, ErrorCode, MediaTrack, ServerMsg};
+use hotline_proto::{
+    CallInfo, CallState, ClientFrame, ClientMsg, ErrorCode, MediaTrack, ServerMsg,
+};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
 use str0m::media::{Direction, KeyframeRequestKind, MediaKind, Mid};
@@ -37,11 +39,20 @@ impl Conn {
         let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
         sock.set_nonblocking(true).unwrap();
         let local = sock.local_addr().unwrap();
-        let mut cfg = Rtc::builder().set_rtp_mode(true).clear_codecs().enable_opus(true, false);
-        cfg.codec_config().add_h264(108.into(), Some(109.into()), true, 0x42e01f);
+        let mut cfg = Rtc::builder()
+            .set_rtp_mode(true)
+            .clear_codecs()
+            .enable_opus(true, false);
+        cfg.codec_config()
+            .add_h264(108.into(), Some(109.into()), true, 0x42e01f);
         let mut rtc = cfg.build(Instant::now());
         rtc.add_local_candidate(Candidate::host(local, "udp").unwrap());
-        Conn { rtc, sock, local, connected: None }
+        Conn {
+            rtc,
+            sock,
+            local,
+            connected: None,
+        }
     }
 
     /// Feed datagrams and time in; returns the events. str0m must be polled
@@ -50,13 +61,26 @@ impl Conn {
         let mut evs = vec![];
         let mut buf = [0u8; 2048];
         for _ in 0..256 {
-            let Ok((n, src)) = self.sock.recv_from(&mut buf) else { break };
-            let Ok(contents) = buf[..n].try_into() else { continue };
-            let r = Receive { proto: Protocol::Udp, source: src, destination: self.local, contents };
-            self.rtc.handle_input(Input::Receive(Instant::now(), r)).expect("input");
+            let Ok((n, src)) = self.sock.recv_from(&mut buf) else {
+                break;
+            };
+            let Ok(contents) = buf[..n].try_into() else {
+                continue;
+            };
+            let r = Receive {
+                proto: Protocol::Udp,
+                source: src,
+                destination: self.local,
+                contents,
+            };
+            self.rtc
+                .handle_input(Input::Receive(Instant::now(), r))
+                .expect("input");
             self.poll(&mut evs);
         }
-        self.rtc.handle_input(Input::Timeout(Instant::now())).expect("timeout");
+        self.rtc
+            .handle_input(Input::Timeout(Instant::now()))
+            .expect("timeout");
         self.poll(&mut evs);
         evs
     }
@@ -77,7 +101,13 @@ impl Conn {
     }
 
     fn pt(&self, codec: Codec) -> str0m::format::PayloadParams {
-        self.rtc.codec_config().params().iter().find(|p| p.spec().codec == codec).copied().expect("codec configured")
+        self.rtc
+            .codec_config()
+            .params()
+            .iter()
+            .find(|p| p.spec().codec == codec)
+            .copied()
+            .expect("codec configured")
     }
 }
 
@@ -109,7 +139,9 @@ struct Phone {
 
 impl Phone {
     async fn login(url: &str, user: &str) -> Phone {
-        let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("connect");
+        let (ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("connect");
         let mut p = Phone {
             user: user.into(),
             ws,
@@ -131,7 +163,9 @@ impl Phone {
             sent: 0,
             last_send: Instant::now(),
         };
-        let seq = p.send(login_msg(user, &sig(user), &format!("{user}-dev"))).await;
+        let seq = p
+            .send(login_msg(user, &sig(user), &format!("{user}-dev")))
+            .await;
         let deadline = Instant::now() + Duration::from_secs(5);
         while !p.responses.contains_key(&seq) && Instant::now() < deadline {
             p.tick().await;
@@ -144,7 +178,10 @@ impl Phone {
     async fn send(&mut self, msg: ClientMsg) -> u64 {
         self.seq += 1;
         let text = serde_json::to_string(&ClientFrame { seq: self.seq, msg }).unwrap();
-        self.ws.send(Message::Text(text.into())).await.expect("send");
+        self.ws
+            .send(Message::Text(text.into()))
+            .await
+            .expect("send");
         self.seq
     }
 
@@ -152,8 +189,20 @@ impl Phone {
     fn publish_offer(&mut self) -> String {
         let mut conn = Conn::new();
         let mut api = conn.rtc.sdp_api();
-        let a = api.add_media(MediaKind::Audio, Direction::SendOnly, Some(self.user.clone()), Some("a".into()), None);
-        let v = api.add_media(MediaKind::Video, Direction::SendOnly, Some(self.user.clone()), Some("v".into()), None);
+        let a = api.add_media(
+            MediaKind::Audio,
+            Direction::SendOnly,
+            Some(self.user.clone()),
+            Some("a".into()),
+            None,
+        );
+        let v = api.add_media(
+            MediaKind::Video,
+            Direction::SendOnly,
+            Some(self.user.clone()),
+            Some("v".into()),
+            None,
+        );
         let (offer, pending) = api.apply().expect("an offer");
         self.mids = vec![(a, MediaKind::Audio), (v, MediaKind::Video)];
         self.pending = Some(pending);
@@ -162,7 +211,10 @@ impl Phone {
     }
 
     fn received(&self, from: &str, kind: &str) -> u64 {
-        self.received.get(&(from.to_string(), kind.to_string())).copied().unwrap_or(0)
+        self.received
+            .get(&(from.to_string(), kind.to_string()))
+            .copied()
+            .unwrap_or(0)
     }
 
     fn latest_offer(&self) -> &(u64, Vec<MediaTrack>, usize) {
@@ -173,25 +225,45 @@ impl Phone {
     async fn tick(&mut self) {
         let mut answers = vec![];
         for _ in 0..64 {
-            let Some(m) = self.ws.next().now_or_never() else { break };
-            let Some(Ok(Message::Text(t))) = m else { continue };
+            let Some(m) = self.ws.next().now_or_never() else {
+                break;
+            };
+            let Some(Ok(Message::Text(t))) = m else {
+                continue;
+            };
             let msg: ServerMsg = serde_json::from_str(&t).expect("protocol");
             match msg {
                 ServerMsg::Response { seq, .. } => {
                     self.responses.insert(seq, msg);
                 }
                 ServerMsg::CallUpdate { call } => self.updates.push(call),
-                ServerMsg::MediaOffer { call_id, revision, sdp, tracks } => {
+                ServerMsg::MediaOffer {
+                    call_id,
+                    revision,
+                    sdp,
+                    tracks,
+                } => {
                     for t in &tracks {
-                        self.track_of.insert(t.mid.clone(), (t.user_id.clone(), t.kind.clone()));
+                        self.track_of
+                            .insert(t.mid.clone(), (t.user_id.clone(), t.kind.clone()));
                     }
                     self.offers.push((revision, tracks, sdp.len()));
                     if self.auto_answer {
                         let sub = self.subscriber.get_or_insert_with(Conn::new);
-                        let offer = SdpOffer::from_sdp_string(&sdp).expect("the SFU's offer parses");
-                        let answer = sub.rtc.sdp_api().accept_offer(offer).expect("offer accepted").to_sdp_string();
+                        let offer =
+                            SdpOffer::from_sdp_string(&sdp).expect("the SFU's offer parses");
+                        let answer = sub
+                            .rtc
+                            .sdp_api()
+                            .accept_offer(offer)
+                            .expect("offer accepted")
+                            .to_sdp_string();
                         self.answer_sizes.push(answer.len());
-                        answers.push(ClientMsg::MediaAnswer { call_id, revision, sdp: answer });
+                        answers.push(ClientMsg::MediaAnswer {
+                            call_id,
+                            revision,
+                            sdp: answer,
+                        });
                     }
                 }
                 _ => {}
@@ -222,19 +294,28 @@ impl Phone {
                     let ts = (self.sent * 960) as u32;
                     let mut api = p.rtc.direct_api();
                     let tx = api.stream_tx_by_mid(mid, None).expect("a send stream");
-                    tx.write_rtp(RtpWrite::new(pt, self.sent.into(), ts, now, payload).marker(true));
+                    tx.write_rtp(
+                        RtpWrite::new(pt, self.sent.into(), ts, now, payload).marker(true),
+                    );
                 }
             }
         }
         if let Some(s) = self.subscriber.as_mut() {
             for e in s.drive() {
                 if let Event::RtpPacket(pkt) = e {
-                    let mid = s.rtc.direct_api().stream_rx(&pkt.header.ssrc).map(|r| r.mid().to_string());
+                    let mid = s
+                        .rtc
+                        .direct_api()
+                        .stream_rx(&pkt.header.ssrc)
+                        .map(|r| r.mid().to_string());
                     if let Some(track) = mid.and_then(|m| self.track_of.get(&m).cloned()) {
                         *self.received.entry(track).or_default() += 1;
                         self.first_packet.get_or_insert(Instant::now());
                     } else {
-                        *self.received.entry(("?".into(), format!("{:?}", pkt.header.ssrc))).or_default() += 1;
+                        *self
+                            .received
+                            .entry(("?".into(), format!("{:?}", pkt.header.ssrc)))
+                            .or_default() += 1;
                     }
                 } else if std::env::var("SFU_TEST_DEBUG").is_ok() {
                     eprintln!("{} subscriber event {e:?}", self.user);
@@ -253,11 +334,14 @@ impl Phone {
             .expect("a video track of that user");
         let sub = self.subscriber.as_mut().expect("subscribed");
         let mut api = sub.rtc.direct_api();
-        api.stream_rx_by_mid(mid, None).expect("a receive stream").request_keyframe(KeyframeRequestKind::Pli);
+        api.stream_rx_by_mid(mid, None)
+            .expect("a receive stream")
+            .request_keyframe(KeyframeRequestKind::Pli);
     }
 }
 
-static METRICS: std::sync::OnceLock<Arc<hotline_server::metrics::Metrics>> = std::sync::OnceLock::new();
+static METRICS: std::sync::OnceLock<Arc<hotline_server::metrics::Metrics>> =
+    std::sync::OnceLock::new();
 
 fn code(r: &ServerMsg) -> i32 {
     common::code(r)
@@ -288,7 +372,14 @@ async fn pump(ps: &mut [Phone], secs: u64, what: &str, done: impl Fn(&[Phone]) -
         );
     }
     if let Some(m) = METRICS.get() {
-        eprintln!("{}", m.render().lines().filter(|l| l.starts_with("hotline_sfu")).collect::<Vec<_>>().join("\n"));
+        eprintln!(
+            "{}",
+            m.render()
+                .lines()
+                .filter(|l| l.starts_with("hotline_sfu"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
     }
     panic!("timed out waiting for {what}");
 }
@@ -305,16 +396,30 @@ async fn publish(ps: &mut [Phone], i: usize) {
     let sdp = ps[i].publish_offer();
     let call_id = ps[i].call_id.clone();
     let r = request(ps, i, ClientMsg::MediaPublish { call_id, sdp }).await;
-    let ServerMsg::Response { code: 0, sdp: Some(answer), .. } = r else { panic!("publish refused: {r:?}") };
+    let ServerMsg::Response {
+        code: 0,
+        sdp: Some(answer),
+        ..
+    } = r
+    else {
+        panic!("publish refused: {r:?}")
+    };
     let p = &mut ps[i];
     let pending = p.pending.take().unwrap();
     let conn = p.publisher.as_mut().unwrap();
-    conn.rtc.sdp_api().accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap()).expect("answer accepted");
+    conn.rtc
+        .sdp_api()
+        .accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap())
+        .expect("answer accepted");
 }
 
 fn call_id_of(r: &ServerMsg) -> String {
     match r {
-        ServerMsg::Response { code: 0, call: Some(c), .. } => c.call_id.clone(),
+        ServerMsg::Response {
+            code: 0,
+            call: Some(c),
+            ..
+        } => c.call_id.clone(),
         other => panic!("no call: {other:?}"),
     }
 }
@@ -323,7 +428,10 @@ fn call_id_of(r: &ServerMsg) -> String {
 async fn two_participants_exchange_media_through_the_sfu() {
     let s = server().await;
     let _ = METRICS.set(s.handle.metrics.clone());
-    let mut ps = vec![Phone::login(&s.url(), "alice").await, Phone::login(&s.url(), "bob").await];
+    let mut ps = vec![
+        Phone::login(&s.url(), "alice").await,
+        Phone::login(&s.url(), "bob").await,
+    ];
     let call_id = call_id_of(&request(&mut ps, 0, call_msg(&["bob"])).await);
     for p in ps.iter_mut() {
         p.call_id = call_id.clone();
@@ -331,16 +439,54 @@ async fn two_participants_exchange_media_through_the_sfu() {
 
     // Ringing: no media yet.
     let sdp = ps[0].publish_offer();
-    let r = request(&mut ps, 0, ClientMsg::MediaPublish { call_id: call_id.clone(), sdp }).await;
+    let r = request(
+        &mut ps,
+        0,
+        ClientMsg::MediaPublish {
+            call_id: call_id.clone(),
+            sdp,
+        },
+    )
+    .await;
     assert_eq!(code(&r), ErrorCode::RequestRefused.as_i32(), "{r:?}");
     // Strangers learn nothing.
-    let r = request(&mut ps, 1, ClientMsg::MediaPublish { call_id: "nope".into(), sdp: "v=0".into() }).await;
+    let r = request(
+        &mut ps,
+        1,
+        ClientMsg::MediaPublish {
+            call_id: "nope".into(),
+            sdp: "v=0".into(),
+        },
+    )
+    .await;
     assert_eq!(code(&r), ErrorCode::ParamInvalid.as_i32());
 
-    assert_eq!(code(&request(&mut ps, 1, ClientMsg::Accept { call_id: call_id.clone() }).await), 0);
-    let r = request(&mut ps, 0, ClientMsg::MediaPublish { call_id: call_id.clone(), sdp: "this is not SDP".into() }).await;
+    assert_eq!(
+        code(
+            &request(
+                &mut ps,
+                1,
+                ClientMsg::Accept {
+                    call_id: call_id.clone()
+                }
+            )
+            .await
+        ),
+        0
+    );
+    let r = request(
+        &mut ps,
+        0,
+        ClientMsg::MediaPublish {
+            call_id: call_id.clone(),
+            sdp: "this is not SDP".into(),
+        },
+    )
+    .await;
     assert_eq!(code(&r), ErrorCode::ParamInvalid.as_i32(), "{r:?}");
-    let ServerMsg::Response { message, .. } = &r else { unreachable!() };
+    let ServerMsg::Response { message, .. } = &r else {
+        unreachable!()
+    };
     assert!(message.contains("SDP"), "{message}");
 
     let t0 = Instant::now();
@@ -357,12 +503,19 @@ async fn two_participants_exchange_media_through_the_sfu() {
         .iter()
         .map(|p| (p.subscriber.as_ref().unwrap().connected.unwrap() - t0).as_secs_f64() * 1000.0)
         .collect();
-    let first: Vec<f64> = ps.iter().map(|p| (p.first_packet.unwrap() - t0).as_secs_f64() * 1000.0).collect();
-    eprintln!("publish → subscriber connected: {connect:?} ms; → first forwarded packet: {first:?} ms");
+    let first: Vec<f64> = ps
+        .iter()
+        .map(|p| (p.first_packet.unwrap() - t0).as_secs_f64() * 1000.0)
+        .collect();
+    eprintln!(
+        "publish → subscriber connected: {connect:?} ms; → first forwarded packet: {first:?} ms"
+    );
     eprintln!(
         "offer sizes {:?}, answer sizes {:?}",
         ps.iter().map(|p| p.latest_offer().2).collect::<Vec<_>>(),
-        ps.iter().map(|p| p.answer_sizes.clone()).collect::<Vec<_>>()
+        ps.iter()
+            .map(|p| p.answer_sizes.clone())
+            .collect::<Vec<_>>()
     );
     for p in &ps {
         let (rev, tracks, _) = p.latest_offer();
@@ -375,29 +528,100 @@ async fn two_participants_exchange_media_through_the_sfu() {
 
     // A PLI from bob's subscriber reaches alice's publisher as a keyframe request.
     ps[1].request_keyframe("alice");
-    pump(&mut ps, 5, "a keyframe request at alice", |ps| ps[0].keyframe_requests > 0).await;
+    pump(&mut ps, 5, "a keyframe request at alice", |ps| {
+        ps[0].keyframe_requests > 0
+    })
+    .await;
     assert_eq!(ps[1].keyframe_requests, 0);
 
     // A stale (or unknown) revision is refused.
     let rev = ps[1].latest_offer().0;
-    let r = request(&mut ps, 1, ClientMsg::MediaAnswer { call_id: call_id.clone(), revision: rev, sdp: "v=0".into() }).await;
+    let r = request(
+        &mut ps,
+        1,
+        ClientMsg::MediaAnswer {
+            call_id: call_id.clone(),
+            revision: rev,
+            sdp: "v=0".into(),
+        },
+    )
+    .await;
     assert_eq!(code(&r), ErrorCode::RequestRefused.as_i32(), "{r:?}");
-    let r = request(&mut ps, 1, ClientMsg::MediaAnswer { call_id: call_id.clone(), revision: 0, sdp: "v=0".into() }).await;
+    let r = request(
+        &mut ps,
+        1,
+        ClientMsg::MediaAnswer {
+            call_id: call_id.clone(),
+            revision: 0,
+            sdp: "v=0".into(),
+        },
+    )
+    .await;
     assert_eq!(code(&r), ErrorCode::RequestRefused.as_i32(), "{r:?}");
 
     // media_state shows up in the next snapshot, one version later.
     let before = ps[1].updates.last().unwrap().version;
-    let r = request(&mut ps, 0, ClientMsg::MediaState { call_id: call_id.clone(), audio: true, video: false }).await;
-    let ServerMsg::Response { code: 0, call: Some(c), .. } = r else { panic!("{r:?}") };
+    let r = request(
+        &mut ps,
+        0,
+        ClientMsg::MediaState {
+            call_id: call_id.clone(),
+            audio: true,
+            video: false,
+        },
+    )
+    .await;
+    let ServerMsg::Response {
+        code: 0,
+        call: Some(c),
+        ..
+    } = r
+    else {
+        panic!("{r:?}")
+    };
     assert_eq!(c.version, before + 1);
-    pump(&mut ps, 5, "the snapshot at bob", |ps| ps[1].updates.last().unwrap().version == before + 1).await;
-    let alice = ps[1].updates.last().unwrap().participant("alice").unwrap().clone();
+    pump(&mut ps, 5, "the snapshot at bob", |ps| {
+        ps[1].updates.last().unwrap().version == before + 1
+    })
+    .await;
+    let alice = ps[1]
+        .updates
+        .last()
+        .unwrap()
+        .participant("alice")
+        .unwrap()
+        .clone();
     assert!(alice.audio_available && !alice.video_available);
-    assert_eq!(s.handle.metrics.sfu_peers.load(std::sync::atomic::Ordering::Relaxed), 4);
+    assert_eq!(
+        s.handle
+            .metrics
+            .sfu_peers
+            .load(std::sync::atomic::Ordering::Relaxed),
+        4
+    );
 
     // Hanging up ends the 1v1 call and the SFU drops everyone's connections.
-    assert_eq!(code(&request(&mut ps, 0, ClientMsg::Hangup { call_id: call_id.clone() }).await), 0);
-    pump(&mut ps, 5, "the SFU to drop the call", |_| s.handle.metrics.sfu_peers.load(std::sync::atomic::Ordering::Relaxed) == 0).await;
+    assert_eq!(
+        code(
+            &request(
+                &mut ps,
+                0,
+                ClientMsg::Hangup {
+                    call_id: call_id.clone()
+                }
+            )
+            .await
+        ),
+        0
+    );
+    pump(&mut ps, 5, "the SFU to drop the call", |_| {
+        s.handle
+            .metrics
+            .sfu_peers
+            .load(std::sync::atomic::Ordering::Relaxed)
+            == 0
+    })
+    .await;
     assert_eq!(ps[1].updates.last().unwrap().state, CallState::Ended);
 }
 
@@ -413,42 +637,111 @@ async fn group_call_renegotiates_as_people_join_and_leave() {
     for p in ps.iter_mut() {
         p.call_id = call_id.clone();
     }
-    assert_eq!(code(&request(&mut ps, 1, ClientMsg::Accept { call_id: call_id.clone() }).await), 0);
+    assert_eq!(
+        code(
+            &request(
+                &mut ps,
+                1,
+                ClientMsg::Accept {
+                    call_id: call_id.clone()
+                }
+            )
+            .await
+        ),
+        0
+    );
     publish(&mut ps, 0).await;
     publish(&mut ps, 1).await;
-    pump(&mut ps, 10, "alice and bob hear each other", |ps| ps[0].received("bob", "video") > 5 && ps[1].received("alice", "video") > 5).await;
+    pump(&mut ps, 10, "alice and bob hear each other", |ps| {
+        ps[0].received("bob", "video") > 5 && ps[1].received("alice", "video") > 5
+    })
+    .await;
     let revs: Vec<u64> = ps[..2].iter().map(|p| p.latest_offer().0).collect();
 
     // Carol joins: alice and bob get a newer offer with her tracks, and her media.
-    assert_eq!(code(&request(&mut ps, 2, ClientMsg::Accept { call_id: call_id.clone() }).await), 0);
+    assert_eq!(
+        code(
+            &request(
+                &mut ps,
+                2,
+                ClientMsg::Accept {
+                    call_id: call_id.clone()
+                }
+            )
+            .await
+        ),
+        0
+    );
     publish(&mut ps, 2).await;
     pump(&mut ps, 10, "everyone hears everyone", |ps| {
         ps.iter().all(|p| {
-            ps.iter().filter(|o| o.user != p.user).all(|o| p.received(&o.user, "audio") > 5 && p.received(&o.user, "video") > 5)
+            ps.iter()
+                .filter(|o| o.user != p.user)
+                .all(|o| p.received(&o.user, "audio") > 5 && p.received(&o.user, "video") > 5)
         })
     })
     .await;
     for (i, p) in ps[..2].iter().enumerate() {
         let (rev, tracks, _) = p.latest_offer();
-        assert!(*rev > revs[i], "{}: revision {rev} after {}", p.user, revs[i]);
-        assert_eq!(tracks.iter().filter(|t| t.user_id == "carol").count(), 2, "{tracks:?}");
+        assert!(
+            *rev > revs[i],
+            "{}: revision {rev} after {}",
+            p.user,
+            revs[i]
+        );
+        assert_eq!(
+            tracks.iter().filter(|t| t.user_id == "carol").count(),
+            2,
+            "{tracks:?}"
+        );
         assert_eq!(tracks.len(), 4);
     }
     assert_eq!(ps[2].latest_offer().1.len(), 4);
 
     // Bob hangs up: the next offers to alice and carol no longer carry his tracks.
     let revs: Vec<u64> = ps.iter().map(|p| p.latest_offer().0).collect();
-    assert_eq!(code(&request(&mut ps, 1, ClientMsg::Hangup { call_id: call_id.clone() }).await), 0);
-    pump(&mut ps, 5, "offers without bob", |ps| ps[0].latest_offer().0 > revs[0] && ps[2].latest_offer().0 > revs[2]).await;
+    assert_eq!(
+        code(
+            &request(
+                &mut ps,
+                1,
+                ClientMsg::Hangup {
+                    call_id: call_id.clone()
+                }
+            )
+            .await
+        ),
+        0
+    );
+    pump(&mut ps, 5, "offers without bob", |ps| {
+        ps[0].latest_offer().0 > revs[0] && ps[2].latest_offer().0 > revs[2]
+    })
+    .await;
     for p in [&ps[0], &ps[2]] {
         let tracks = &p.latest_offer().1;
-        assert!(tracks.iter().all(|t| t.user_id != "bob"), "{}: {tracks:?}", p.user);
+        assert!(
+            tracks.iter().all(|t| t.user_id != "bob"),
+            "{}: {tracks:?}",
+            p.user
+        );
         assert_eq!(tracks.len(), 2);
     }
     // Media keeps flowing between those still in the call.
     let before = ps[0].received("carol", "video");
-    pump(&mut ps, 5, "carol's media after bob left", |ps| ps[0].received("carol", "video") > before + 5).await;
+    pump(&mut ps, 5, "carol's media after bob left", |ps| {
+        ps[0].received("carol", "video") > before + 5
+    })
+    .await;
     // Bob is out: his answers and publishes are refused.
-    let r = request(&mut ps, 1, ClientMsg::MediaAnswer { call_id: call_id.clone(), revision: 99, sdp: "v=0".into() }).await;
+    let r = request(
+        &mut ps,
+        1,
+        ClientMsg::MediaAnswer {
+            call_id: call_id.clone(),
+            revision: 99,
+            sdp: "v=0".into(),
+        },
+    )
+    .await;
     assert_eq!(code(&r), ErrorCode::RequestRefused.as_i32());
 }

@@ -21,7 +21,11 @@ async fn a_silent_connection_is_closed_after_the_idle_timeout() {
     let mut c = Client::login(&s.url(), "alice").await;
     let started = Instant::now();
     let seen = c.until_closed().await;
-    assert!(started.elapsed() >= Duration::from_millis(1500), "closed too early: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "closed too early: {:?}",
+        started.elapsed()
+    );
     assert!(seen.iter().any(|m| matches!(m, ServerMsg::Error { code, message } if *code == ErrorCode::Timeout.as_i32() && message.contains("idle"))), "{seen:?}");
 }
 
@@ -40,7 +44,12 @@ async fn a_connection_that_never_logs_in_is_closed() {
     let s = server_with(fast()).await;
     let mut c = Client::connect(&s.url()).await;
     let seen = c.until_closed().await;
-    assert!(seen.iter().any(|m| matches!(m, ServerMsg::Error { message, .. } if message.contains("login timeout"))), "{seen:?}");
+    assert!(
+        seen.iter().any(
+            |m| matches!(m, ServerMsg::Error { message, .. } if message.contains("login timeout"))
+        ),
+        "{seen:?}"
+    );
 }
 
 #[tokio::test]
@@ -51,5 +60,8 @@ async fn the_session_ends_when_its_usersig_expires() {
     let sig = hotline_proto::usersig::generate(APP, KEY, "alice", 3602, now_s() - 3600);
     assert_eq!(code(&c.request(login_msg("alice", &sig, "d")).await), 0);
     let seen = c.until_closed().await;
-    assert!(seen.iter().any(|m| matches!(m, ServerMsg::UserSigExpired)), "{seen:?}");
+    assert!(
+        seen.iter().any(|m| matches!(m, ServerMsg::UserSigExpired)),
+        "{seen:?}"
+    );
 }

@@ -7,8 +7,8 @@
 
 use hotline_core::{CallCore, Command, CommandOk, CoreConfig, CoreError, Event, Input, Output};
 use hotline_proto::{
-    CallInfo, CallState, ClientFrame, ClientMsg, EndReason, ErrorCode, LoginResult, MediaType, Participant, ParticipantState,
-    ServerMsg,
+    CallInfo, CallState, ClientFrame, ClientMsg, EndReason, ErrorCode, LoginResult, MediaType,
+    Participant, ParticipantState, ServerMsg,
 };
 
 /// Heartbeat interval the simulated server announces, in seconds.
@@ -48,7 +48,14 @@ impl Phone {
     /// A phone with an explicit config.
     pub fn with_config(config: CoreConfig) -> Phone {
         let user = config.user_id.clone();
-        Phone { core: CallCore::new(config), user, now: 0, wake_at: 0, next_cmd: 1, log: vec![] }
+        Phone {
+            core: CallCore::new(config),
+            user,
+            now: 0,
+            wake_at: 0,
+            next_cmd: 1,
+            log: vec![],
+        }
     }
 
     /// A phone for `user` that is connected and logged in (at time 0).
@@ -106,7 +113,10 @@ impl Phone {
     /// Connect; returns the login frame's seq and the outputs.
     pub fn connect(&mut self) -> (u64, Vec<Output>) {
         let outs = self.input(Input::Connected);
-        let login = sent(&outs).into_iter().find(|f| matches!(f.msg, ClientMsg::Login { .. })).expect("a login is sent");
+        let login = sent(&outs)
+            .into_iter()
+            .find(|f| matches!(f.msg, ClientMsg::Login { .. }))
+            .expect("a login is sent");
         (login.seq, outs)
     }
 
@@ -144,7 +154,16 @@ impl Phone {
 
     /// Every event so far.
     pub fn all_events(&self) -> Vec<Event> {
-        self.log.iter().filter_map(|(_, o)| if let Output::Event(e) = o { Some(e.clone()) } else { None }).collect()
+        self.log
+            .iter()
+            .filter_map(|(_, o)| {
+                if let Output::Event(e) = o {
+                    Some(e.clone())
+                } else {
+                    None
+                }
+            })
+            .collect()
     }
 }
 
@@ -154,7 +173,12 @@ pub fn login_ok(seq: u64, calls: Vec<CallInfo>) -> ServerMsg {
         seq,
         code: 0,
         message: String::new(),
-        login: Some(LoginResult { server_time_ms: T0, heartbeat_interval_s: HEARTBEAT_S, idle_timeout_s: 60, calls }),
+        login: Some(LoginResult {
+            server_time_ms: T0,
+            heartbeat_interval_s: HEARTBEAT_S,
+            idle_timeout_s: 60,
+            calls,
+        }),
         call: None,
         records: None,
         sdp: None,
@@ -163,25 +187,51 @@ pub fn login_ok(seq: u64, calls: Vec<CallInfo>) -> ServerMsg {
 
 /// The frames in `outs`.
 pub fn sent(outs: &[Output]) -> Vec<ClientFrame> {
-    outs.iter().filter_map(|o| if let Output::Send(f) = o { Some(f.clone()) } else { None }).collect()
+    outs.iter()
+        .filter_map(|o| {
+            if let Output::Send(f) = o {
+                Some(f.clone())
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 /// The events in `outs`.
 pub fn events(outs: &[Output]) -> Vec<Event> {
-    outs.iter().filter_map(|o| if let Output::Event(e) = o { Some(e.clone()) } else { None }).collect()
+    outs.iter()
+        .filter_map(|o| {
+            if let Output::Event(e) = o {
+                Some(e.clone())
+            } else {
+                None
+            }
+        })
+        .collect()
 }
 
 /// The command results in `outs`.
 pub fn dones(outs: &[Output]) -> Vec<(u64, Result<CommandOk, CoreError>)> {
     outs.iter()
-        .filter_map(|o| if let Output::CommandDone { id, result } = o { Some((*id, result.clone())) } else { None })
+        .filter_map(|o| {
+            if let Output::CommandDone { id, result } = o {
+                Some((*id, result.clone()))
+            } else {
+                None
+            }
+        })
         .collect()
 }
 
 /// The single result in `outs` for command `id`.
 pub fn done_for(outs: &[Output], id: u64) -> Result<CommandOk, CoreError> {
     let d: Vec<_> = dones(outs).into_iter().filter(|(i, _)| *i == id).collect();
-    assert_eq!(d.len(), 1, "exactly one CommandDone for {id} expected in {outs:?}");
+    assert_eq!(
+        d.len(),
+        1,
+        "exactly one CommandDone for {id} expected in {outs:?}"
+    );
     d[0].1.clone()
 }
 
@@ -249,7 +299,9 @@ impl Snap {
     }
 
     fn p(&mut self, user: &str) -> &mut Participant {
-        self.info.participant_mut(user).unwrap_or_else(|| panic!("{user} is not a participant"))
+        self.info
+            .participant_mut(user)
+            .unwrap_or_else(|| panic!("{user} is not a participant"))
     }
 
     fn bump(&mut self) -> CallInfo {
@@ -275,7 +327,9 @@ impl Snap {
     /// `user` joins (not invited before, or gone) on `device` at `T0 + at_ms`.
     pub fn join(&mut self, user: &str, device: &str, at_ms: i64) -> CallInfo {
         if self.info.participant(user).is_none() {
-            self.info.participants.push(Participant::new(user, ParticipantState::Ringing));
+            self.info
+                .participants
+                .push(Participant::new(user, ParticipantState::Ringing));
         }
         self.info.is_group = true;
         self.accept(user, device, at_ms)
@@ -297,7 +351,13 @@ impl Snap {
     }
 
     /// `user` becomes Gone with `reason` (from `device`, if given) at `T0 + at_ms`.
-    pub fn gone(&mut self, user: &str, reason: EndReason, device: Option<&str>, at_ms: i64) -> CallInfo {
+    pub fn gone(
+        &mut self,
+        user: &str,
+        reason: EndReason,
+        device: Option<&str>,
+        at_ms: i64,
+    ) -> CallInfo {
         let p = self.p(user);
         p.state = ParticipantState::Gone;
         p.reason = Some(reason);
@@ -311,7 +371,10 @@ impl Snap {
 
     /// `user` leaves without ending the call (group calls).
     pub fn leave(&mut self, user: &str, at_ms: i64) -> CallInfo {
-        let d = self.info.participant(user).and_then(|p| p.device_id.clone());
+        let d = self
+            .info
+            .participant(user)
+            .and_then(|p| p.device_id.clone());
         self.gone(user, EndReason::Hangup, d.as_deref(), at_ms)
     }
 
@@ -323,7 +386,11 @@ impl Snap {
             if p.state != ParticipantState::Gone {
                 let ringing = p.state == ParticipantState::Ringing;
                 p.state = ParticipantState::Gone;
-                p.reason = Some(if ringing && reason != EndReason::NoResponse { EndReason::Canceled } else { reason });
+                p.reason = Some(if ringing && reason != EndReason::NoResponse {
+                    EndReason::Canceled
+                } else {
+                    reason
+                });
                 p.deadline_ms = None;
                 p.left_at_ms = Some(t);
             }
@@ -335,7 +402,13 @@ impl Snap {
     }
 
     /// One participant leaves with `reason` and the call ends with it (1v1).
-    pub fn gone_and_end(&mut self, user: &str, reason: EndReason, device: Option<&str>, at_ms: i64) -> CallInfo {
+    pub fn gone_and_end(
+        &mut self,
+        user: &str,
+        reason: EndReason,
+        device: Option<&str>,
+        at_ms: i64,
+    ) -> CallInfo {
         let p = self.p(user);
         p.state = ParticipantState::Gone;
         p.reason = Some(reason);

@@ -30,8 +30,14 @@ impl TestServer {
             ..Default::default()
         };
         tweak(&mut config);
-        let handle = hotline_server::start(config.clone()).await.expect("server starts");
-        TestServer { handle: Some(handle), dir, config }
+        let handle = hotline_server::start(config.clone())
+            .await
+            .expect("server starts");
+        TestServer {
+            handle: Some(handle),
+            dir,
+            config,
+        }
     }
 
     pub async fn start() -> TestServer {
@@ -48,12 +54,19 @@ impl TestServer {
         let addr = handle.local_addr();
         handle.shutdown().await;
         self.config.listen = addr;
-        self.handle = Some(hotline_server::start(self.config.clone()).await.expect("server restarts"));
+        self.handle = Some(
+            hotline_server::start(self.config.clone())
+                .await
+                .expect("server restarts"),
+        );
     }
 }
 
 pub fn now_s() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 pub fn sig(user: &str) -> String {
@@ -80,7 +93,12 @@ impl Recorder {
     }
 
     /// Wait for the first event (from index `from`) matching `pred`; returns its index.
-    pub fn wait_from(&self, from: usize, what: &str, pred: impl Fn(&Event) -> bool) -> (usize, Event) {
+    pub fn wait_from(
+        &self,
+        from: usize,
+        what: &str,
+        pred: impl Fn(&Event) -> bool,
+    ) -> (usize, Event) {
         let deadline = Instant::now() + Duration::from_secs(45);
         let mut events = self.events.lock().unwrap();
         loop {
@@ -88,7 +106,11 @@ impl Recorder {
                 return (from + i, events[from + i].clone());
             }
             let left = deadline.saturating_duration_since(Instant::now());
-            assert!(!left.is_zero(), "timed out waiting for {what}; events so far: {:#?}", *events);
+            assert!(
+                !left.is_zero(),
+                "timed out waiting for {what}; events so far: {:#?}",
+                *events
+            );
             events = self.changed.wait_timeout(events, left).unwrap().0;
         }
     }
@@ -98,7 +120,12 @@ impl Recorder {
     }
 
     pub fn count(&self, pred: impl Fn(&Event) -> bool) -> usize {
-        self.events.lock().unwrap().iter().filter(|e| pred(e)).count()
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| pred(e))
+            .count()
     }
 }
 
@@ -120,16 +147,30 @@ impl Phone {
         if multi_device {
             engine.enable_multi_device_ability(true).await.unwrap();
         }
-        let config = EngineConfig { server_url: url.into(), sdk_app_id: APP, user_id: user.into(), user_sig: sig(user) };
-        engine.init(config).await.unwrap_or_else(|e| panic!("{user} logs in: {e}"));
-        Phone { user: user.into(), engine, events }
+        let config = EngineConfig {
+            server_url: url.into(),
+            sdk_app_id: APP,
+            user_id: user.into(),
+            user_sig: sig(user),
+        };
+        engine
+            .init(config)
+            .await
+            .unwrap_or_else(|e| panic!("{user} logs in: {e}"));
+        Phone {
+            user: user.into(),
+            engine,
+            events,
+        }
     }
 
     /// Wait on a blocking thread so the test runtime keeps running.
     pub async fn wait(&self, what: &str, pred: impl Fn(&Event) -> bool + Send + 'static) -> Event {
         let rec = self.events.clone();
         let what = format!("{}: {what}", self.user);
-        tokio::task::spawn_blocking(move || rec.wait(&what, pred)).await.unwrap()
+        tokio::task::spawn_blocking(move || rec.wait(&what, pred))
+            .await
+            .unwrap()
     }
 
     pub fn names(&self) -> Vec<&'static str> {

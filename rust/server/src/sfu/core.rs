@@ -45,8 +45,13 @@ const IDLE_TICK: Duration = Duration::from_millis(500);
 /// Baseline 42e01f with packetization mode 1 (and RTX). Keeping the list short
 /// keeps every SDP small (a 9-party subscriber offer has 16 m-lines).
 pub fn rtc_config() -> RtcConfig {
-    let mut cfg = Rtc::builder().set_rtp_mode(true).set_ice_lite(true).clear_codecs().enable_opus(true, false);
-    cfg.codec_config().add_h264(108.into(), Some(109.into()), true, 0x42e01f);
+    let mut cfg = Rtc::builder()
+        .set_rtp_mode(true)
+        .set_ice_lite(true)
+        .clear_codecs()
+        .enable_opus(true, false);
+    cfg.codec_config()
+        .add_h264(108.into(), Some(109.into()), true, 0x42e01f);
     cfg
 }
 
@@ -132,9 +137,22 @@ pub struct Core {
     dirty: Vec<PeerId>,
 }
 
-fn reply(outbox: &Outbox, metrics: &Metrics, seq: u64, r: Result<Option<String>, (ErrorCode, String)>) {
+fn reply(
+    outbox: &Outbox,
+    metrics: &Metrics,
+    seq: u64,
+    r: Result<Option<String>, (ErrorCode, String)>,
+) {
     let msg = match r {
-        Ok(sdp) => ServerMsg::Response { seq, code: 0, message: String::new(), login: None, call: None, records: None, sdp },
+        Ok(sdp) => ServerMsg::Response {
+            seq,
+            code: 0,
+            message: String::new(),
+            login: None,
+            call: None,
+            records: None,
+            sdp,
+        },
         Err((code, message)) => {
             metrics.error(code);
             ServerMsg::err(seq, code, message)
@@ -185,7 +203,12 @@ fn offered_tracks(sdp: &str) -> Vec<(Mid, MediaKind)> {
 }
 
 /// Take a peer's output: datagrams into `out`, interesting events into `evs`.
-fn drain(peer: &mut Peer, out: &mut Vec<(SocketAddr, DatagramSend)>, evs: &mut Vec<Ev>, now: Instant) {
+fn drain(
+    peer: &mut Peer,
+    out: &mut Vec<(SocketAddr, DatagramSend)>,
+    evs: &mut Vec<Ev>,
+    now: Instant,
+) {
     if peer.dead {
         return;
     }
@@ -199,11 +222,21 @@ fn drain(peer: &mut Peer, out: &mut Vec<(SocketAddr, DatagramSend)>, evs: &mut V
             Ok(Output::Event(e)) => match e {
                 Event::RtpPacket(p) => evs.push(Ev::Rtp(p)),
                 Event::KeyframeRequest(k) => evs.push(Ev::Keyframe(k)),
-                Event::IceConnectionStateChange(s) => log::debug!("sfu: {} {:?} of {}: ICE {s:?}", peer.call_id, peer.role, peer.user_id),
+                Event::IceConnectionStateChange(s) => log::debug!(
+                    "sfu: {} {:?} of {}: ICE {s:?}",
+                    peer.call_id,
+                    peer.role,
+                    peer.user_id
+                ),
                 _ => {}
             },
             Err(e) => {
-                log::info!("sfu: {:?} connection of {} in {} failed: {e}", peer.role, peer.user_id, peer.call_id);
+                log::info!(
+                    "sfu: {:?} connection of {} in {} failed: {e}",
+                    peer.role,
+                    peer.user_id,
+                    peer.call_id
+                );
                 peer.dead = true;
                 return;
             }
@@ -234,7 +267,11 @@ impl Core {
 
     /// The earliest moment a peer wants time to pass.
     pub fn next_timeout(&self) -> Option<Instant> {
-        self.peers.values().filter(|p| !p.dead).map(|p| p.next).min()
+        self.peers
+            .values()
+            .filter(|p| !p.dead)
+            .map(|p| p.next)
+            .min()
     }
 
     fn new_peer(&mut self, call_id: &str, user_id: &str, role: Role, now: Instant) -> PeerId {
@@ -242,7 +279,17 @@ impl Core {
         rtc.add_local_candidate(Candidate::host(self.candidate, "udp").expect("a host candidate"));
         let id = self.next_peer;
         self.next_peer += 1;
-        self.peers.insert(id, Peer { rtc, call_id: call_id.into(), user_id: user_id.into(), role, next: now, dead: false });
+        self.peers.insert(
+            id,
+            Peer {
+                rtc,
+                call_id: call_id.into(),
+                user_id: user_id.into(),
+                role,
+                next: now,
+                dead: false,
+            },
+        );
         self.metrics.sfu_peers.fetch_add(1, Relaxed);
         id
     }
@@ -264,28 +311,51 @@ impl Core {
     /// Apply a command from the hub.
     pub fn handle_cmd(&mut self, cmd: Cmd, now: Instant) {
         match cmd {
-            Cmd::Publish { call_id, user_id, device_id, sdp, seq, outbox } => {
+            Cmd::Publish {
+                call_id,
+                user_id,
+                device_id,
+                sdp,
+                seq,
+                outbox,
+            } => {
                 let r = self.publish(&call_id, &user_id, device_id, &sdp, outbox.clone(), now);
                 reply(&outbox, &self.metrics, seq, r.map(Some));
                 self.renegotiate_room(&call_id, now);
             }
-            Cmd::Answer { call_id, user_id, revision, sdp, seq, outbox } => {
+            Cmd::Answer {
+                call_id,
+                user_id,
+                revision,
+                sdp,
+                seq,
+                outbox,
+            } => {
                 let r = self.answer(&call_id, &user_id, revision, &sdp);
                 reply(&outbox, &self.metrics, seq, r.map(|_| None));
                 self.renegotiate_room(&call_id, now);
             }
             Cmd::Members { call_id, in_call } => {
-                let Some(room) = self.rooms.get_mut(&call_id) else { return };
+                let Some(room) = self.rooms.get_mut(&call_id) else {
+                    return;
+                };
                 let leaving: Vec<String> = room
                     .members
                     .iter()
-                    .filter(|(u, m)| !in_call.iter().any(|(iu, idev)| iu == *u && *idev == m.device_id))
+                    .filter(|(u, m)| {
+                        !in_call
+                            .iter()
+                            .any(|(iu, idev)| iu == *u && *idev == m.device_id)
+                    })
                     .map(|(u, _)| u.clone())
                     .collect();
                 if leaving.is_empty() {
                     return;
                 }
-                let gone: Vec<Member> = leaving.iter().filter_map(|u| room.members.remove(u)).collect();
+                let gone: Vec<Member> = leaving
+                    .iter()
+                    .filter_map(|u| room.members.remove(u))
+                    .collect();
                 log::debug!("sfu: {leaving:?} left the media of {call_id}");
                 for m in gone {
                     self.drop_member(m);
@@ -299,9 +369,17 @@ impl Core {
                     }
                 }
             }
-            Cmd::Rebind { user_id, device_id, outbox } => {
+            Cmd::Rebind {
+                user_id,
+                device_id,
+                outbox,
+            } => {
                 for room in self.rooms.values_mut() {
-                    if let Some(m) = room.members.get_mut(&user_id).filter(|m| m.device_id == device_id) {
+                    if let Some(m) = room
+                        .members
+                        .get_mut(&user_id)
+                        .filter(|m| m.device_id == device_id)
+                    {
                         m.outbox = outbox.clone();
                         if let Some(p) = &m.sub.pending {
                             m.outbox.send(&p.msg);
@@ -313,22 +391,42 @@ impl Core {
         self.flush_dirty(now);
     }
 
-    fn publish(&mut self, call_id: &str, user_id: &str, device_id: String, sdp: &str, outbox: Outbox, now: Instant) -> Result<String, (ErrorCode, String)> {
-        let offer = SdpOffer::from_sdp_string(sdp).map_err(|e| (ErrorCode::ParamInvalid, format!("invalid SDP offer: {e}")))?;
+    fn publish(
+        &mut self,
+        call_id: &str,
+        user_id: &str,
+        device_id: String,
+        sdp: &str,
+        outbox: Outbox,
+        now: Instant,
+    ) -> Result<String, (ErrorCode, String)> {
+        let offer = SdpOffer::from_sdp_string(sdp)
+            .map_err(|e| (ErrorCode::ParamInvalid, format!("invalid SDP offer: {e}")))?;
         let id = self.new_peer(call_id, user_id, Role::Publisher, now);
-        let accepted = self.peers.get_mut(&id).expect("just added").rtc.sdp_api().accept_offer(offer);
+        let accepted = self
+            .peers
+            .get_mut(&id)
+            .expect("just added")
+            .rtc
+            .sdp_api()
+            .accept_offer(offer);
         let answer = match accepted {
             Ok(a) => a,
             Err(e) => {
                 self.drop_peer(Some(id));
-                return Err((ErrorCode::ParamInvalid, format!("SDP offer not acceptable: {e}")));
+                return Err((
+                    ErrorCode::ParamInvalid,
+                    format!("SDP offer not acceptable: {e}"),
+                ));
             }
         };
         // The tracks the engine sends, as its offer lists them (str0m reports
         // MediaAdded only once the connection is up; offers go out before).
         let peer = self.peers.get_mut(&id).expect("just added");
-        let tracks: Vec<(Mid, MediaKind)> =
-            offered_tracks(sdp).into_iter().filter(|(mid, _)| peer.rtc.media(*mid).is_some()).collect();
+        let tracks: Vec<(Mid, MediaKind)> = offered_tracks(sdp)
+            .into_iter()
+            .filter(|(mid, _)| peer.rtc.media(*mid).is_some())
+            .collect();
         let room = self.rooms.entry(call_id.to_string()).or_default();
         // A new publish replaces the member's connections: the engine started over.
         let old = room.members.remove(user_id);
@@ -338,7 +436,10 @@ impl Core {
             outbox,
             publisher: Some(id),
             tracks,
-            sub: Subscriber { revision, ..Default::default() },
+            sub: Subscriber {
+                revision,
+                ..Default::default()
+            },
         };
         room.members.insert(user_id.to_string(), member);
         if let Some(old) = old {
@@ -348,9 +449,19 @@ impl Core {
         Ok(answer.to_sdp_string())
     }
 
-    fn answer(&mut self, call_id: &str, user_id: &str, revision: u64, sdp: &str) -> Result<(), (ErrorCode, String)> {
+    fn answer(
+        &mut self,
+        call_id: &str,
+        user_id: &str,
+        revision: u64,
+        sdp: &str,
+    ) -> Result<(), (ErrorCode, String)> {
         let refused = |m: String| Err((ErrorCode::RequestRefused, m));
-        let Some(m) = self.rooms.get_mut(call_id).and_then(|r| r.members.get_mut(user_id)) else {
+        let Some(m) = self
+            .rooms
+            .get_mut(call_id)
+            .and_then(|r| r.members.get_mut(user_id))
+        else {
             return refused("there is no media offer to answer; publish first".into());
         };
         let current = m.sub.pending.as_ref().map(|p| p.revision);
@@ -360,21 +471,33 @@ impl Core {
                 m.outbox.send(&p.msg);
             }
             return match current {
-                Some(c) => refused(format!("revision {revision} is stale; the current offer is revision {c}")),
-                None => refused(format!("revision {revision} is not waiting for an answer (latest was {})", m.sub.revision)),
+                Some(c) => refused(format!(
+                    "revision {revision} is stale; the current offer is revision {c}"
+                )),
+                None => refused(format!(
+                    "revision {revision} is not waiting for an answer (latest was {})",
+                    m.sub.revision
+                )),
             };
         }
-        let answer = SdpAnswer::from_sdp_string(sdp).map_err(|e| (ErrorCode::ParamInvalid, format!("invalid SDP answer: {e}")))?;
+        let answer = SdpAnswer::from_sdp_string(sdp)
+            .map_err(|e| (ErrorCode::ParamInvalid, format!("invalid SDP answer: {e}")))?;
         let pending = m.sub.pending.take().expect("checked");
         let peer_id = m.sub.peer.expect("an offer implies a connection");
-        let peer = self.peers.get_mut(&peer_id).expect("subscriber peer exists");
+        let peer = self
+            .peers
+            .get_mut(&peer_id)
+            .expect("subscriber peer exists");
         if let Err(e) = peer.rtc.sdp_api().accept_answer(pending.offer, answer) {
             // The exchange is spent: start the subscriber connection over.
             let old = m.sub.peer.take();
             m.sub.routes.clear();
             m.sub.dirty = true;
             self.drop_peer(old);
-            return Err((ErrorCode::ParamInvalid, format!("SDP answer not acceptable: {e}; a new offer follows")));
+            return Err((
+                ErrorCode::ParamInvalid,
+                format!("SDP answer not acceptable: {e}; a new offer follows"),
+            ));
         }
         for r in &mut m.sub.routes {
             r.negotiated = true;
@@ -385,7 +508,9 @@ impl Core {
 
     /// Bring every member's subscriber connection in line with the room's tracks.
     fn renegotiate_room(&mut self, call_id: &str, now: Instant) {
-        let Some(room) = self.rooms.get(call_id) else { return };
+        let Some(room) = self.rooms.get(call_id) else {
+            return;
+        };
         if room.members.is_empty() {
             self.rooms.remove(call_id);
             return;
@@ -403,43 +528,86 @@ impl Core {
             .members
             .iter()
             .filter(|(u, _)| u.as_str() != user)
-            .flat_map(|(u, m)| m.tracks.iter().map(move |(mid, kind)| (u.clone(), *mid, *kind)))
+            .flat_map(|(u, m)| {
+                m.tracks
+                    .iter()
+                    .map(move |(mid, kind)| (u.clone(), *mid, *kind))
+            })
             .collect();
         let m = room.members.get(user).expect("member exists");
         if m.sub.pending.is_some() {
-            self.rooms.get_mut(call_id).unwrap().members.get_mut(user).unwrap().sub.dirty = true;
+            self.rooms
+                .get_mut(call_id)
+                .unwrap()
+                .members
+                .get_mut(user)
+                .unwrap()
+                .sub
+                .dirty = true;
             return;
         }
         let adds: Vec<(String, Mid, MediaKind)> = desired
             .iter()
-            .filter(|(u, mid, _)| !m.sub.routes.iter().any(|r| &r.source_user == u && r.source_mid == *mid))
+            .filter(|(u, mid, _)| {
+                !m.sub
+                    .routes
+                    .iter()
+                    .any(|r| &r.source_user == u && r.source_mid == *mid)
+            })
             .cloned()
             .collect();
         let removes: Vec<Mid> = m
             .sub
             .routes
             .iter()
-            .filter(|r| !desired.iter().any(|(u, mid, _)| u == &r.source_user && *mid == r.source_mid))
+            .filter(|r| {
+                !desired
+                    .iter()
+                    .any(|(u, mid, _)| u == &r.source_user && *mid == r.source_mid)
+            })
             .map(|r| r.mid)
             .collect();
         if adds.is_empty() && removes.is_empty() {
-            self.rooms.get_mut(call_id).unwrap().members.get_mut(user).unwrap().sub.dirty = false;
+            self.rooms
+                .get_mut(call_id)
+                .unwrap()
+                .members
+                .get_mut(user)
+                .unwrap()
+                .sub
+                .dirty = false;
             return;
         }
         let peer_id = match m.sub.peer {
             Some(p) => p,
             None => {
                 let p = self.new_peer(call_id, user, Role::Subscriber, now);
-                self.rooms.get_mut(call_id).unwrap().members.get_mut(user).unwrap().sub.peer = Some(p);
+                self.rooms
+                    .get_mut(call_id)
+                    .unwrap()
+                    .members
+                    .get_mut(user)
+                    .unwrap()
+                    .sub
+                    .peer = Some(p);
                 p
             }
         };
-        let peer = self.peers.get_mut(&peer_id).expect("subscriber peer exists");
+        let peer = self
+            .peers
+            .get_mut(&peer_id)
+            .expect("subscriber peer exists");
         let mut api = peer.rtc.sdp_api();
         let mut new_routes = vec![];
         for (u, source_mid, kind) in adds {
             let track = format!("{u}-{}", kind_name(kind));
-            let mid = api.add_media(kind, Direction::SendOnly, Some(u.clone()), Some(track), None);
+            let mid = api.add_media(
+                kind,
+                Direction::SendOnly,
+                Some(u.clone()),
+                Some(track),
+                None,
+            );
             new_routes.push(Route {
                 mid,
                 source_user: u,
@@ -455,8 +623,16 @@ impl Core {
         for mid in &removes {
             api.set_direction(*mid, Direction::Inactive);
         }
-        let Some((offer, pending)) = api.apply() else { return };
-        let m = self.rooms.get_mut(call_id).unwrap().members.get_mut(user).unwrap();
+        let Some((offer, pending)) = api.apply() else {
+            return;
+        };
+        let m = self
+            .rooms
+            .get_mut(call_id)
+            .unwrap()
+            .members
+            .get_mut(user)
+            .unwrap();
         m.sub.routes.retain(|r| !removes.contains(&r.mid));
         m.sub.routes.extend(new_routes);
         m.sub.revision += 1;
@@ -465,21 +641,48 @@ impl Core {
             .sub
             .routes
             .iter()
-            .map(|r| MediaTrack { mid: r.mid.to_string(), user_id: r.source_user.clone(), kind: kind_name(r.kind).into() })
+            .map(|r| MediaTrack {
+                mid: r.mid.to_string(),
+                user_id: r.source_user.clone(),
+                kind: kind_name(r.kind).into(),
+            })
             .collect();
-        let msg = ServerMsg::MediaOffer { call_id: call_id.into(), revision: m.sub.revision, sdp: offer.to_sdp_string(), tracks };
+        let msg = ServerMsg::MediaOffer {
+            call_id: call_id.into(),
+            revision: m.sub.revision,
+            sdp: offer.to_sdp_string(),
+            tracks,
+        };
         m.outbox.send(&msg);
-        m.sub.pending = Some(Pending { revision: m.sub.revision, offer: pending, msg });
+        m.sub.pending = Some(Pending {
+            revision: m.sub.revision,
+            offer: pending,
+            msg,
+        });
         self.dirty.push(peer_id);
     }
 
     /// A datagram arrived on the SFU's socket.
     pub fn handle_datagram(&mut self, src: SocketAddr, data: &[u8], now: Instant) {
-        let Ok(contents) = data.try_into() else { return };
-        let input = Input::Receive(now, Receive { proto: Protocol::Udp, source: src, destination: self.candidate, contents });
+        let Ok(contents) = data.try_into() else {
+            return;
+        };
+        let input = Input::Receive(
+            now,
+            Receive {
+                proto: Protocol::Udp,
+                source: src,
+                destination: self.candidate,
+                contents,
+            },
+        );
         let id = match self.by_addr.get(&src) {
             Some(id) => *id,
-            None => match self.peers.iter().find(|(_, p)| !p.dead && p.rtc.accepts(&input)) {
+            None => match self
+                .peers
+                .iter()
+                .find(|(_, p)| !p.dead && p.rtc.accepts(&input))
+            {
                 Some((id, _)) => {
                     self.by_addr.insert(src, *id);
                     *id
@@ -487,12 +690,18 @@ impl Core {
                 None => return,
             },
         };
-        let Some(peer) = self.peers.get_mut(&id) else { return };
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
         if peer.dead {
             return;
         }
         if let Err(e) = peer.rtc.handle_input(input) {
-            log::info!("sfu: input for {} in {} failed: {e}", peer.user_id, peer.call_id);
+            log::info!(
+                "sfu: input for {} in {} failed: {e}",
+                peer.user_id,
+                peer.call_id
+            );
             peer.dead = true;
             return;
         }
@@ -504,7 +713,12 @@ impl Core {
     /// Let time pass: every peer whose timer is due (or all, after a read
     /// burst, as str0m's chat example does) runs its timers and is drained.
     pub fn handle_timeout(&mut self, now: Instant, all: bool) {
-        let due: Vec<PeerId> = self.peers.iter().filter(|(_, p)| !p.dead && (all || p.next <= now)).map(|(id, _)| *id).collect();
+        let due: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| !p.dead && (all || p.next <= now))
+            .map(|(id, _)| *id)
+            .collect();
         for id in due {
             self.advance(id, now);
         }
@@ -513,12 +727,18 @@ impl Core {
 
     /// Give one live peer the time, then carry out what it has to say.
     fn advance(&mut self, id: PeerId, now: Instant) {
-        let Some(peer) = self.peers.get_mut(&id) else { return };
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
         if peer.dead {
             return;
         }
         if let Err(e) = peer.rtc.handle_input(Input::Timeout(now)) {
-            log::info!("sfu: timeout for {} in {} failed: {e}", peer.user_id, peer.call_id);
+            log::info!(
+                "sfu: timeout for {} in {} failed: {e}",
+                peer.user_id,
+                peer.call_id
+            );
             peer.dead = true;
             return;
         }
@@ -548,7 +768,9 @@ impl Core {
         if evs.is_empty() {
             return;
         }
-        let Some(peer) = self.peers.get(&from) else { return };
+        let Some(peer) = self.peers.get(&from) else {
+            return;
+        };
         let (call_id, user_id, role) = (peer.call_id.clone(), peer.user_id.clone(), peer.role);
         for ev in evs {
             match (role, ev) {
@@ -563,14 +785,24 @@ impl Core {
     fn forward(&mut self, from: PeerId, call_id: &str, source_user: &str, p: RtpPacket) {
         self.metrics.sfu_rtp_in_total.fetch_add(1, Relaxed);
         let Some(source_mid) = self.peers.get_mut(&from).and_then(|peer| {
-            peer.rtc.direct_api().stream_rx(&p.header.ssrc).map(|s| s.mid())
+            peer.rtc
+                .direct_api()
+                .stream_rx(&p.header.ssrc)
+                .map(|s| s.mid())
         }) else {
             return;
         };
         let in_pt = *p.header.payload_type;
-        let source_params: Option<PayloadParams> =
-            self.peers[&from].rtc.codec_config().params().iter().find(|c| *c.pt() == in_pt).cloned();
-        let Some(room) = self.rooms.get_mut(call_id) else { return };
+        let source_params: Option<PayloadParams> = self.peers[&from]
+            .rtc
+            .codec_config()
+            .params()
+            .iter()
+            .find(|c| *c.pt() == in_pt)
+            .cloned();
+        let Some(room) = self.rooms.get_mut(call_id) else {
+            return;
+        };
         let mut ext = ExtensionValues::default();
         ext.audio_level = p.header.ext_vals.audio_level;
         ext.voice_activity = p.header.ext_vals.voice_activity;
@@ -580,17 +812,22 @@ impl Core {
                 continue;
             }
             let Some(sub_id) = m.sub.peer else { continue };
-            let Some(route) = m.sub.routes.iter_mut().find(|r| r.negotiated && r.source_user == source_user && r.source_mid == source_mid) else {
+            let Some(route) = m.sub.routes.iter_mut().find(|r| {
+                r.negotiated && r.source_user == source_user && r.source_mid == source_mid
+            }) else {
                 continue;
             };
-            let Some(sub) = self.peers.get_mut(&sub_id) else { continue };
+            let Some(sub) = self.peers.get_mut(&sub_id) else {
+                continue;
+            };
             if sub.dead {
                 continue;
             }
             let out_pt = match route.pts.iter().find(|(i, _)| *i == in_pt) {
                 Some((_, o)) => *o,
                 None => {
-                    let o = source_params.and_then(|sp| sub.rtc.codec_config().match_params(sp).map(|c| *c.pt()));
+                    let o = source_params
+                        .and_then(|sp| sub.rtc.codec_config().match_params(sp).map(|c| *c.pt()));
                     route.pts.push((in_pt, o));
                     o
                 }
@@ -604,12 +841,20 @@ impl Core {
             let seq_out = (seq_in as i64 + route.seq_offset).max(0) as u64;
             route.last_out = Some(route.last_out.map_or(seq_out, |l| l.max(seq_out)));
             let mut api = sub.rtc.direct_api();
-            let Some(tx) = api.stream_tx_by_mid(route.mid, None) else { continue };
+            let Some(tx) = api.stream_tx_by_mid(route.mid, None) else {
+                continue;
+            };
             tx.write_rtp(
-                RtpWrite::new(out_pt.into(), seq_out.into(), p.header.timestamp, p.timestamp, p.payload.clone())
-                    .marker(p.header.marker)
-                    .ext_vals(ext.clone())
-                    .nackable(route.kind == MediaKind::Video),
+                RtpWrite::new(
+                    out_pt.into(),
+                    seq_out.into(),
+                    p.header.timestamp,
+                    p.timestamp,
+                    p.payload.clone(),
+                )
+                .marker(p.header.marker)
+                .ext_vals(ext.clone())
+                .nackable(route.kind == MediaKind::Video),
             );
             self.metrics.sfu_rtp_forwarded_total.fetch_add(1, Relaxed);
             self.dirty.push(sub_id);
@@ -618,14 +863,36 @@ impl Core {
 
     /// A subscriber asked for a keyframe: ask the track's publisher.
     fn keyframe(&mut self, call_id: &str, user: &str, k: KeyframeRequest) {
-        let Some(room) = self.rooms.get(call_id) else { return };
-        let Some(route) = room.members.get(user).and_then(|m| m.sub.routes.iter().find(|r| r.mid == k.mid)) else { return };
-        let Some(pub_id) = room.members.get(&route.source_user).and_then(|m| m.publisher) else { return };
+        let Some(room) = self.rooms.get(call_id) else {
+            return;
+        };
+        let Some(route) = room
+            .members
+            .get(user)
+            .and_then(|m| m.sub.routes.iter().find(|r| r.mid == k.mid))
+        else {
+            return;
+        };
+        let Some(pub_id) = room
+            .members
+            .get(&route.source_user)
+            .and_then(|m| m.publisher)
+        else {
+            return;
+        };
         let source_mid = route.source_mid;
-        let Some(publisher) = self.peers.get_mut(&pub_id) else { return };
-        if let Some(rx) = publisher.rtc.direct_api().stream_rx_by_mid(source_mid, None) {
+        let Some(publisher) = self.peers.get_mut(&pub_id) else {
+            return;
+        };
+        if let Some(rx) = publisher
+            .rtc
+            .direct_api()
+            .stream_rx_by_mid(source_mid, None)
+        {
             rx.request_keyframe(k.kind);
-            self.metrics.sfu_keyframe_requests_total.fetch_add(1, Relaxed);
+            self.metrics
+                .sfu_keyframe_requests_total
+                .fetch_add(1, Relaxed);
             self.dirty.push(pub_id);
         }
     }

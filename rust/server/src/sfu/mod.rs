@@ -142,9 +142,19 @@ fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
 /// Bind the media socket and start the SFU thread. `public` (port 0 = the
 /// bound port) is the address written into SDPs for deployments behind NAT.
 /// The thread stops when every [`Sfu`] handle is dropped.
-pub fn start(listen: SocketAddr, public: Option<SocketAddr>, metrics: Arc<Metrics>) -> Result<Sfu, SfuError> {
-    let sock = bind(listen).map_err(|source| SfuError::Bind { addr: listen, source })?;
-    let local = sock.local_addr().map_err(|source| SfuError::Bind { addr: listen, source })?;
+pub fn start(
+    listen: SocketAddr,
+    public: Option<SocketAddr>,
+    metrics: Arc<Metrics>,
+) -> Result<Sfu, SfuError> {
+    let sock = bind(listen).map_err(|source| SfuError::Bind {
+        addr: listen,
+        source,
+    })?;
+    let local = sock.local_addr().map_err(|source| SfuError::Bind {
+        addr: listen,
+        source,
+    })?;
     let candidate = match public {
         Some(p) if p.port() == 0 => SocketAddr::new(p.ip(), local.port()),
         Some(p) => p,
@@ -159,11 +169,21 @@ pub fn start(listen: SocketAddr, public: Option<SocketAddr>, metrics: Arc<Metric
     std::thread::Builder::new()
         .name("hotline-sfu".into())
         .spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime for the SFU thread");
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the SFU thread");
             rt.block_on(run(sock, rx, core));
         })
-        .map_err(|source| SfuError::Bind { addr: listen, source })?;
-    Ok(Sfu { tx, local, candidate })
+        .map_err(|source| SfuError::Bind {
+            addr: listen,
+            source,
+        })?;
+    Ok(Sfu {
+        tx,
+        local,
+        candidate,
+    })
 }
 
 async fn run(sock: UdpSocket, mut rx: mpsc::UnboundedReceiver<Cmd>, mut core: core::Core) {
@@ -177,7 +197,9 @@ async fn run(sock: UdpSocket, mut rx: mpsc::UnboundedReceiver<Cmd>, mut core: co
     let mut buf = vec![0u8; 2048];
     loop {
         let now = Instant::now();
-        let wake = core.next_timeout().map_or(now + MAX_WAIT, |t| t.min(now + MAX_WAIT));
+        let wake = core
+            .next_timeout()
+            .map_or(now + MAX_WAIT, |t| t.min(now + MAX_WAIT));
         let mut read = false;
         tokio::select! {
             biased;
@@ -209,7 +231,9 @@ async fn run(sock: UdpSocket, mut rx: mpsc::UnboundedReceiver<Cmd>, mut core: co
             }
         }
         if dropped > 0 {
-            core.metrics().sfu_send_dropped_total.fetch_add(dropped, std::sync::atomic::Ordering::Relaxed);
+            core.metrics()
+                .sfu_send_dropped_total
+                .fetch_add(dropped, std::sync::atomic::Ordering::Relaxed);
         }
     }
     log::debug!("sfu: stopped");

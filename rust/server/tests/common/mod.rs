@@ -52,7 +52,10 @@ pub async fn server() -> TestServer {
 }
 
 pub fn now_s() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 pub fn sig(user: &str) -> String {
@@ -68,20 +71,32 @@ pub struct Client {
 
 impl Client {
     pub async fn connect(url: &str) -> Client {
-        let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("connect");
-        Client { ws, seq: 0, stash: Default::default() }
+        let (ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("connect");
+        Client {
+            ws,
+            seq: 0,
+            stash: Default::default(),
+        }
     }
 
     /// Connect and log in; panics unless the login succeeds.
     pub async fn login(url: &str, user: &str) -> Client {
         let mut c = Client::connect(url).await;
         let r = c.request(login_msg(user, &sig(user), "dev-1")).await;
-        assert!(matches!(r, ServerMsg::Response { code: 0, .. }), "login failed: {r:?}");
+        assert!(
+            matches!(r, ServerMsg::Response { code: 0, .. }),
+            "login failed: {r:?}"
+        );
         c
     }
 
     pub async fn send_text(&mut self, text: impl Into<String>) {
-        self.ws.send(Message::Text(text.into().into())).await.expect("send");
+        self.ws
+            .send(Message::Text(text.into().into()))
+            .await
+            .expect("send");
     }
 
     pub async fn send(&mut self, msg: ClientMsg) -> u64 {
@@ -101,9 +116,13 @@ impl Client {
 
     async fn recv_wire(&mut self) -> Option<ServerMsg> {
         loop {
-            let m = tokio::time::timeout(Duration::from_secs(5), self.ws.next()).await.expect("a message within 5 s");
+            let m = tokio::time::timeout(Duration::from_secs(5), self.ws.next())
+                .await
+                .expect("a message within 5 s");
             match m {
-                Some(Ok(Message::Text(t))) => return Some(serde_json::from_str(&t).expect("server speaks the protocol")),
+                Some(Ok(Message::Text(t))) => {
+                    return Some(serde_json::from_str(&t).expect("server speaks the protocol"))
+                }
                 Some(Ok(Message::Close(_))) | None => return None,
                 Some(Err(e)) => {
                     eprintln!("connection ended with an error: {e}");
@@ -160,7 +179,10 @@ pub fn code(r: &ServerMsg) -> i32 {
 }
 
 pub fn call_msg(users: &[&str]) -> ClientMsg {
-    ClientMsg::call_with_defaults(users.iter().map(|s| s.to_string()).collect(), hotline_proto::MediaType::Video)
+    ClientMsg::call_with_defaults(
+        users.iter().map(|s| s.to_string()).collect(),
+        hotline_proto::MediaType::Video,
+    )
 }
 
 /// A tiny HTTP/1.1 GET (the tests need no HTTP client crate).
@@ -169,7 +191,11 @@ pub async fn http_get(url: &str) -> String {
     let rest = url.strip_prefix("http://").unwrap();
     let (host, path) = rest.split_at(rest.find('/').unwrap());
     let mut s = tokio::net::TcpStream::connect(host).await.unwrap();
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).await.unwrap();
     out

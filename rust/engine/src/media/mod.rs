@@ -1,0 +1,254 @@
+//! The engine's media: every call is a room on the server's SFU (ADR 0004).
+//!
+//! | module | job |
+//! |---|---|
+//! | [`devices`] | the app's side: sources, sinks, the device delegate |
+//! | `session` | one call's publisher and subscriber connections |
+//! | `peer` | building `webrtc` peer connections (codecs, ICE timing) |
+//! | `keyframe` | delivering PLI/FIR about our video to the encoder |
+//! | `send` | camera → H.264 → RTP thread |
+//! | `audio` | microphone → Opus → RTP, jitter buffers → mix → speaker, levels |
+//! | `receive` | remote tracks → depacketize → decode → sinks |
+//! | `mailbox` | non-blocking sink delivery |
+//! | [`stats`] | call statistics and network quality |
+
+mod audio;
+pub mod devices;
+mod keyframe;
+mod mailbox;
+mod peer;
+mod receive;
+mod send;
+mod session;
+mod shared;
+pub mod stats;
+pub mod synthetic;
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hotline_core::{Event, NetworkQuality as CoreQuality, UserNetworkQuality};
+use hotline_media::NetworkQuality;
+use hotline_proto::{MediaTrack, MediaType};
+use tokio::sync::mpsc;
+
+use crate::actor::ActorMsg;
+pub(crate) use session::MediaSession;
+use session::SessionContext;
+pub(crate) use shared::{AudioOut, MediaShared, VideoView};
+use stats::{CallStats, RateMemory};
+
+/// How often `onUserNetworkQualityChanged` is reported.
+const QUALITY_INTERVAL: Duration = Duration::from_secs(2);
+
+/// The engine's media state: devices (for the engine's life) and the
+/// current call's session. Shared by the API and the actor.
+#[derive(Default)]
+pub(crate) struct Media {
+    pub(crate) shared: Arc<MediaShared>,
+    session: Mutex<Option<MediaSession>>,
+    rates: Mutex<RateMemory>,
+}
+
+/// What the actor knows that a session needs.
+pub(crate) struct ActorLink {
+    pub(crate) me: String,
+    pub(crate) server_host: String,
+    pub(crate) actor: mpsc::UnboundedSender<ActorMsg>,
+    pub(crate) events: std::sync::mpsc::Sender<Event>,
+}
+
+impl Media {
+    pub(crate) fn new() -> Media {
+        let media = Media::default();
+        // TUICallEngine starts calls with the microphone on.
+        media.shared.microphone_open.store(true, Relaxed);
+        media
+    }
+
+    /// Follow the call: start media when it begins here, stop when it ends.
+    pub(crate) fn on_event(self: &Arc<Self>, event: &Event, link: &ActorLink) {
+        match event {
+            Event::CallBegin {
+                call_id,
+                media_type,
+                ..
+            } => self.start(call_id, *media_type, link),
+            Event::CallEnd { call_id, .. } | Event::CallNotConnected { call_id, .. } => {
+                self.stop(call_id)
+            }
+            Event::CallMediaTypeChanged { .. } => {
+                // Video → audio: the camera stops; the others see video unavailable.
+                self.shared.camera_open.store(false, Relaxed);
+                self.media_state_changed();
+            }
+            _ => {}
+        }
+    }
+
+    fn start(self: &Arc<Self>, call_id: &str, media_type: MediaType, link: &ActorLink) {
+        let mut slot = self.session.lock().expect("media session");
+        if slot.as_ref().is_some_and(|s| s.call_id == call_id) {
+            return;
+        }
+        log::info!("starting {} media for call {call_id}", media_type.as_str());
+        if let Some(d) = self.shared.delegate.lock().expect("delegate").clone() {
+            if self.shared.microphone_open.load(Relaxed) {
+                d.open_microphone();
+            }
+        }
+        *self.rates.lock().expect("rates") = RateMemory::default();
+        let ctx = SessionContext {
+            call_id: call_id.to_string(),
+            media_type,
+            me: link.me.clone(),
+            server_host: link.server_host.clone(),
+            shared: self.shared.clone(),
+            actor: link.actor.clone(),
+            events: link.events.clone(),
+        };
+        let runtime = tokio::runtime::Handle::current();
+        *slot = Some(MediaSession::start(&runtime, ctx));
+        drop(slot);
+        self.spawn_quality_reports(call_id.to_string(), link.events.clone());
+    }
+
+    fn stop(&self, call_id: &str) {
+        let session = {
+            let mut slot = self.session.lock().expect("media session");
+            if slot.as_ref().is_none_or(|s| s.call_id != call_id) {
+                return;
+            }
+            slot.take()
+        };
+        if let Some(s) = session {
+            log::info!("stopping media for call {call_id}");
+            s.stop();
+            if let Some(d) = self.shared.delegate.lock().expect("delegate").clone() {
+                if self.shared.camera_open.swap(false, Relaxed) {
+                    d.close_camera();
+                }
+                d.close_microphone();
+            }
+        }
+    }
+
+    /// Stop whatever runs (logout).
+    pub(crate) fn stop_all(&self) {
+        let id = self
+            .session
+            .lock()
+            .expect("media session")
+            .as_ref()
+            .map(|s| s.call_id.clone());
+        if let Some(id) = id {
+            self.stop(&id);
+        }
+    }
+
+    /// The SFU's subscriber offer for the current call.
+    pub(crate) fn on_offer(
+        &self,
+        call_id: &str,
+        revision: u64,
+        sdp: String,
+        tracks: Vec<MediaTrack>,
+    ) {
+        match self.session.lock().expect("media session").as_ref() {
+            Some(s) if s.call_id == call_id => s.offer(revision, sdp, tracks),
+            _ => log::debug!("media offer {revision} for call {call_id} without a session"),
+        }
+    }
+
+    /// Camera or microphone switched: tell the others (if in a call).
+    pub(crate) fn media_state_changed(&self) {
+        if let Some(s) = self.session.lock().expect("media session").as_ref() {
+            s.media_state_changed();
+        }
+    }
+
+    /// The current call's statistics, if media runs.
+    pub(crate) async fn stats(&self) -> Option<CallStats> {
+        let (remotes, milestones, peers) = {
+            let slot = self.session.lock().expect("media session");
+            let s = slot.as_ref()?;
+            let peers = s.peers.lock().expect("peers").clone();
+            (s.remotes.clone(), s.milestones.clone(), peers)
+        };
+        let mut rtt_ms: f64 = 0.0;
+        for pc in peers {
+            let report = pc
+                .get_stats(
+                    std::time::Instant::now(),
+                    rtc::statistics::StatsSelector::None,
+                )
+                .await;
+            for pair in report.candidate_pairs() {
+                rtt_ms = rtt_ms.max(pair.current_round_trip_time * 1000.0);
+            }
+        }
+        let fps = self.shared.encoder_params().fps;
+        let mut stats = stats::compute(
+            &self.shared,
+            &remotes,
+            &mut self.rates.lock().expect("rates"),
+            rtt_ms,
+            fps,
+        );
+        stats.publisher_connected_ms = milestones.publisher_connected_ms.load(Relaxed);
+        stats.subscriber_connected_ms = milestones.subscriber_connected_ms.load(Relaxed);
+        Some(stats)
+    }
+
+    /// Report network quality every [`QUALITY_INTERVAL`] while this call's media runs.
+    fn spawn_quality_reports(
+        self: &Arc<Self>,
+        call_id: String,
+        events: std::sync::mpsc::Sender<Event>,
+    ) {
+        let media = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut rates = RateMemory::default();
+            loop {
+                tokio::time::sleep(QUALITY_INTERVAL).await;
+                let Some(media) = media.upgrade() else { return };
+                let remotes = {
+                    let slot = media.session.lock().expect("media session");
+                    match slot.as_ref() {
+                        Some(s) if s.call_id == call_id => s.remotes.clone(),
+                        _ => return,
+                    }
+                };
+                let fps = media.shared.encoder_params().fps;
+                let stats = stats::compute(&media.shared, &remotes, &mut rates, 0.0, fps);
+                let qualities = stats
+                    .users
+                    .iter()
+                    .map(|u| UserNetworkQuality {
+                        user_id: u.user_id.clone(),
+                        quality: to_core(u.quality),
+                    })
+                    .collect::<Vec<_>>();
+                if !qualities.is_empty() {
+                    let _ = events.send(Event::UserNetworkQualityChanged {
+                        call_id: call_id.clone(),
+                        qualities,
+                    });
+                }
+            }
+        });
+    }
+}
+
+fn to_core(q: NetworkQuality) -> CoreQuality {
+    match q {
+        NetworkQuality::Unknown => CoreQuality::Unknown,
+        NetworkQuality::Excellent => CoreQuality::Excellent,
+        NetworkQuality::Good => CoreQuality::Good,
+        NetworkQuality::Poor => CoreQuality::Poor,
+        NetworkQuality::Bad => CoreQuality::Bad,
+        NetworkQuality::VeryBad => CoreQuality::VeryBad,
+        NetworkQuality::Down => CoreQuality::Down,
+    }
+}

@@ -1,0 +1,463 @@
+//! One call's media, as ADR 0004 describes: a *publisher* connection (the
+//! engine offers sendonly audio, and video for video calls) and a
+//! *subscriber* connection (the SFU offers everyone else's tracks and the
+//! engine answers each revision). One tokio task owns both connections and
+//! handles, in order: the SFU's offers, media-state changes, and the
+//! connections' events (new remote tracks, keyframe requests).
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::Instant;
+
+use hotline_core::{Command, CommandOk, CoreError, Event};
+use hotline_proto::{ErrorCode, MediaTrack, MediaType};
+use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::sdp::RTCSessionDescription;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use tokio::sync::{mpsc, oneshot};
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
+use webrtc::media_stream::track_remote::TrackRemote;
+use webrtc::peer_connection::{
+    PeerConnection, PeerConnectionEventHandler, RTCIceGatheringState, RTCPeerConnectionState,
+};
+
+use super::audio::AudioThread;
+use super::keyframe::is_keyframe_request;
+use super::peer::{h264_codec, local_ip_towards, new_peer, opus_codec};
+use super::receive::{receive_audio, receive_video, Remotes};
+use super::send::{spawn_video_sender, RtpOut};
+use super::shared::MediaShared;
+use crate::actor::ActorMsg;
+
+/// Milestones of a session, in ms since it started (0 = not yet).
+#[derive(Default)]
+pub(crate) struct Milestones {
+    pub(crate) publisher_connected_ms: AtomicU64,
+    pub(crate) subscriber_connected_ms: AtomicU64,
+}
+
+/// What starting a session needs.
+pub(crate) struct SessionContext {
+    pub(crate) call_id: String,
+    pub(crate) media_type: MediaType,
+    pub(crate) me: String,
+    pub(crate) server_host: String,
+    pub(crate) shared: Arc<MediaShared>,
+    pub(crate) actor: mpsc::UnboundedSender<ActorMsg>,
+    pub(crate) events: std::sync::mpsc::Sender<Event>,
+}
+
+enum SessionMsg {
+    Offer {
+        revision: u64,
+        sdp: String,
+        tracks: Vec<MediaTrack>,
+    },
+    MediaStateChanged,
+}
+
+/// Handle to a running session; dropping it (or [`stop`](Self::stop)) ends it.
+pub(crate) struct MediaSession {
+    pub(crate) call_id: String,
+    tx: mpsc::UnboundedSender<SessionMsg>,
+    stop: Arc<AtomicBool>,
+    pub(crate) remotes: Arc<Remotes>,
+    pub(crate) milestones: Arc<Milestones>,
+    pub(crate) peers: Arc<std::sync::Mutex<Vec<Arc<dyn PeerConnection>>>>,
+}
+
+impl MediaSession {
+    pub(crate) fn start(runtime: &tokio::runtime::Handle, ctx: SessionContext) -> MediaSession {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let started = Instant::now();
+        let remotes = Arc::new(Remotes::new(started));
+        let milestones = Arc::new(Milestones::default());
+        let peers = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let session = MediaSession {
+            call_id: ctx.call_id.clone(),
+            tx,
+            stop: stop.clone(),
+            remotes: remotes.clone(),
+            milestones: milestones.clone(),
+            peers: peers.clone(),
+        };
+        let task = Task {
+            ctx,
+            stop,
+            remotes,
+            milestones,
+            peers,
+            runtime: runtime.clone(),
+            subscriber: None,
+            answered_once: false,
+        };
+        runtime.spawn(task.run(rx));
+        session
+    }
+
+    /// The SFU's subscriber offer.
+    pub(crate) fn offer(&self, revision: u64, sdp: String, tracks: Vec<MediaTrack>) {
+        let _ = self.tx.send(SessionMsg::Offer {
+            revision,
+            sdp,
+            tracks,
+        });
+    }
+
+    /// The camera or microphone was switched: tell the others.
+    pub(crate) fn media_state_changed(&self) {
+        let _ = self.tx.send(SessionMsg::MediaStateChanged);
+    }
+
+    /// End the session: threads stop at their next tick, connections close.
+    pub(crate) fn stop(self) {}
+}
+
+impl Drop for MediaSession {
+    fn drop(&mut self) {
+        self.stop.store(true, Relaxed);
+        let peers = std::mem::take(&mut *self.peers.lock().expect("peers"));
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move {
+                for pc in peers {
+                    let _ = pc.close().await;
+                }
+            });
+        } else {
+            // Outside the runtime (engine shutdown): the runtime's end closes them.
+            drop(peers);
+        }
+    }
+}
+
+/// Peer-connection events, forwarded into the session task.
+enum PcEvent {
+    Gathered,
+    State(RTCPeerConnectionState),
+    Track(Arc<dyn TrackRemote>),
+}
+
+struct Forward(mpsc::UnboundedSender<PcEvent>);
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Forward {
+    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
+        if state == RTCIceGatheringState::Complete {
+            let _ = self.0.send(PcEvent::Gathered);
+        }
+    }
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        let _ = self.0.send(PcEvent::State(state));
+    }
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let _ = self.0.send(PcEvent::Track(track));
+    }
+}
+
+fn failed(e: impl std::fmt::Display) -> CoreError {
+    CoreError::new(ErrorCode::Failed, &format!("media: {e}"))
+}
+
+struct Subscriber {
+    pc: Arc<dyn PeerConnection>,
+    events: mpsc::UnboundedReceiver<PcEvent>,
+}
+
+struct Task {
+    ctx: SessionContext,
+    stop: Arc<AtomicBool>,
+    remotes: Arc<Remotes>,
+    milestones: Arc<Milestones>,
+    peers: Arc<std::sync::Mutex<Vec<Arc<dyn PeerConnection>>>>,
+    runtime: tokio::runtime::Handle,
+    subscriber: Option<Subscriber>,
+    answered_once: bool,
+}
+
+async fn next_event(sub: &mut Option<Subscriber>) -> Option<PcEvent> {
+    match sub {
+        Some(s) => s.events.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+impl Task {
+    fn ms(&self) -> u64 {
+        (self.remotes.epoch.elapsed().as_millis() as u64).max(1)
+    }
+
+    async fn command(&self, command: Command) -> Result<CommandOk, CoreError> {
+        let (reply, result) = oneshot::channel();
+        self.ctx
+            .actor
+            .send(ActorMsg::Command { command, reply })
+            .map_err(|_| failed("engine stopped"))?;
+        result.await.map_err(|_| failed("engine stopped"))?
+    }
+
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<SessionMsg>) {
+        let (pub_tx, mut pub_events) = mpsc::unbounded_channel();
+        let publisher = match self.publish(pub_tx, &mut pub_events).await {
+            Ok(p) => p,
+            Err(e) => {
+                log::warn!("publishing media for call {} failed: {e}", self.ctx.call_id);
+                let _ = self.ctx.events.send(Event::Error {
+                    code: e.code,
+                    message: e.message,
+                });
+                return;
+            }
+        };
+        self.send_media_state().await;
+        loop {
+            tokio::select! {
+                msg = rx.recv() => match msg {
+                    Some(SessionMsg::Offer { revision, sdp, tracks }) => {
+                        if let Err(e) = self.answer(revision, sdp, &tracks).await {
+                            log::warn!("answering subscriber offer {revision} failed: {e}");
+                        }
+                    }
+                    Some(SessionMsg::MediaStateChanged) => self.send_media_state().await,
+                    None => break,
+                },
+                ev = pub_events.recv() => match ev {
+                    Some(PcEvent::State(s)) => self.on_state("publisher", s, true),
+                    Some(_) => {}
+                    None => break,
+                },
+                ev = next_event(&mut self.subscriber) => match ev {
+                    Some(PcEvent::State(s)) => self.on_state("subscriber", s, false),
+                    Some(PcEvent::Track(track)) => self.on_track(track).await,
+                    Some(PcEvent::Gathered) => {}
+                    None => self.subscriber = None,
+                },
+            }
+            if self.stop.load(Relaxed) {
+                break;
+            }
+        }
+        let _ = publisher.close().await;
+        if let Some(s) = self.subscriber.take() {
+            let _ = s.pc.close().await;
+        }
+        log::debug!("media session for call {} ended", self.ctx.call_id);
+    }
+
+    fn on_state(&self, which: &str, state: RTCPeerConnectionState, publisher: bool) {
+        log::debug!("{which} connection: {state}");
+        if state == RTCPeerConnectionState::Connected {
+            let slot = if publisher {
+                &self.milestones.publisher_connected_ms
+            } else {
+                &self.milestones.subscriber_connected_ms
+            };
+            let _ = slot.compare_exchange(0, self.ms(), Relaxed, Relaxed);
+        }
+    }
+
+    fn local_track(
+        &self,
+        kind: RtpCodecKind,
+        codec: RTCRtpCodec,
+        ssrc: u32,
+    ) -> Arc<TrackLocalStaticRTP> {
+        let me = &self.ctx.me;
+        let name = if kind == RtpCodecKind::Audio {
+            "audio"
+        } else {
+            "video"
+        };
+        Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+            me.clone(),
+            format!("{me}-{name}"),
+            format!("{me}-{name}"),
+            kind,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters {
+                    ssrc: Some(ssrc),
+                    ..Default::default()
+                },
+                codec,
+                ..Default::default()
+            }],
+        )))
+    }
+
+    /// Build the publisher, offer it to the SFU, apply the answer and start
+    /// the sending threads.
+    async fn publish(
+        &mut self,
+        events_tx: mpsc::UnboundedSender<PcEvent>,
+        events: &mut mpsc::UnboundedReceiver<PcEvent>,
+    ) -> Result<Arc<dyn PeerConnection>, CoreError> {
+        let local_ip = local_ip_towards(&self.ctx.server_host);
+        let pc = new_peer(local_ip, Arc::new(Forward(events_tx)))
+            .await
+            .map_err(failed)?;
+        self.peers.lock().expect("peers").push(pc.clone());
+        let audio_ssrc: u32 = rand::random();
+        let audio = self.local_track(RtpCodecKind::Audio, opus_codec(), audio_ssrc);
+        pc.add_track(audio.clone() as Arc<dyn TrackLocal>)
+            .await
+            .map_err(failed)?;
+        let video = if self.ctx.media_type == MediaType::Video {
+            let ssrc: u32 = rand::random();
+            let track = self.local_track(RtpCodecKind::Video, h264_codec(), ssrc);
+            pc.add_track(track.clone() as Arc<dyn TrackLocal>)
+                .await
+                .map_err(failed)?;
+            Some((track, ssrc))
+        } else {
+            None
+        };
+        let offer = pc.create_offer(None).await.map_err(failed)?;
+        pc.set_local_description(offer).await.map_err(failed)?;
+        wait_gathered(events).await;
+        let sdp = pc
+            .local_description()
+            .await
+            .ok_or_else(|| failed("no local description"))?
+            .sdp;
+        let ok = self
+            .command(Command::MediaPublish {
+                call_id: self.ctx.call_id.clone(),
+                sdp,
+            })
+            .await?;
+        let answer = ok
+            .sdp
+            .ok_or_else(|| failed("the server sent no SDP answer"))?;
+        pc.set_remote_description(RTCSessionDescription::answer(answer).map_err(failed)?)
+            .await
+            .map_err(failed)?;
+
+        let shared = self.ctx.shared.clone();
+        AudioThread {
+            shared: shared.clone(),
+            remotes: self.remotes.clone(),
+            out: RtpOut {
+                track: audio,
+                runtime: self.runtime.clone(),
+            },
+            ssrc: audio_ssrc,
+            call_id: self.ctx.call_id.clone(),
+            me: self.ctx.me.clone(),
+            events: self.ctx.events.clone(),
+        }
+        .spawn(self.stop.clone());
+        if let Some((track, ssrc)) = video {
+            spawn_video_sender(
+                shared.clone(),
+                RtpOut {
+                    track: track.clone(),
+                    runtime: self.runtime.clone(),
+                },
+                ssrc,
+                self.stop.clone(),
+            );
+            // Keyframe requests relayed by the SFU.
+            self.runtime.spawn(async move {
+                while let Some(ev) = track.poll().await {
+                    let TrackLocalEvent::OnRtcpPacket(packets) = ev else {
+                        continue;
+                    };
+                    if packets.iter().any(|p| is_keyframe_request(p.as_ref())) {
+                        shared.request_keyframe();
+                    }
+                }
+            });
+        }
+        Ok(pc)
+    }
+
+    async fn answer(
+        &mut self,
+        revision: u64,
+        sdp: String,
+        tracks: &[MediaTrack],
+    ) -> Result<(), CoreError> {
+        log::debug!("subscriber offer {revision}: {} track(s)", tracks.len());
+        if self.subscriber.is_none() {
+            let (tx, events) = mpsc::unbounded_channel();
+            let local_ip = local_ip_towards(&self.ctx.server_host);
+            let pc = new_peer(local_ip, Arc::new(Forward(tx)))
+                .await
+                .map_err(failed)?;
+            self.peers.lock().expect("peers").push(pc.clone());
+            self.subscriber = Some(Subscriber { pc, events });
+        }
+        let pc = self.subscriber.as_ref().expect("subscriber").pc.clone();
+        pc.set_remote_description(RTCSessionDescription::offer(sdp).map_err(failed)?)
+            .await
+            .map_err(failed)?;
+        let answer = pc.create_answer(None).await.map_err(failed)?;
+        pc.set_local_description(answer).await.map_err(failed)?;
+        if !self.answered_once {
+            self.answered_once = true;
+            let sub = self.subscriber.as_mut().expect("subscriber");
+            let mut early = Vec::new();
+            loop {
+                match sub.events.recv().await {
+                    Some(PcEvent::Gathered) | None => break,
+                    Some(other) => early.push(other),
+                }
+            }
+            for ev in early {
+                if let PcEvent::Track(t) = ev {
+                    self.on_track(t).await;
+                }
+            }
+        }
+        let sdp = pc
+            .local_description()
+            .await
+            .ok_or_else(|| failed("no local description"))?
+            .sdp;
+        self.command(Command::MediaAnswer {
+            call_id: self.ctx.call_id.clone(),
+            revision,
+            sdp,
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let user = track.stream_id().await.to_string();
+        let kind = track.kind().await;
+        log::debug!("remote {kind} track of {user}");
+        let remotes = self.remotes.clone();
+        if kind == RtpCodecKind::Video {
+            self.runtime
+                .spawn(receive_video(track, user, self.ctx.shared.clone(), remotes));
+        } else {
+            self.runtime.spawn(receive_audio(track, user, remotes));
+        }
+    }
+
+    async fn send_media_state(&self) {
+        let shared = &self.ctx.shared;
+        let audio = shared.microphone_open.load(Relaxed);
+        let video = self.ctx.media_type == MediaType::Video && shared.camera_open.load(Relaxed);
+        let cmd = Command::MediaState {
+            call_id: self.ctx.call_id.clone(),
+            audio,
+            video,
+        };
+        if let Err(e) = self.command(cmd).await {
+            log::debug!("media_state not sent: {e}");
+        }
+    }
+}
+
+async fn wait_gathered(events: &mut mpsc::UnboundedReceiver<PcEvent>) {
+    while let Some(ev) = events.recv().await {
+        if matches!(ev, PcEvent::Gathered) {
+            return;
+        }
+    }
+}

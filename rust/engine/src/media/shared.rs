@@ -1,0 +1,86 @@
+//! State shared by the engine API and the media threads of the current call:
+//! the app's devices, what is switched on, encoder settings, keyframe
+//! requests and counters. Lives as long as the engine, across calls.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+
+use hotline_media::{AudioFrame, VideoEncoderParams, VideoFrame};
+
+use super::devices::{AudioSink, DeviceDelegate, SharedAudioSource, SharedVideoSource, VideoSink};
+use super::mailbox::Mailbox;
+
+/// A sink behind its mailbox (see [`Mailbox`]).
+pub(crate) struct VideoView {
+    pub(crate) mailbox: Mailbox<VideoFrame>,
+}
+
+impl VideoView {
+    pub(crate) fn new(name: &str, sink: Arc<dyn VideoSink>) -> VideoView {
+        VideoView {
+            mailbox: Mailbox::spawn(name, move |f: VideoFrame| sink.on_frame(&f)),
+        }
+    }
+}
+
+/// An audio sink behind its mailbox. Audio sinks get every 10 ms frame in
+/// order through a short queue, so a mailbox holds a batch.
+pub(crate) struct AudioOut {
+    sink: Arc<dyn AudioSink>,
+}
+
+impl AudioOut {
+    pub(crate) fn new(sink: Arc<dyn AudioSink>) -> AudioOut {
+        AudioOut { sink }
+    }
+
+    pub(crate) fn deliver(&self, frame: &AudioFrame) {
+        self.sink.on_audio(frame);
+    }
+}
+
+/// Counters the media threads bump; [`super::stats`] turns them into rates.
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) video_frames_sent: AtomicU64,
+    pub(crate) video_bytes_sent: AtomicU64,
+    pub(crate) audio_packets_sent: AtomicU64,
+    pub(crate) audio_bytes_sent: AtomicU64,
+    pub(crate) keyframes_sent: AtomicU64,
+    pub(crate) keyframe_requests_received: AtomicU64,
+}
+
+/// See the module docs.
+#[derive(Default)]
+pub(crate) struct MediaShared {
+    pub(crate) video_source: Mutex<Option<SharedVideoSource>>,
+    pub(crate) audio_source: Mutex<Option<SharedAudioSource>>,
+    pub(crate) delegate: Mutex<Option<Arc<dyn DeviceDelegate>>>,
+    pub(crate) local_view: Mutex<Option<VideoView>>,
+    pub(crate) remote_views: Mutex<HashMap<String, VideoView>>,
+    pub(crate) playback: Mutex<Option<AudioOut>>,
+    pub(crate) remote_audio_sinks: Mutex<HashMap<String, AudioOut>>,
+    pub(crate) camera_open: AtomicBool,
+    pub(crate) microphone_open: AtomicBool,
+    pub(crate) encoder_params: Mutex<Option<VideoEncoderParams>>,
+    /// Set by keyframe requests (PLI/FIR) and new subscribers; the video thread clears it.
+    pub(crate) keyframe_wanted: AtomicBool,
+    pub(crate) counters: Counters,
+}
+
+impl MediaShared {
+    pub(crate) fn encoder_params(&self) -> VideoEncoderParams {
+        self.encoder_params
+            .lock()
+            .expect("encoder params")
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn request_keyframe(&self) {
+        self.counters
+            .keyframe_requests_received
+            .fetch_add(1, Relaxed);
+        self.keyframe_wanted.store(true, Relaxed);
+    }
+}

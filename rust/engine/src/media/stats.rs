@@ -1,0 +1,178 @@
+//! Per-call statistics (`getCallStatistics`-style), computed on demand from
+//! the media threads' counters: rates are over the time since the previous
+//! query (at most a few seconds), totals since the call's media started.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
+
+use hotline_media::{LinkStats, NetworkQuality};
+
+use super::receive::Remotes;
+use super::shared::MediaShared;
+
+/// One remote user's receive statistics.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RemoteUserStats {
+    /// Who.
+    pub user_id: String,
+    /// Video packets received.
+    pub video_packets_received: u64,
+    /// Video frames decoded.
+    pub video_frames_decoded: u64,
+    /// Decoded frames per second (over the last interval).
+    pub video_fps: f64,
+    /// Video and audio receive bitrate (kbps, last interval).
+    pub receive_bitrate_kbps: f64,
+    /// Audio packets (20 ms each) received.
+    pub audio_packets_received: u64,
+    /// Packets missing from the sequence (percent of expected, whole call).
+    pub loss_percent: f64,
+    /// Audio jitter-buffer target delay (ms).
+    pub jitter_buffer_delay_ms: f64,
+    /// Interarrival jitter of the audio (ms).
+    pub jitter_ms: f64,
+    /// Keyframe requests sent for this user's video.
+    pub keyframe_requests_sent: u64,
+    /// Milliseconds from the start of the call's media to this user's first decoded frame (0 = none yet).
+    pub first_frame_ms: u64,
+    /// The link graded from RTT, loss and jitter.
+    pub quality: NetworkQuality,
+}
+
+/// Statistics of the current call's media.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallStats {
+    /// Round-trip time to the SFU (ms; 0 until measured).
+    pub rtt_ms: f64,
+    /// Send bitrate, audio and video (kbps, last interval).
+    pub send_bitrate_kbps: f64,
+    /// Frames encoded and sent per second (last interval).
+    pub send_fps: f64,
+    /// Video frames sent in total.
+    pub video_frames_sent: u64,
+    /// Keyframes sent in total.
+    pub keyframes_sent: u64,
+    /// Keyframe requests (PLI/FIR) received.
+    pub keyframe_requests_received: u64,
+    /// Audio packets sent in total.
+    pub audio_packets_sent: u64,
+    /// Receive bitrate over all users (kbps, last interval).
+    pub receive_bitrate_kbps: f64,
+    /// Estimated one-way delay from capture to playout (ms): half the RTT,
+    /// plus one frame interval of capture, plus the jitter buffer.
+    pub end_to_end_delay_ms: f64,
+    /// Publisher connected, ms after the call's media started (0 = not yet).
+    pub publisher_connected_ms: u64,
+    /// Subscriber connected, ms after the call's media started (0 = not yet).
+    pub subscriber_connected_ms: u64,
+    /// Per remote user.
+    pub users: Vec<RemoteUserStats>,
+}
+
+/// Counter values at the previous query, for rates.
+#[derive(Default)]
+pub(crate) struct RateMemory {
+    at: Option<Instant>,
+    sent_bytes: u64,
+    sent_frames: u64,
+    per_user: HashMap<String, (u64, u64)>, // bytes, frames decoded
+}
+
+pub(crate) fn compute(
+    shared: &MediaShared,
+    remotes: &Remotes,
+    memory: &mut RateMemory,
+    rtt_ms: f64,
+    fps_setting: u32,
+) -> CallStats {
+    let now = Instant::now();
+    let dt = memory
+        .at
+        .map_or(0.0, |t| now.duration_since(t).as_secs_f64());
+    let rate = |delta: u64| if dt > 0.0 { delta as f64 / dt } else { 0.0 };
+    let c = &shared.counters;
+    let sent_bytes = c.video_bytes_sent.load(Relaxed) + c.audio_bytes_sent.load(Relaxed);
+    let sent_frames = c.video_frames_sent.load(Relaxed);
+    let mut stats = CallStats {
+        rtt_ms,
+        send_bitrate_kbps: rate(sent_bytes - memory.sent_bytes.min(sent_bytes)) * 8.0 / 1000.0,
+        send_fps: rate(sent_frames - memory.sent_frames.min(sent_frames)),
+        video_frames_sent: sent_frames,
+        keyframes_sent: c.keyframes_sent.load(Relaxed),
+        keyframe_requests_received: c.keyframe_requests_received.load(Relaxed),
+        audio_packets_sent: c.audio_packets_sent.load(Relaxed),
+        ..Default::default()
+    };
+    memory.sent_bytes = sent_bytes;
+    memory.sent_frames = sent_frames;
+
+    let jitter: HashMap<String, (f64, f64, u64, u64)> = remotes
+        .audio
+        .lock()
+        .expect("remote audio")
+        .iter()
+        .map(|(u, a)| {
+            let s = a.jitter.stats();
+            (
+                u.clone(),
+                (s.target_delay_ms, s.jitter_ms, s.received, s.lost),
+            )
+        })
+        .collect();
+    let now_ms = remotes.now_ms();
+    let counters: Vec<(String, _)> = remotes
+        .counters
+        .lock()
+        .expect("remote counters")
+        .iter()
+        .map(|(u, c)| (u.clone(), c.clone()))
+        .collect();
+    let mut max_buffer: f64 = 0.0;
+    for (user, rc) in counters {
+        let bytes = rc.video_bytes.load(Relaxed) + rc.audio_bytes.load(Relaxed);
+        let decoded = rc.video_frames_decoded.load(Relaxed);
+        let (pb, pf) = memory.per_user.get(&user).copied().unwrap_or((0, 0));
+        memory.per_user.insert(user.clone(), (bytes, decoded));
+        let received = rc.video_packets.load(Relaxed) + rc.audio_packets.load(Relaxed);
+        let expected = rc.video_expected.load(Relaxed) + rc.audio_expected.load(Relaxed);
+        let loss_percent = if expected > 0 {
+            100.0 * expected.saturating_sub(received) as f64 / expected as f64
+        } else {
+            0.0
+        };
+        let (delay, jitter_ms, _, _) = jitter.get(&user).copied().unwrap_or_default();
+        max_buffer = max_buffer.max(delay);
+        let last = rc.last_packet_ms.load(Relaxed);
+        let quality = if received == 0 {
+            NetworkQuality::Unknown
+        } else {
+            NetworkQuality::from_stats(&LinkStats {
+                rtt_ms,
+                loss_percent,
+                jitter_ms,
+                ms_since_last_packet: now_ms.saturating_sub(last),
+            })
+        };
+        let user_stats = RemoteUserStats {
+            user_id: user,
+            video_packets_received: rc.video_packets.load(Relaxed),
+            video_frames_decoded: decoded,
+            video_fps: rate(decoded - pf.min(decoded)),
+            receive_bitrate_kbps: rate(bytes - pb.min(bytes)) * 8.0 / 1000.0,
+            audio_packets_received: rc.audio_packets.load(Relaxed),
+            loss_percent,
+            jitter_buffer_delay_ms: delay,
+            jitter_ms,
+            keyframe_requests_sent: rc.keyframe_requests_sent.load(Relaxed),
+            first_frame_ms: rc.first_frame_ms.load(Relaxed),
+            quality,
+        };
+        stats.receive_bitrate_kbps += user_stats.receive_bitrate_kbps;
+        stats.users.push(user_stats);
+    }
+    stats.users.sort_by(|a, b| a.user_id.cmp(&b.user_id));
+    stats.end_to_end_delay_ms = rtt_ms / 2.0 + 1000.0 / f64::from(fps_setting.max(1)) + max_buffer;
+    memory.at = Some(now);
+    stats
+}

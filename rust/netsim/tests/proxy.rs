@@ -1,0 +1,446 @@
+//! The impairment proxy with real loopback UDP sockets: transparency, loss,
+//! delay with jitter, recovery, duplication, the client cap and shutdown.
+//!
+//! Every wait is bounded by a timeout, and senders pace themselves so the
+//! kernel's socket buffers never overflow (which would look like loss).
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hotline_netsim::{Impairment, ProxyStats, UdpImpairmentProxy, MAX_CLIENTS};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::{sleep, timeout};
+
+/// How long any single expected datagram may take.
+const WAIT: Duration = Duration::from_secs(3);
+/// How long to listen to make sure nothing more arrives.
+const QUIET: Duration = Duration::from_millis(150);
+/// Payload size: a small RTP packet.
+const PAYLOAD: usize = 100;
+
+async fn bind() -> Arc<UdpSocket> {
+    Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap())
+}
+
+fn packet(seq: u32) -> Vec<u8> {
+    let mut p = vec![0xAB; PAYLOAD];
+    p[..4].copy_from_slice(&seq.to_be_bytes());
+    p
+}
+
+fn seq_of(p: &[u8]) -> u32 {
+    u32::from_be_bytes(p[..4].try_into().unwrap())
+}
+
+/// One received datagram.
+#[derive(Debug)]
+struct Received {
+    seq: u32,
+    at: Instant,
+    from: SocketAddr,
+}
+
+/// Reads `sock` in the background and reports every datagram.
+struct Collector {
+    rx: mpsc::UnboundedReceiver<Received>,
+    task: JoinHandle<()>,
+}
+
+impl Collector {
+    fn spawn(sock: Arc<UdpSocket>) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(async move {
+            let mut buf = vec![0u8; 2048];
+            loop {
+                let Ok((n, from)) = sock.recv_from(&mut buf).await else {
+                    return;
+                };
+                assert_eq!(n, PAYLOAD, "datagram size changed");
+                let r = Received {
+                    seq: seq_of(&buf[..n]),
+                    at: Instant::now(),
+                    from,
+                };
+                if tx.send(r).is_err() {
+                    return;
+                }
+            }
+        });
+        Self { rx, task }
+    }
+
+    /// The next `n` datagrams, failing if any takes longer than [`WAIT`].
+    async fn take(&mut self, n: usize) -> Vec<Received> {
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            match timeout(WAIT, self.rx.recv()).await {
+                Ok(Some(r)) => out.push(r),
+                _ => panic!("only {i} of {n} datagrams arrived"),
+            }
+        }
+        out
+    }
+
+    /// Asserts nothing more arrives for [`QUIET`].
+    async fn assert_quiet(&mut self) {
+        if let Ok(Some(r)) = timeout(QUIET, self.rx.recv()).await {
+            panic!("unexpected extra datagram {r:?}");
+        }
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Sends `seqs` from `sock` to `to`, pausing every few datagrams so the
+/// receiving sockets keep up, and returns each one's send time.
+async fn send_paced(
+    sock: &UdpSocket,
+    to: SocketAddr,
+    seqs: std::ops::Range<u32>,
+    every: u32,
+) -> Vec<Instant> {
+    let mut sent = Vec::with_capacity(seqs.len());
+    for (i, seq) in seqs.enumerate() {
+        sent.push(Instant::now());
+        sock.send_to(&packet(seq), to).await.unwrap();
+        if (i as u32 + 1).is_multiple_of(every) {
+            sleep(Duration::from_millis(1)).await;
+        }
+    }
+    sent
+}
+
+/// Waits until the proxy has decided the fate of `up` client datagrams and
+/// `down` upstream datagrams.
+async fn settle(proxy: &UdpImpairmentProxy, up: u64, down: u64) -> ProxyStats {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let s = proxy.stats();
+        if s.forwarded_up + s.dropped_up >= up && s.forwarded_down + s.dropped_down >= down {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "proxy did not settle: {s:?}");
+        sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// An echo server that also remembers every source address it saw.
+async fn echo_server() -> (SocketAddr, Arc<Mutex<HashSet<SocketAddr>>>, JoinHandle<()>) {
+    let sock = bind().await;
+    let addr = sock.local_addr().unwrap();
+    let seen = Arc::new(Mutex::new(HashSet::new()));
+    let seen2 = seen.clone();
+    let task = tokio::spawn(async move {
+        let mut buf = vec![0u8; 2048];
+        loop {
+            let Ok((n, from)) = sock.recv_from(&mut buf).await else {
+                return;
+            };
+            seen2.lock().unwrap().insert(from);
+            let _ = sock.send_to(&buf[..n], from).await;
+        }
+    });
+    (addr, seen, task)
+}
+
+async fn round_trip(client: &UdpSocket, to: SocketAddr, seq: u32) -> bool {
+    client.send_to(&packet(seq), to).await.unwrap();
+    let mut buf = [0u8; 2048];
+    let deadline = Instant::now() + WAIT;
+    // Skip anything stale (never expected without impairment, but bounded).
+    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
+        match timeout(left, client.recv_from(&mut buf)).await {
+            Ok(Ok((n, _))) if seq_of(&buf[..n]) == seq => return true,
+            Ok(Ok(_)) => continue,
+            _ => return false,
+        }
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transparent_without_impairment_and_one_mapping_per_client() {
+    let (server, seen, echo) = echo_server().await;
+    let proxy = UdpImpairmentProxy::start(server, Impairment::default())
+        .await
+        .unwrap();
+    assert!(proxy.local_addr().ip().is_loopback());
+    assert_eq!(proxy.upstream(), server);
+
+    let a = bind().await;
+    let b = bind().await;
+    for seq in 0..1000 {
+        assert!(
+            round_trip(&a, proxy.local_addr(), seq).await,
+            "round trip {seq} lost"
+        );
+    }
+    assert!(round_trip(&b, proxy.local_addr(), 5000).await);
+    assert!(round_trip(&a, proxy.local_addr(), 1000).await);
+
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "one upstream address per client: {seen:?}");
+    for addr in &seen {
+        assert!(addr.ip().is_loopback());
+        assert_ne!(*addr, a.local_addr().unwrap());
+        assert_ne!(*addr, b.local_addr().unwrap());
+        assert_ne!(*addr, proxy.local_addr());
+    }
+    assert_eq!(
+        proxy.stats(),
+        ProxyStats {
+            forwarded_up: 1002,
+            forwarded_down: 1002,
+            ..Default::default()
+        }
+    );
+    echo.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn loss_drops_about_the_configured_fraction_each_way() {
+    const N: u32 = 2000;
+    let server = bind().await;
+    let client = bind().await;
+    let impairment = Impairment {
+        loss: 0.2,
+        ..Default::default()
+    };
+    let proxy = UdpImpairmentProxy::start_with_seed(server.local_addr().unwrap(), impairment, 7)
+        .await
+        .unwrap();
+    let mut at_server = Collector::spawn(server.clone());
+    let mut at_client = Collector::spawn(client.clone());
+
+    // Up: client → server.
+    send_paced(&client, proxy.local_addr(), 0..N, 20).await;
+    let s = settle(&proxy, N.into(), 0).await;
+    let up = at_server.take(s.forwarded_up as usize).await;
+    at_server.assert_quiet().await;
+    let fraction = up.len() as f64 / f64::from(N);
+    assert!((0.74..0.86).contains(&fraction), "up delivered {fraction}");
+    assert_eq!(s.forwarded_up + s.dropped_up, u64::from(N));
+    let mapped = up[0].from;
+    assert!(up.iter().all(|r| r.from == mapped));
+    let distinct: HashSet<u32> = up.iter().map(|r| r.seq).collect();
+    assert_eq!(distinct.len(), up.len(), "no duplicates");
+
+    // Down: server → client through the client's mapping.
+    send_paced(&server, mapped, 0..N, 20).await;
+    let s = settle(&proxy, N.into(), N.into()).await;
+    let down = at_client.take(s.forwarded_down as usize).await;
+    at_client.assert_quiet().await;
+    let fraction = down.len() as f64 / f64::from(N);
+    assert!(
+        (0.74..0.86).contains(&fraction),
+        "down delivered {fraction}"
+    );
+    assert!(down.iter().all(|r| r.from == proxy.local_addr()));
+
+    let s = proxy.stats();
+    assert_eq!(s.forwarded_up, up.len() as u64);
+    assert_eq!(s.forwarded_down, down.len() as u64);
+    assert_eq!(s.dropped_up, u64::from(N) - up.len() as u64);
+    assert_eq!(s.dropped_down, u64::from(N) - down.len() as u64);
+    assert_eq!(s.duplicated, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delay_and_jitter_delay_every_packet_and_reorder() {
+    const N: u32 = 300;
+    let base = Duration::from_millis(20);
+    let server = bind().await;
+    let client = bind().await;
+    let impairment = Impairment {
+        delay_ms: 20,
+        jitter_ms: 50,
+        ..Default::default()
+    };
+    let proxy = UdpImpairmentProxy::start_with_seed(server.local_addr().unwrap(), impairment, 11)
+        .await
+        .unwrap();
+    let mut at_server = Collector::spawn(server.clone());
+    let mut at_client = Collector::spawn(client.clone());
+
+    let check = |dir: &str, sent: &[Instant], got: &[Received]| {
+        let seqs: HashSet<u32> = got.iter().map(|r| r.seq).collect();
+        assert_eq!(seqs.len(), N as usize, "{dir}: every packet exactly once");
+        for r in got {
+            let took = r.at - sent[r.seq as usize];
+            assert!(took >= base, "{dir}: packet {} took only {took:?}", r.seq);
+            assert!(
+                took < Duration::from_secs(2),
+                "{dir}: packet {} took {took:?}",
+                r.seq
+            );
+        }
+        let reordered = got.windows(2).filter(|w| w[1].seq < w[0].seq).count();
+        assert!(reordered > 0, "{dir}: jitter should reorder packets");
+    };
+
+    let sent = send_paced(&client, proxy.local_addr(), 0..N, 1).await;
+    let up = at_server.take(N as usize).await;
+    check("up", &sent, &up);
+
+    let sent = send_paced(&server, up[0].from, 0..N, 1).await;
+    let down = at_client.take(N as usize).await;
+    check("down", &sent, &down);
+
+    at_server.assert_quiet().await;
+    at_client.assert_quiet().await;
+    let s = proxy.stats();
+    assert_eq!((s.forwarded_up, s.forwarded_down), (N.into(), N.into()));
+    assert_eq!((s.dropped_up, s.dropped_down), (0, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clearing_the_impairment_stops_loss() {
+    let server = bind().await;
+    let client = bind().await;
+    let lossy = Impairment {
+        loss: 0.5,
+        ..Default::default()
+    };
+    let proxy = UdpImpairmentProxy::start_with_seed(server.local_addr().unwrap(), lossy.clone(), 3)
+        .await
+        .unwrap();
+    assert_eq!(proxy.impairment(), lossy);
+    let mut at_server = Collector::spawn(server.clone());
+
+    send_paced(&client, proxy.local_addr(), 0..200, 20).await;
+    let s = settle(&proxy, 200, 0).await;
+    assert!(s.dropped_up > 50 && s.forwarded_up > 50, "{s:?}");
+    at_server.take(s.forwarded_up as usize).await;
+
+    proxy.set_impairment(Impairment::default());
+    assert!(proxy.impairment().is_none());
+    send_paced(&client, proxy.local_addr(), 1000..1500, 20).await;
+    let got = at_server.take(500).await;
+    assert!(
+        got.iter().map(|r| r.seq).eq(1000..1500),
+        "all 500, in order"
+    );
+    at_server.assert_quiet().await;
+    let after = proxy.stats();
+    assert_eq!(after.dropped_up, s.dropped_up);
+    assert_eq!(after.forwarded_up, s.forwarded_up + 500);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duplication_sends_copies_and_counts_them() {
+    const N: u32 = 100;
+    let server = bind().await;
+    let client = bind().await;
+    let impairment = Impairment {
+        duplicate: 1.0,
+        jitter_ms: 5,
+        ..Default::default()
+    };
+    let proxy = UdpImpairmentProxy::start_with_seed(server.local_addr().unwrap(), impairment, 5)
+        .await
+        .unwrap();
+    let mut at_server = Collector::spawn(server.clone());
+    send_paced(&client, proxy.local_addr(), 0..N, 10).await;
+    let got = at_server.take(2 * N as usize).await;
+    at_server.assert_quiet().await;
+    for seq in 0..N {
+        assert_eq!(
+            got.iter().filter(|r| r.seq == seq).count(),
+            2,
+            "packet {seq}"
+        );
+    }
+    let s = proxy.stats();
+    assert_eq!(
+        (s.forwarded_up, s.duplicated, s.dropped_up),
+        (2 * u64::from(N), N.into(), 0)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_mappings_are_capped() {
+    let (server, seen, echo) = echo_server().await;
+    let proxy = UdpImpairmentProxy::start(server, Impairment::default())
+        .await
+        .unwrap();
+    let mut clients = Vec::new();
+    for i in 0..MAX_CLIENTS as u32 {
+        let c = bind().await;
+        assert!(round_trip(&c, proxy.local_addr(), i).await, "client {i}");
+        clients.push(c);
+    }
+    let extra = bind().await;
+    extra
+        .send_to(&packet(999), proxy.local_addr())
+        .await
+        .unwrap();
+    let mut buf = [0u8; 2048];
+    assert!(
+        timeout(QUIET, extra.recv_from(&mut buf)).await.is_err(),
+        "over the cap"
+    );
+    assert_eq!(seen.lock().unwrap().len(), MAX_CLIENTS);
+    assert_eq!(proxy.stats().dropped_up, 1);
+    // Existing clients still work.
+    assert!(round_trip(&clients[0], proxy.local_addr(), 1234).await);
+    echo.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_proxy_closes_its_sockets() {
+    let (server, seen, echo) = echo_server().await;
+    let proxy = UdpImpairmentProxy::start(
+        server,
+        Impairment {
+            delay_ms: 300,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let front = proxy.local_addr();
+    let client = bind().await;
+    client.send_to(&packet(1), front).await.unwrap();
+    // Let the proxy map the client; the datagram itself is still delayed.
+    sleep(Duration::from_millis(50)).await;
+    proxy.stop();
+
+    // The front socket is released once the tasks are gone.
+    let deadline = Instant::now() + WAIT;
+    let rebound = loop {
+        if let Ok(s) = UdpSocket::bind(front).await {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "front socket still bound after stop"
+        );
+        sleep(Duration::from_millis(10)).await;
+    };
+    drop(rebound);
+    // The delayed datagram was never delivered.
+    sleep(Duration::from_millis(400)).await;
+    assert!(seen.lock().unwrap().is_empty());
+    echo.abort();
+}
+
+#[tokio::test]
+async fn only_loopback_upstreams_are_accepted() {
+    let err = UdpImpairmentProxy::start("192.0.2.1:5000".parse().unwrap(), Impairment::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(
+        UdpImpairmentProxy::start("[::1]:5000".parse().unwrap(), Impairment::default())
+            .await
+            .is_ok()
+    );
+}
