@@ -20,29 +20,32 @@ use hotline_media::{Orientation, VideoEncoderParams, VideoResolution};
 const W: u32 = 640;
 const H: u32 = 360;
 
-/// A phone with a synthetic camera at 360p and a tone microphone.
+/// A phone with a synthetic camera and a tone microphone.
 struct MediaPhone {
     phone: Phone,
     tone_hz: f64,
+    size: (u32, u32),
 }
 
 impl MediaPhone {
+    /// At 640×360 (the TUICallEngine default preset).
     async fn login(url: &str, user: &str, tone_hz: f64) -> MediaPhone {
+        let params = VideoEncoderParams::preset(VideoResolution::R640x360, Orientation::Landscape);
+        MediaPhone::login_with(url, user, tone_hz, params).await
+    }
+
+    async fn login_with(url: &str, user: &str, tone_hz: f64, params: VideoEncoderParams) -> MediaPhone {
         let phone = Phone::login(url, user).await;
         let e = &phone.engine;
-        e.set_video_encoder_params(VideoEncoderParams::preset(
-            VideoResolution::R640x360,
-            Orientation::Landscape,
-        ))
-        .unwrap();
-        e.set_video_source(Some(Arc::new(SyntheticCamera::new(W, H))));
+        e.set_video_encoder_params(params).unwrap();
+        e.set_video_source(Some(Arc::new(SyntheticCamera::new(params.width, params.height))));
         e.set_audio_source(Some(Arc::new(ToneMicrophone::new(tone_hz, 0.3))));
         e.open_camera(Camera::Front);
-        MediaPhone { phone, tone_hz }
+        MediaPhone { phone, tone_hz, size: (params.width, params.height) }
     }
 
     fn watch(&self, other: &str) -> (Arc<FrameCollector>, Arc<PcmCollector>) {
-        let video = Arc::new(FrameCollector::new(Some((W, H))));
+        let video = Arc::new(FrameCollector::new(Some(self.size)));
         let audio = Arc::new(PcmCollector::new(30));
         self.phone.engine.start_remote_view(other, video.clone());
         self.phone.engine.start_remote_audio(other, audio.clone());
@@ -62,26 +65,20 @@ async fn until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
     }
 }
 
-/// The received PCM correlates with a tone of `hz` (after the codec's delay).
+/// The received PCM correlates with a tone of `hz` (after the codec's
+/// delay): the best of a few 20 ms windows, each aligned within one period.
 fn assert_tone(samples: &[i16], hz: f64, who: &str) {
-    assert!(
-        samples.len() > 48_000,
-        "{who}: {} samples of audio",
-        samples.len()
-    );
-    // Skip the first half second (start-up, jitter buffer filling).
-    let received = &samples[24_000..];
+    assert!(samples.len() > 48_000, "{who}: {} samples of audio", samples.len());
     let mut tone = ToneGenerator::new(hz, 0.3);
-    let reference: Vec<i16> = (0..20).flat_map(|_| tone.next_frame().samples).collect();
-    // Any phase: search a lag within one period plus some.
-    let (_, best) = (0..48_000usize.min(received.len() - reference.len()))
-        .step_by(480)
-        .map(|start| align_and_correlate(&reference, &received[start..], 480))
-        .fold((0, f64::MIN), |a, b| if b.1 > a.1 { b } else { a });
-    assert!(
-        best > 0.9,
-        "{who}: received audio correlates with the {hz} Hz tone at only {best:.3}"
-    );
+    let reference: Vec<i16> = (0..2).flat_map(|_| tone.next_frame().samples).collect();
+    let period = (48_000.0 / hz).ceil() as usize;
+    // Skip the first half second (start-up, jitter buffer filling).
+    let best = (0..5)
+        .map(|i| 24_000 + i * 4_800)
+        .filter(|start| start + period + reference.len() <= samples.len())
+        .map(|start| align_and_correlate(&reference, &samples[start..start + period + reference.len()], period).1)
+        .fold(f64::MIN, f64::max);
+    assert!(best > 0.9, "{who}: received audio correlates with the {hz} Hz tone at only {best:.3}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -128,6 +125,7 @@ async fn one_to_one_video_call_carries_matching_video_and_audio() {
             v.mean_psnr()
         );
         assert_eq!(v.last_size, (W, H));
+        assert!(v.psnr_frames > 20, "{who}: only {} frames compared", v.psnr_frames);
     }
     assert_tone(&alice_hears.samples(), bob.tone_hz, "alice hears bob");
     assert_tone(&bob_hears.samples(), alice.tone_hz, "bob hears alice");
@@ -169,4 +167,133 @@ async fn one_to_one_video_call_carries_matching_video_and_audio() {
         alice.phone.engine.call_stats().await.is_none(),
         "media stops with the call"
     );
+}
+
+/// Small pictures keep five engines in one debug-build process light.
+fn small() -> VideoEncoderParams {
+    VideoEncoderParams { width: 320, height: 180, bitrate_kbps: 300, ..VideoEncoderParams::default() }
+}
+
+/// What one phone sees of one other phone.
+struct View {
+    viewer: String,
+    target: String,
+    video: Arc<FrameCollector>,
+    audio: Arc<PcmCollector>,
+    target_tone: f64,
+}
+
+fn watch_all(phones: &[&MediaPhone]) -> Vec<View> {
+    let mut views = vec![];
+    for viewer in phones {
+        for target in phones.iter().filter(|t| t.phone.user != viewer.phone.user) {
+            let (video, audio) = viewer.watch(&target.phone.user);
+            views.push(View {
+                viewer: viewer.phone.user.clone(),
+                target: target.phone.user.clone(),
+                video,
+                audio,
+                target_tone: target.tone_hz,
+            });
+        }
+    }
+    views
+}
+
+/// Everyone decodes everyone: `frames` more frames than `base` per view.
+async fn all_decode(views: &[&View], base: &[u64], frames: u64, what: &str) {
+    let start = Instant::now();
+    loop {
+        let lagging: Vec<String> = views
+            .iter()
+            .zip(base)
+            .filter(|(v, b)| v.video.collected().frames < *b + frames)
+            .map(|(v, b)| format!("{} sees {}: {} new frames", v.viewer, v.target, v.video.collected().frames - b))
+            .collect();
+        if lagging.is_empty() {
+            return;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "timed out waiting for {what}: {lagging:#?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn frames(views: &[&View]) -> Vec<u64> {
+    views.iter().map(|v| v.video.collected().frames).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_party_group_call_everyone_decodes_everyone_with_leave_invite_and_join() {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let s = TestServer::start().await;
+    let url = s.url();
+    let alice = MediaPhone::login_with(&url, "alice", 440.0, small()).await;
+    let bob = MediaPhone::login_with(&url, "bob", 550.0, small()).await;
+    let carol = MediaPhone::login_with(&url, "carol", 660.0, small()).await;
+    let dave = MediaPhone::login_with(&url, "dave", 770.0, small()).await;
+    let erin = MediaPhone::login_with(&url, "erin", 880.0, small()).await;
+    let everyone = [&alice, &bob, &carol, &dave, &erin];
+    let views = watch_all(&everyone);
+    let among = |names: &[&str]| -> Vec<&View> {
+        views.iter().filter(|v| names.contains(&v.viewer.as_str()) && names.contains(&v.target.as_str())).collect()
+    };
+
+    let t0 = Instant::now();
+    let step = |what: &str| eprintln!("{:>6} ms  {what}", t0.elapsed().as_millis());
+    let call_id = alice
+        .phone
+        .engine
+        .calls(vec!["bob".into(), "carol".into(), "dave".into()], MediaType::Video, CallParams::default())
+        .await
+        .unwrap();
+    for p in [&bob, &carol, &dave] {
+        p.phone.wait("onCallReceived", |e| matches!(e, Event::CallReceived { .. })).await;
+        p.phone.engine.accept().await.unwrap();
+    }
+
+    // 1. Four people: each decodes the other three, video and audio.
+    let four = among(&["alice", "bob", "carol", "dave"]);
+    assert_eq!(four.len(), 12);
+    all_decode(&four, &[0; 12], 20, "everyone decodes everyone").await;
+    step("four decode each other");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for v in &four {
+        let c = v.video.collected();
+        assert!(c.mean_psnr() > 30.0, "{} sees {} at {:.1} dB", v.viewer, v.target, c.mean_psnr());
+        assert_tone(&v.audio.samples(), v.target_tone, &format!("{} hears {}", v.viewer, v.target));
+    }
+
+    step("PSNR and tones checked");
+    // 2. Dave leaves: everyone sees it, and his video stops.
+    dave.phone.engine.hangup().await.unwrap();
+    for p in [&alice, &bob, &carol] {
+        p.phone.wait("onUserLeave dave", |e| matches!(e, Event::UserLeave { user_id, .. } if user_id == "dave")).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let of_dave: Vec<&View> = views.iter().filter(|v| v.target == "dave" && v.viewer != "erin").collect();
+    let stopped = frames(&of_dave);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(frames(&of_dave), stopped, "dave's video stops when he leaves");
+
+    step("dave left");
+    // 3. Bob invites erin mid-call; she is seen by all, and sees all.
+    bob.phone.engine.invite_user(vec!["erin".into()], 0).await.unwrap();
+    erin.phone.wait("onCallReceived", |e| matches!(e, Event::CallReceived { .. })).await;
+    erin.phone.engine.accept().await.unwrap();
+    let with_erin: Vec<&View> = among(&["alice", "bob", "carol", "erin"]).into_iter().filter(|v| v.viewer == "erin" || v.target == "erin").collect();
+    all_decode(&with_erin, &frames(&with_erin), 15, "erin and the others decode each other").await;
+
+    step("erin in");
+    // 4. Dave joins again with join(callId): new frames flow both ways.
+    dave.phone.engine.join(call_id).await.unwrap();
+    for p in [&alice, &bob, &carol, &erin] {
+        p.phone.wait("onUserJoin dave", |e| matches!(e, Event::UserJoin { user_id, .. } if user_id == "dave")).await;
+    }
+    let with_dave: Vec<&View> = views.iter().filter(|v| v.viewer == "dave" || v.target == "dave").collect();
+    all_decode(&with_dave, &frames(&with_dave), 15, "dave, back, decodes and is decoded").await;
+    step("dave back");
+    for v in &views {
+        let c = v.video.collected();
+        assert!(c.psnr_min > 25.0 && c.mean_psnr() > 30.0, "{} sees {}: mean {:.1} dB, min {:.1} dB", v.viewer, v.target, c.mean_psnr(), c.psnr_min);
+    }
 }

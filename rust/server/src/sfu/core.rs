@@ -567,6 +567,7 @@ impl Core {
             })
             .map(|r| r.mid)
             .collect();
+        let revision = m.sub.revision + 1;
         if adds.is_empty() && removes.is_empty() {
             self.rooms
                 .get_mut(call_id)
@@ -600,7 +601,10 @@ impl Core {
         let mut api = peer.rtc.sdp_api();
         let mut new_routes = vec![];
         for (u, source_mid, kind) in adds {
-            let track = format!("{u}-{}", kind_name(kind));
+            // A fresh track ID per offer: someone who leaves and joins again
+            // is a new track to the subscriber (WebRTC stacks ignore an m-line
+            // whose msid repeats one they have seen).
+            let track = format!("{u}-{}-{revision}", kind_name(kind));
             let mid = api.add_media(
                 kind,
                 Direction::SendOnly,
