@@ -461,7 +461,7 @@ impl CallEngine {
         user_id: &str,
         params: VideoRenderParams,
     ) -> Result<(), CallError> {
-        if params.rotation % 90 != 0 || params.rotation >= 360 {
+        if !params.rotation.is_multiple_of(90) || params.rotation >= 360 {
             return Err(error(
                 ErrorCode::ParamInvalid,
                 "rotation must be 0, 90, 180 or 270",

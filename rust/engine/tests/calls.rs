@@ -539,10 +539,10 @@ async fn glare_one_call_wins_and_the_other_caller_rings() {
         a.is_ok() != b.is_ok(),
         "exactly one call goes through: {a:?} {b:?}"
     );
-    let (winner, loser, err) = if a.is_ok() {
-        (&alice, &bob, b.unwrap_err())
-    } else {
-        (&bob, &alice, a.unwrap_err())
+    let (winner, loser, err) = match (a, b) {
+        (Ok(_), Err(e)) => (&alice, &bob, e),
+        (Err(e), _) => (&bob, &alice, e),
+        (Ok(_), Ok(_)) => unreachable!("checked above"),
     };
     assert_eq!(err.code, ErrorCode::RequestRefused);
     loser

@@ -34,14 +34,26 @@ impl MediaPhone {
         MediaPhone::login_with(url, user, tone_hz, params).await
     }
 
-    async fn login_with(url: &str, user: &str, tone_hz: f64, params: VideoEncoderParams) -> MediaPhone {
+    async fn login_with(
+        url: &str,
+        user: &str,
+        tone_hz: f64,
+        params: VideoEncoderParams,
+    ) -> MediaPhone {
         let phone = Phone::login(url, user).await;
         let e = &phone.engine;
         e.set_video_encoder_params(params).unwrap();
-        e.set_video_source(Some(Arc::new(SyntheticCamera::new(params.width, params.height))));
+        e.set_video_source(Some(Arc::new(SyntheticCamera::new(
+            params.width,
+            params.height,
+        ))));
         e.set_audio_source(Some(Arc::new(ToneMicrophone::new(tone_hz, 0.3))));
         e.open_camera(Camera::Front);
-        MediaPhone { phone, tone_hz, size: (params.width, params.height) }
+        MediaPhone {
+            phone,
+            tone_hz,
+            size: (params.width, params.height),
+        }
     }
 
     fn watch(&self, other: &str) -> (Arc<FrameCollector>, Arc<PcmCollector>) {
@@ -68,7 +80,11 @@ async fn until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
 /// The received PCM correlates with a tone of `hz` (after the codec's
 /// delay): the best of a few 20 ms windows, each aligned within one period.
 fn assert_tone(samples: &[i16], hz: f64, who: &str) {
-    assert!(samples.len() > 48_000, "{who}: {} samples of audio", samples.len());
+    assert!(
+        samples.len() > 48_000,
+        "{who}: {} samples of audio",
+        samples.len()
+    );
     let mut tone = ToneGenerator::new(hz, 0.3);
     let reference: Vec<i16> = (0..2).flat_map(|_| tone.next_frame().samples).collect();
     let period = (48_000.0 / hz).ceil() as usize;
@@ -76,9 +92,19 @@ fn assert_tone(samples: &[i16], hz: f64, who: &str) {
     let best = (0..5)
         .map(|i| 24_000 + i * 4_800)
         .filter(|start| start + period + reference.len() <= samples.len())
-        .map(|start| align_and_correlate(&reference, &samples[start..start + period + reference.len()], period).1)
+        .map(|start| {
+            align_and_correlate(
+                &reference,
+                &samples[start..start + period + reference.len()],
+                period,
+            )
+            .1
+        })
         .fold(f64::MIN, f64::max);
-    assert!(best > 0.9, "{who}: received audio correlates with the {hz} Hz tone at only {best:.3}");
+    assert!(
+        best > 0.9,
+        "{who}: received audio correlates with the {hz} Hz tone at only {best:.3}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -125,7 +151,11 @@ async fn one_to_one_video_call_carries_matching_video_and_audio() {
             v.mean_psnr()
         );
         assert_eq!(v.last_size, (W, H));
-        assert!(v.psnr_frames > 20, "{who}: only {} frames compared", v.psnr_frames);
+        assert!(
+            v.psnr_frames > 20,
+            "{who}: only {} frames compared",
+            v.psnr_frames
+        );
     }
     assert_tone(&alice_hears.samples(), bob.tone_hz, "alice hears bob");
     assert_tone(&bob_hears.samples(), alice.tone_hz, "bob hears alice");
@@ -171,7 +201,12 @@ async fn one_to_one_video_call_carries_matching_video_and_audio() {
 
 /// Small pictures keep five engines in one debug-build process light.
 fn small() -> VideoEncoderParams {
-    VideoEncoderParams { width: 320, height: 180, bitrate_kbps: 300, ..VideoEncoderParams::default() }
+    VideoEncoderParams {
+        width: 320,
+        height: 180,
+        bitrate_kbps: 300,
+        ..VideoEncoderParams::default()
+    }
 }
 
 /// What one phone sees of one other phone.
@@ -208,12 +243,22 @@ async fn all_decode(views: &[&View], base: &[u64], frames: u64, what: &str) {
             .iter()
             .zip(base)
             .filter(|(v, b)| v.video.collected().frames < *b + frames)
-            .map(|(v, b)| format!("{} sees {}: {} new frames", v.viewer, v.target, v.video.collected().frames - b))
+            .map(|(v, b)| {
+                format!(
+                    "{} sees {}: {} new frames",
+                    v.viewer,
+                    v.target,
+                    v.video.collected().frames - b
+                )
+            })
             .collect();
         if lagging.is_empty() {
             return;
         }
-        assert!(start.elapsed() < Duration::from_secs(60), "timed out waiting for {what}: {lagging:#?}");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "timed out waiting for {what}: {lagging:#?}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -235,7 +280,10 @@ async fn four_party_group_call_everyone_decodes_everyone_with_leave_invite_and_j
     let everyone = [&alice, &bob, &carol, &dave, &erin];
     let views = watch_all(&everyone);
     let among = |names: &[&str]| -> Vec<&View> {
-        views.iter().filter(|v| names.contains(&v.viewer.as_str()) && names.contains(&v.target.as_str())).collect()
+        views
+            .iter()
+            .filter(|v| names.contains(&v.viewer.as_str()) && names.contains(&v.target.as_str()))
+            .collect()
     };
 
     let t0 = Instant::now();
@@ -243,11 +291,19 @@ async fn four_party_group_call_everyone_decodes_everyone_with_leave_invite_and_j
     let call_id = alice
         .phone
         .engine
-        .calls(vec!["bob".into(), "carol".into(), "dave".into()], MediaType::Video, CallParams::default())
+        .calls(
+            vec!["bob".into(), "carol".into(), "dave".into()],
+            MediaType::Video,
+            CallParams::default(),
+        )
         .await
         .unwrap();
     for p in [&bob, &carol, &dave] {
-        p.phone.wait("onCallReceived", |e| matches!(e, Event::CallReceived { .. })).await;
+        p.phone
+            .wait("onCallReceived", |e| {
+                matches!(e, Event::CallReceived { .. })
+            })
+            .await;
         p.phone.engine.accept().await.unwrap();
     }
 
@@ -259,41 +315,225 @@ async fn four_party_group_call_everyone_decodes_everyone_with_leave_invite_and_j
     tokio::time::sleep(Duration::from_millis(1500)).await;
     for v in &four {
         let c = v.video.collected();
-        assert!(c.mean_psnr() > 30.0, "{} sees {} at {:.1} dB", v.viewer, v.target, c.mean_psnr());
-        assert_tone(&v.audio.samples(), v.target_tone, &format!("{} hears {}", v.viewer, v.target));
+        assert!(
+            c.mean_psnr() > 30.0,
+            "{} sees {} at {:.1} dB",
+            v.viewer,
+            v.target,
+            c.mean_psnr()
+        );
+        assert_tone(
+            &v.audio.samples(),
+            v.target_tone,
+            &format!("{} hears {}", v.viewer, v.target),
+        );
     }
 
     step("PSNR and tones checked");
     // 2. Dave leaves: everyone sees it, and his video stops.
     dave.phone.engine.hangup().await.unwrap();
     for p in [&alice, &bob, &carol] {
-        p.phone.wait("onUserLeave dave", |e| matches!(e, Event::UserLeave { user_id, .. } if user_id == "dave")).await;
+        p.phone
+            .wait(
+                "onUserLeave dave",
+                |e| matches!(e, Event::UserLeave { user_id, .. } if user_id == "dave"),
+            )
+            .await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let of_dave: Vec<&View> = views.iter().filter(|v| v.target == "dave" && v.viewer != "erin").collect();
+    let of_dave: Vec<&View> = views
+        .iter()
+        .filter(|v| v.target == "dave" && v.viewer != "erin")
+        .collect();
     let stopped = frames(&of_dave);
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(frames(&of_dave), stopped, "dave's video stops when he leaves");
+    assert_eq!(
+        frames(&of_dave),
+        stopped,
+        "dave's video stops when he leaves"
+    );
 
     step("dave left");
     // 3. Bob invites erin mid-call; she is seen by all, and sees all.
-    bob.phone.engine.invite_user(vec!["erin".into()], 0).await.unwrap();
-    erin.phone.wait("onCallReceived", |e| matches!(e, Event::CallReceived { .. })).await;
+    bob.phone
+        .engine
+        .invite_user(vec!["erin".into()], 0)
+        .await
+        .unwrap();
+    erin.phone
+        .wait("onCallReceived", |e| {
+            matches!(e, Event::CallReceived { .. })
+        })
+        .await;
     erin.phone.engine.accept().await.unwrap();
-    let with_erin: Vec<&View> = among(&["alice", "bob", "carol", "erin"]).into_iter().filter(|v| v.viewer == "erin" || v.target == "erin").collect();
-    all_decode(&with_erin, &frames(&with_erin), 15, "erin and the others decode each other").await;
+    let with_erin: Vec<&View> = among(&["alice", "bob", "carol", "erin"])
+        .into_iter()
+        .filter(|v| v.viewer == "erin" || v.target == "erin")
+        .collect();
+    all_decode(
+        &with_erin,
+        &frames(&with_erin),
+        15,
+        "erin and the others decode each other",
+    )
+    .await;
 
     step("erin in");
     // 4. Dave joins again with join(callId): new frames flow both ways.
     dave.phone.engine.join(call_id).await.unwrap();
     for p in [&alice, &bob, &carol, &erin] {
-        p.phone.wait("onUserJoin dave", |e| matches!(e, Event::UserJoin { user_id, .. } if user_id == "dave")).await;
+        p.phone
+            .wait(
+                "onUserJoin dave",
+                |e| matches!(e, Event::UserJoin { user_id, .. } if user_id == "dave"),
+            )
+            .await;
     }
-    let with_dave: Vec<&View> = views.iter().filter(|v| v.viewer == "dave" || v.target == "dave").collect();
-    all_decode(&with_dave, &frames(&with_dave), 15, "dave, back, decodes and is decoded").await;
+    let with_dave: Vec<&View> = views
+        .iter()
+        .filter(|v| v.viewer == "dave" || v.target == "dave")
+        .collect();
+    all_decode(
+        &with_dave,
+        &frames(&with_dave),
+        15,
+        "dave, back, decodes and is decoded",
+    )
+    .await;
     step("dave back");
     for v in &views {
         let c = v.video.collected();
-        assert!(c.psnr_min > 25.0 && c.mean_psnr() > 30.0, "{} sees {}: mean {:.1} dB, min {:.1} dB", v.viewer, v.target, c.mean_psnr(), c.psnr_min);
+        assert!(
+            c.psnr_min > 25.0 && c.mean_psnr() > 30.0,
+            "{} sees {}: mean {:.1} dB, min {:.1} dB",
+            v.viewer,
+            v.target,
+            c.mean_psnr(),
+            c.psnr_min
+        );
     }
+}
+
+/// Decoded frames of a view over `window`: (new frames, mean PSNR of the whole view so far).
+async fn frames_in(view: &FrameCollector, window: Duration) -> u64 {
+    let before = view.collected().frames;
+    tokio::time::sleep(window).await;
+    view.collected().frames - before
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_at_20_percent_loss_and_50_ms_jitter_keeps_decoding_and_recovers() {
+    use hotline_netsim::{Impairment, UdpImpairmentProxy};
+    let _ = env_logger::builder().is_test(true).try_init();
+    // The SFU on a port known in advance, announced at the proxy's address.
+    let sfu_addr = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let proxy = UdpImpairmentProxy::start_with_seed(sfu_addr, Impairment::default(), 7)
+        .await
+        .unwrap();
+    let s = TestServer::start_with(|c| {
+        c.media_listen = sfu_addr;
+        c.media_public_addr = Some(proxy.local_addr());
+    })
+    .await;
+    let alice = MediaPhone::login(&s.url(), "alice", 440.0).await;
+    let bob = MediaPhone::login(&s.url(), "bob", 660.0).await;
+    let (alice_sees, alice_hears) = alice.watch("bob");
+    let (bob_sees, _) = bob.watch("alice");
+    alice
+        .phone
+        .engine
+        .calls(vec!["bob".into()], MediaType::Video, CallParams::default())
+        .await
+        .unwrap();
+    bob.phone
+        .wait("onCallReceived", |e| {
+            matches!(e, Event::CallReceived { .. })
+        })
+        .await;
+    bob.phone.engine.accept().await.unwrap();
+    until("video both ways", Duration::from_secs(30), || {
+        alice_sees.collected().frames >= 15 && bob_sees.collected().frames >= 15
+    })
+    .await;
+
+    // 20 % loss each way and up to 50 ms of jitter, for eight seconds. Both
+    // legs (phone → SFU → phone) are impaired, so 36 % of packets need a
+    // retransmission to arrive.
+    let bad = Impairment {
+        loss: 0.2,
+        delay_ms: 0,
+        jitter_ms: 50,
+        duplicate: 0.0,
+    };
+    proxy.set_impairment(bad);
+    let mut windows = vec![];
+    for _ in 0..4 {
+        let window = Duration::from_secs(2);
+        windows.push(tokio::join!(
+            frames_in(&alice_sees, window),
+            frames_in(&bob_sees, window)
+        ));
+    }
+    let lost = proxy.stats();
+    let stats = alice.phone.engine.call_stats().await.unwrap();
+    eprintln!("impaired: frames decoded per 2 s window (alice, bob) {windows:?}; proxy {lost:?}; alice's stats {stats:?}");
+    assert!(
+        lost.dropped_up > 100 && lost.dropped_down > 100,
+        "the proxy really dropped packets: {lost:?}"
+    );
+    let (a, b): (u64, u64) = (
+        windows.iter().map(|w| w.0).sum(),
+        windows.iter().map(|w| w.1).sum(),
+    );
+    let live = |side: fn(&(u64, u64)) -> u64| windows.iter().filter(|w| side(w) > 0).count();
+    assert!(
+        a >= 8 && b >= 8,
+        "video keeps decoding under loss: alice {a}, bob {b} frames in 8 s"
+    );
+    assert!(
+        live(|w| w.0) >= 3 && live(|w| w.1) >= 3,
+        "decoding goes on through the loss, not in one burst: {windows:?}"
+    );
+    assert_eq!(
+        alice.phone.events.count(|e| e.is_terminal()),
+        0,
+        "the call stays connected"
+    );
+
+    // Heal the network: full frame rate and clean pictures come back.
+    proxy.set_impairment(Impairment::default());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let psnr_before = (alice_sees.collected(), bob_sees.collected());
+    let (a, b) = tokio::join!(
+        frames_in(&alice_sees, Duration::from_secs(3)),
+        frames_in(&bob_sees, Duration::from_secs(3))
+    );
+    assert!(
+        a >= 40 && b >= 40,
+        "full frame rate after recovery: alice {a}, bob {b} frames in 3 s"
+    );
+    for (who, before, after) in [
+        ("alice", &psnr_before.0, alice_sees.collected()),
+        ("bob", &psnr_before.1, bob_sees.collected()),
+    ] {
+        let n = after.psnr_frames - before.psnr_frames;
+        let mean = (after.psnr_sum - before.psnr_sum) / n.max(1) as f64;
+        assert!(
+            n >= 40 && mean > 30.0,
+            "{who}: {n} frames after recovery at {mean:.1} dB"
+        );
+    }
+    assert_tone(
+        &alice_hears.samples(),
+        bob.tone_hz,
+        "alice hears bob through it all",
+    );
+    assert_eq!(
+        alice.phone.events.count(|e| e.is_terminal()),
+        0,
+        "the call stays connected"
+    );
 }

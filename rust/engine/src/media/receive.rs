@@ -21,6 +21,10 @@ use super::shared::MediaShared;
 /// Access units waiting for the decoder; beyond this the decoder is behind
 /// and the backlog is dropped in favour of a fresh keyframe.
 const DECODE_QUEUE: usize = 30;
+/// How long a gap in the video may wait for reordering or a NACK
+/// retransmission before its frame is given up (about two round trips on a
+/// jittery mobile link).
+const LOSS_WAIT_MS: u64 = 200;
 /// At most one keyframe request per this interval.
 const PLI_INTERVAL: Duration = Duration::from_millis(300);
 
@@ -116,7 +120,7 @@ pub(crate) async fn receive_video(
         remotes.epoch,
     );
 
-    let mut depack = H264Depacketizer::new();
+    let mut depack = H264Depacketizer::new().with_loss_wait_ms(LOSS_WAIT_MS);
     let mut seqs = SeqRange::default();
     let mut last_pli: Option<Instant> = None;
     let mut tick = tokio::time::interval(Duration::from_millis(20));
@@ -125,6 +129,11 @@ pub(crate) async fn receive_video(
         let events = tokio::select! {
             ev = track.poll() => match ev {
                 Some(TrackRemoteEvent::OnRtpPacket(p)) => {
+                    if p.header.payload_type != super::peer::H264_PT {
+                        // Only H.264 is negotiated; anything else is not ours to depacketize.
+                        log::debug!("{user}: ignoring a video packet with payload type {}", p.header.payload_type);
+                        continue;
+                    }
                     counters.video_packets.fetch_add(1, Relaxed);
                     counters.video_bytes.fetch_add(p.payload.len() as u64, Relaxed);
                     counters.video_expected.store(seqs.expected(p.header.sequence_number), Relaxed);

@@ -14,7 +14,8 @@ use hotline_proto::{ErrorCode, MediaTrack, MediaType};
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RTCRtpRtxParameters,
+    RtpCodecKind,
 };
 use tokio::sync::{mpsc, oneshot};
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
@@ -159,7 +160,7 @@ impl PeerConnectionEventHandler for Forward {
 }
 
 fn failed(e: impl std::fmt::Display) -> CoreError {
-    CoreError::new(ErrorCode::Failed, &format!("media: {e}"))
+    CoreError::new(ErrorCode::Failed, format!("media: {e}"))
 }
 
 struct Subscriber {
@@ -279,6 +280,11 @@ impl Task {
             vec![RTCRtpEncodingParameters {
                 rtp_coding_parameters: RTCRtpCodingParameters {
                     ssrc: Some(ssrc),
+                    // Video retransmissions (answers to NACKs) go on their own
+                    // SSRC (RFC 4588), as the SFU expects.
+                    rtx: (kind == RtpCodecKind::Video).then(|| RTCRtpRtxParameters {
+                        ssrc: ssrc.wrapping_add(1),
+                    }),
                     ..Default::default()
                 },
                 codec,

@@ -20,6 +20,10 @@ pub struct RemoteUserStats {
     pub video_packets_received: u64,
     /// Video frames decoded.
     pub video_frames_decoded: u64,
+    /// Frames given up (incomplete after loss, or the decoder fell behind).
+    pub video_frames_dropped: u64,
+    /// Access units the decoder refused.
+    pub decode_errors: u64,
     /// Decoded frames per second (over the last interval).
     pub video_fps: f64,
     /// Video and audio receive bitrate (kbps, last interval).
@@ -158,6 +162,8 @@ pub(crate) fn compute(
             user_id: user,
             video_packets_received: rc.video_packets.load(Relaxed),
             video_frames_decoded: decoded,
+            video_frames_dropped: rc.video_frames_dropped.load(Relaxed),
+            decode_errors: rc.decode_errors.load(Relaxed),
             video_fps: rate(decoded - pf.min(decoded)),
             receive_bitrate_kbps: rate(bytes - pb.min(bytes)) * 8.0 / 1000.0,
             audio_packets_received: rc.audio_packets.load(Relaxed),

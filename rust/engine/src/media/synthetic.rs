@@ -100,6 +100,9 @@ impl CollectedVideo {
     }
 }
 
+/// Called with each frame a [`FrameCollector`] receives.
+type FrameCallback = Box<dyn Fn(&VideoFrame) + Send + Sync>;
+
 /// A video sink that reads each frame's number and, given the sender's
 /// pattern size, measures PSNR against the frame that was sent.
 pub struct FrameCollector {
@@ -107,7 +110,7 @@ pub struct FrameCollector {
     seen: Mutex<CollectedVideo>,
     /// Every `compare_every`-th numbered frame is compared (PSNR costs CPU).
     compare_every: u64,
-    on_frame: Option<Box<dyn Fn(&VideoFrame) + Send + Sync>>,
+    on_frame: Option<FrameCallback>,
 }
 
 impl FrameCollector {
@@ -158,7 +161,7 @@ impl VideoSink for FrameCollector {
         let Some(n) = number else { return };
         seen.numbered += 1;
         seen.last_number = Some(n);
-        if seen.numbered % self.compare_every != 0 {
+        if !seen.numbered.is_multiple_of(self.compare_every) {
             return;
         }
         if let Some(pattern) = &self.reference {
