@@ -1,7 +1,8 @@
 // Hotline's thin Swift layer over the UniFFI-generated bindings
 // (Sources/HotlineSDK/Generated/HotlineSDK.swift, written by scripts/build-ios.sh).
-// It only adapts: events as an AsyncStream, observers with empty defaults,
-// a closure VideoSink. The engine's methods are already `async throws`.
+// It only adapts: events as an AsyncStream, observers and device delegates
+// with empty defaults, closure sinks and sources. The engine's methods are
+// already `async throws`.
 //
 // Checked on Linux only by a tree-sitter syntax check (tests/swift/check.sh),
 // never compiled there: there is no Swift compiler on the build machine.
@@ -32,6 +33,14 @@ public enum CallEvent: Equatable, Sendable {
     case userJoin(callId: String, userId: String)
     /// Someone left the call (`onUserLeave`).
     case userLeave(callId: String, userId: String)
+    /// Someone turned their camera on or off (`onUserVideoAvailable`).
+    case userVideoAvailable(callId: String, userId: String, available: Bool)
+    /// Someone turned their microphone on or off (`onUserAudioAvailable`).
+    case userAudioAvailable(callId: String, userId: String, available: Bool)
+    /// Speaking levels 0–100 by user ID, this user included (`onUserVoiceVolumeChanged`).
+    case userVoiceVolumeChanged(callId: String, volumeMap: [String: UInt32])
+    /// Link quality per user, every two seconds (`onUserNetworkQualityChanged`).
+    case userNetworkQualityChanged(callId: String, networkQualityList: [NetworkQualityInfo])
     /// Another login replaced this one (`onKickedOffline`).
     case kickedOffline
     /// The UserSig expired (`onUserSigExpired`).
@@ -55,6 +64,10 @@ public extension CallObserver {
     func onUserLineBusy(callId: String, userId: String) {}
     func onUserJoin(callId: String, userId: String) {}
     func onUserLeave(callId: String, userId: String) {}
+    func onUserVideoAvailable(callId: String, userId: String, available: Bool) {}
+    func onUserAudioAvailable(callId: String, userId: String, available: Bool) {}
+    func onUserVoiceVolumeChanged(callId: String, volumeMap: [String: UInt32]) {}
+    func onUserNetworkQualityChanged(callId: String, networkQualityList: [NetworkQualityInfo]) {}
     func onKickedOffline() {}
     func onUserSigExpired() {}
     func onError(code: Int32, message: String) {}
@@ -90,6 +103,18 @@ public final class CallEventObserver: CallObserver {
     public func onUserLineBusy(callId: String, userId: String) { onEvent(.userLineBusy(callId: callId, userId: userId)) }
     public func onUserJoin(callId: String, userId: String) { onEvent(.userJoin(callId: callId, userId: userId)) }
     public func onUserLeave(callId: String, userId: String) { onEvent(.userLeave(callId: callId, userId: userId)) }
+    public func onUserVideoAvailable(callId: String, userId: String, available: Bool) {
+        onEvent(.userVideoAvailable(callId: callId, userId: userId, available: available))
+    }
+    public func onUserAudioAvailable(callId: String, userId: String, available: Bool) {
+        onEvent(.userAudioAvailable(callId: callId, userId: userId, available: available))
+    }
+    public func onUserVoiceVolumeChanged(callId: String, volumeMap: [String: UInt32]) {
+        onEvent(.userVoiceVolumeChanged(callId: callId, volumeMap: volumeMap))
+    }
+    public func onUserNetworkQualityChanged(callId: String, networkQualityList: [NetworkQualityInfo]) {
+        onEvent(.userNetworkQualityChanged(callId: callId, networkQualityList: networkQualityList))
+    }
     public func onKickedOffline() { onEvent(.kickedOffline) }
     public func onUserSigExpired() { onEvent(.userSigExpired) }
     public func onError(code: Int32, message: String) { onEvent(.error(code: code, message: message)) }
@@ -139,7 +164,20 @@ extension FrameBuffer {
     }
 }
 
-/// A `VideoSink` from a closure. It runs on a Rust media thread; return quickly.
+/// Empty default implementations: a `DeviceDelegate` implements only the
+/// requests its shell handles. Called on the thread that called the engine
+/// method, or on an engine thread when a call's media starts or stops.
+public extension DeviceDelegate {
+    func openCamera(camera: Camera) {}
+    func closeCamera() {}
+    func switchCamera(camera: Camera) {}
+    func openMicrophone() {}
+    func closeMicrophone() {}
+    func selectAudioPlaybackDevice(device: AudioPlaybackDevice) {}
+    func setVideoRenderParams(userId: String, params: VideoRenderParams) {}
+}
+
+/// A `VideoSink` from a closure. It runs on the sink's own Rust delivery thread; return quickly.
 public final class ClosureVideoSink: VideoSink {
     private let block: @Sendable (VideoFrame) -> Void
 
@@ -150,5 +188,47 @@ public final class ClosureVideoSink: VideoSink {
 
     public func onFrame(frame: VideoFrame) {
         block(frame)
+    }
+}
+
+/// An `AudioSink` from a closure. It runs on the engine's audio thread every 10 ms; return at once.
+public final class ClosureAudioSink: AudioSink {
+    private let block: @Sendable (AudioFrame) -> Void
+
+    /// `block` receives 10 ms of 48 kHz mono PCM at a time, in order.
+    public init(_ block: @escaping @Sendable (AudioFrame) -> Void) {
+        self.block = block
+    }
+
+    public func onAudio(frame: AudioFrame) {
+        block(frame)
+    }
+}
+
+/// A `VideoSource` from a closure, pulled on the engine's video thread at the encoder's frame rate.
+public final class ClosureVideoSource: VideoSource {
+    private let block: @Sendable () -> CapturedFrame?
+
+    /// `block` returns the newest captured picture, or nil if there is none yet.
+    public init(_ block: @escaping @Sendable () -> CapturedFrame?) {
+        self.block = block
+    }
+
+    public func readFrame() -> CapturedFrame? {
+        block()
+    }
+}
+
+/// An `AudioSource` from a closure, pulled on the engine's audio thread every 10 ms.
+public final class ClosureAudioSource: AudioSource {
+    private let block: @Sendable () -> AudioFrame?
+
+    /// `block` returns the next 480 samples, or nil (silence is sent).
+    public init(_ block: @escaping @Sendable () -> AudioFrame?) {
+        self.block = block
+    }
+
+    public func readAudio() -> AudioFrame? {
+        block()
     }
 }

@@ -1,6 +1,7 @@
-//! Benchmark and test helpers: they drive foreign observers and sinks from a
-//! Rust thread, the way the engine does, without a server or media. For
-//! measuring the FFI itself (`tests/kotlin`); not for apps.
+//! Benchmark and test helpers: they drive foreign observers, sinks and
+//! sources from a Rust thread, the way the engine does, without a server or
+//! media. For measuring and testing the FFI itself (`tests/kotlin`); not for
+//! apps.
 
 use std::sync::Arc;
 use std::thread;
@@ -8,6 +9,9 @@ use std::time::{Duration, Instant};
 
 use hotline_engine::Event;
 
+use hotline_engine::media::devices::VideoSource as _;
+
+use crate::devices::{VideoSource, VideoSourceAdapter};
 use crate::observer::{deliver, CallObserver};
 use crate::video::{FrameBuffer, VideoFrame, VideoSink};
 
@@ -98,7 +102,8 @@ pub fn push_test_frames(
                     i420[..4].copy_from_slice(&i.to_le_bytes());
                 }
                 let timestamp_us = start.elapsed().as_micros() as i64;
-                sink.on_frame(VideoFrame {
+                // A sink that throws still counts as delivered: this measures the FFI.
+                let _ = sink.on_frame(VideoFrame {
                     width: w,
                     height: h,
                     rotation: 0,
@@ -119,4 +124,62 @@ pub fn push_test_frames(
         dropped: 0,
         elapsed_us: 0,
     })
+}
+
+/// What `pull_test_frames` did.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct FramePullStats {
+    /// Frames read and converted into the engine's I420 frames.
+    pub converted: u32,
+    /// Calls that gave no usable frame: nothing, a malformed frame or an
+    /// exception (each logged).
+    pub skipped: u32,
+    /// Wall time of the whole run, in microseconds.
+    pub elapsed_us: u64,
+    /// Width and height of the last converted frame (0 if none).
+    pub last_width: u32,
+    /// See `last_width`.
+    pub last_height: u32,
+}
+
+/// FOR BENCHMARKS AND TESTS: read `count` frames from `source` on a new Rust
+/// thread exactly as the engine's video thread does (the same conversion,
+/// the same handling of malformed frames and exceptions), as fast as the
+/// source gives them. Blocks until done.
+#[uniffi::export]
+pub fn pull_test_frames(source: Arc<dyn VideoSource>, count: u32) -> FramePullStats {
+    let failed = FramePullStats {
+        converted: 0,
+        skipped: count,
+        elapsed_us: 0,
+        last_width: 0,
+        last_height: 0,
+    };
+    let worker = thread::Builder::new()
+        .name("hotline-bench-source".into())
+        .spawn(move || {
+            let adapter = VideoSourceAdapter(source);
+            let start = Instant::now();
+            let mut stats = FramePullStats {
+                converted: 0,
+                skipped: 0,
+                elapsed_us: 0,
+                last_width: 0,
+                last_height: 0,
+            };
+            for _ in 0..count {
+                match adapter.read_frame() {
+                    Some(f) => {
+                        stats.converted += 1;
+                        stats.last_width = f.width();
+                        stats.last_height = f.height();
+                    }
+                    None => stats.skipped += 1,
+                }
+            }
+            stats.elapsed_us = start.elapsed().as_micros() as u64;
+            stats
+        })
+        .expect("spawn bench thread");
+    worker.join().unwrap_or(failed)
 }

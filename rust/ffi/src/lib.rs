@@ -6,6 +6,12 @@
 //! engine's [`Event`](hotline_engine::Event) enum to one method per
 //! TUICallEngine callback on [`CallObserver`]. There is no call logic here.
 //!
+//! Media: the app's camera and microphone are foreign [`VideoSource`] and
+//! [`AudioSource`] objects the engine pulls, renderers and speakers are
+//! [`VideoSink`] and [`AudioSink`] objects it pushes to, and the
+//! [`DeviceDelegate`] carries out device requests. Foreign code that throws
+//! is logged and ignored (`guard`), never a panic on an engine thread.
+//!
 //! Generated with the workspace's `uniffi-bindgen` in library mode; see
 //! `scripts/bindings.sh` and `docs/bindings.md`.
 
@@ -15,16 +21,34 @@ uniffi::setup_scaffolding!();
 
 mod bench;
 mod convert;
+mod devices;
+mod encoder;
+mod guard;
 mod observer;
+mod stats;
+mod testing;
 mod video;
 
-pub use bench::{fire_test_events, push_test_frames, FramePushStats};
+pub use bench::{
+    fire_test_events, pull_test_frames, push_test_frames, FramePullStats, FramePushStats,
+};
 pub use convert::{CallParams, CallRecord, EngineConfig, OfflinePushInfo, RecordFilter};
+pub use devices::{
+    AudioFrame, AudioSink, AudioSource, CapturedFrame, DeviceDelegate, FrameFormat,
+    VideoRenderParams, VideoSource,
+};
+pub use encoder::{ResolutionMode, VideoEncoderParams, VideoEncoderSettings, VideoResolution};
+pub use hotline_engine::media::devices::{AudioPlaybackDevice, Camera, FillMode};
 pub use observer::CallObserver;
+pub use stats::{CallStats, NetworkQuality, NetworkQualityInfo, RemoteUserStats};
+pub use testing::{synthetic_camera, tone_microphone};
 pub use video::{FrameBuffer, VideoFrame, VideoSink};
 
+use devices::{AudioSinkAdapter, AudioSourceAdapter, DelegateAdapter, VideoSourceAdapter};
+use hotline_engine::media::devices as engine_devices;
 use hotline_engine::CallEngine;
 pub use hotline_engine::{CallResult, EndReason, MediaType};
+use video::VideoSinkAdapter;
 
 /// Audio only, or audio and video.
 #[uniffi::remote(Enum)]
@@ -93,6 +117,18 @@ impl HotlineError {
     pub fn code(&self) -> i32 {
         match self {
             HotlineError::Api { code, .. } => *code,
+        }
+    }
+}
+
+/// An exception thrown by a Kotlin or Swift implementation of a foreign
+/// trait (observer, source, sink, delegate): `-1` (`FAILED`) with the
+/// exception's text. It is logged and ignored, never thrown to the app.
+impl From<uniffi::UnexpectedUniFFICallbackError> for HotlineError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        HotlineError::Api {
+            code: hotline_proto::ErrorCode::Failed.as_i32(),
+            msg: e.reason,
         }
     }
 }
@@ -241,6 +277,148 @@ impl HotlineEngine {
     /// This engine's device ID (random, stable for the engine's life).
     pub fn device_id(&self) -> String {
         self.inner.device_id().to_string()
+    }
+}
+
+/// Devices and media (TUICallEngine's camera, microphone, audio-route and
+/// view methods). The engine owns no device: it pulls pictures and audio from
+/// the app's sources, pushes decoded media to the app's sinks, and passes
+/// device requests to the app's [`DeviceDelegate`]. None of these block or
+/// talk to the server; they take effect at once, also during a call.
+#[uniffi::export]
+impl HotlineEngine {
+    /// The app's device delegate, which carries out camera, microphone and
+    /// audio-route requests (`None` removes it).
+    pub fn set_device_delegate(&self, delegate: Option<Arc<dyn DeviceDelegate>>) {
+        self.inner.set_device_delegate(
+            delegate
+                .map(|d| Arc::new(DelegateAdapter(d)) as Arc<dyn engine_devices::DeviceDelegate>),
+        )
+    }
+
+    /// Where camera pictures come from: pulled at the encoder's frame rate
+    /// while the camera is open (`None` sends no video).
+    pub fn set_video_source(&self, source: Option<Arc<dyn VideoSource>>) {
+        self.inner.set_video_source(
+            source.map(|s| Arc::new(VideoSourceAdapter(s)) as Arc<dyn engine_devices::VideoSource>),
+        )
+    }
+
+    /// Where microphone audio comes from: pulled every 10 ms while the
+    /// microphone is open (`None` sends silence).
+    pub fn set_audio_source(&self, source: Option<Arc<dyn AudioSource>>) {
+        self.inner.set_audio_source(
+            source.map(|s| Arc::new(AudioSourceAdapter(s)) as Arc<dyn engine_devices::AudioSource>),
+        )
+    }
+
+    /// Where the mix of everyone's audio plays (the speaker), 10 ms at a
+    /// time (`None` stops playout).
+    pub fn set_audio_playback_sink(&self, sink: Option<Arc<dyn AudioSink>>) {
+        self.inner.set_audio_playback_sink(
+            sink.map(|s| Arc::new(AudioSinkAdapter(s)) as Arc<dyn engine_devices::AudioSink>),
+        )
+    }
+
+    /// Receive `user_id`'s decoded audio alone (for recording or analysis),
+    /// replacing an earlier sink for that user.
+    pub fn start_remote_audio(&self, user_id: String, sink: Arc<dyn AudioSink>) {
+        self.inner
+            .start_remote_audio(&user_id, Arc::new(AudioSinkAdapter(sink)))
+    }
+
+    /// Stop `start_remote_audio` for `user_id`.
+    pub fn stop_remote_audio(&self, user_id: String) {
+        self.inner.stop_remote_audio(&user_id)
+    }
+
+    /// Open the camera (`openCamera`): the delegate starts capturing, and
+    /// video is sent in video calls; the others see the video available.
+    pub fn open_camera(&self, camera: Camera) {
+        self.inner.open_camera(camera)
+    }
+
+    /// Close the camera (`closeCamera`); the others see video unavailable.
+    pub fn close_camera(&self) {
+        self.inner.close_camera()
+    }
+
+    /// Switch between the front and back camera (`switchCamera`).
+    pub fn switch_camera(&self, camera: Camera) {
+        self.inner.switch_camera(camera)
+    }
+
+    /// Unmute (`openMicrophone`). The microphone is open by default.
+    pub fn open_microphone(&self) {
+        self.inner.open_microphone()
+    }
+
+    /// Mute (`closeMicrophone`); the others see audio unavailable.
+    pub fn close_microphone(&self) {
+        self.inner.close_microphone()
+    }
+
+    /// Route audio to the loudspeaker or the earpiece (`selectAudioPlaybackDevice`).
+    pub fn select_audio_playback_device(&self, device: AudioPlaybackDevice) {
+        self.inner.select_audio_playback_device(device)
+    }
+
+    /// Show this user's own camera pictures in `sink` (`startLocalView`),
+    /// as they are captured.
+    pub fn start_local_view(&self, sink: Arc<dyn VideoSink>) {
+        self.inner
+            .start_local_view(Arc::new(VideoSinkAdapter(sink)))
+    }
+
+    /// Stop the local view.
+    pub fn stop_local_view(&self) {
+        self.inner.stop_local_view()
+    }
+
+    /// Render `user_id`'s decoded video into `sink` (`startRemoteView`),
+    /// replacing an earlier sink for that user. May be called before the
+    /// call connects.
+    pub fn start_remote_view(&self, user_id: String, sink: Arc<dyn VideoSink>) {
+        self.inner
+            .start_remote_view(&user_id, Arc::new(VideoSinkAdapter(sink)))
+    }
+
+    /// Stop rendering `user_id`'s video (`stopRemoteView`).
+    pub fn stop_remote_view(&self, user_id: String) {
+        self.inner.stop_remote_view(&user_id)
+    }
+
+    /// Encoder resolution, bitrate and frame rate (`setVideoEncoderParams`);
+    /// takes effect at the next picture, also during a call. Throws -1202
+    /// `PARAM_INVALID` for a bitrate outside 30–20000 kbps or fps outside 1–60.
+    pub fn set_video_encoder_params(&self, params: VideoEncoderParams) -> Result<(), HotlineError> {
+        Ok(self.inner.set_video_encoder_params(params.into())?)
+    }
+
+    /// The encoder settings in force (640×360, 550 kbps, 15 fps until set).
+    pub fn video_encoder_params(&self) -> VideoEncoderSettings {
+        self.inner.video_encoder_params().into()
+    }
+
+    /// How `user_id`'s video is rendered (`setVideoRenderParams`; `""` is
+    /// the local view). Handed to the device delegate, whose renderers apply
+    /// it. Throws -1202 `PARAM_INVALID` for a rotation other than 0, 90, 180
+    /// or 270.
+    pub fn set_video_render_params(
+        &self,
+        user_id: String,
+        params: VideoRenderParams,
+    ) -> Result<(), HotlineError> {
+        Ok(self
+            .inner
+            .set_video_render_params(&user_id, params.into())?)
+    }
+
+    /// The current call's media statistics, or nothing when no call has
+    /// media (`getCallStatistics`-style). Rates cover the time since the
+    /// previous call of this method.
+    pub async fn call_stats(&self) -> Option<CallStats> {
+        self.inner.call_stats().await.map(Into::into)
     }
 }
 

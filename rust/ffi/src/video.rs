@@ -1,11 +1,19 @@
-//! Video frames to the app. Media itself arrives with a later milestone; for
-//! now only the benchmark helper (`push_test_frames`) produces frames.
+//! Video frames to the app: decoded remote video (`start_remote_view`), the
+//! local camera preview (`start_local_view`) and the benchmark helper
+//! (`push_test_frames`).
 //!
 //! Pixels do not cross the FFI as a byte array: a frame carries a
 //! [`FrameBuffer`] object that owns them in Rust, and the foreign side reads
 //! them in place (Kotlin: a direct `ByteBuffer`; Swift: an
 //! `UnsafeRawBufferPointer`). Copying 1.4 MB per 720p frame into a
 //! `ByteArray` cost 1.6 ms of CPU per frame, ten percent of a core at 60 fps.
+//! The engine lends its sinks a frame whose planes may be padded, so the
+//! adapter packs it once, in Rust, into the buffer the app then owns.
+
+use std::sync::Arc;
+
+use crate::guard::foreign;
+use crate::HotlineError;
 
 /// One decoded video frame in I420 (planar Y, then U, then V; chroma at half
 /// resolution in both directions).
@@ -21,7 +29,19 @@ pub struct VideoFrame {
     pub timestamp_us: i64,
     /// The pixels: `width * height` bytes of Y, then two planes of
     /// `(width / 2) * (height / 2)` bytes (U, then V).
-    pub i420: std::sync::Arc<FrameBuffer>,
+    pub i420: Arc<FrameBuffer>,
+}
+
+impl From<&hotline_media::VideoFrame> for VideoFrame {
+    fn from(f: &hotline_media::VideoFrame) -> Self {
+        VideoFrame {
+            width: f.width(),
+            height: f.height(),
+            rotation: f.rotation.degrees(),
+            timestamp_us: f.timestamp_us.min(i64::MAX as u64) as i64,
+            i420: Arc::new(FrameBuffer::new(f.to_packed_i420())),
+        }
+    }
 }
 
 /// Pixels owned by Rust, read in place by the app.
@@ -69,13 +89,26 @@ impl FrameBuffer {
     }
 }
 
-/// Receives decoded video frames (a renderer).
+/// Receives video frames (a renderer): one user's decoded video
+/// (`start_remote_view`) or this user's camera (`start_local_view`).
 ///
-/// Called on a Rust media thread, not your main thread. Return quickly: a
-/// sink that is slower than the stream loses frames (they are dropped, never
-/// queued without bound).
+/// Each sink is called on its own Rust delivery thread, not your main
+/// thread, one frame at a time. Return quickly: a sink that is slower than
+/// the stream loses frames (the newest waiting frame replaces an older one;
+/// nothing queues without bound, and decoding never waits for the sink).
+/// Implementations need not throw; exceptions are logged and ignored.
 #[uniffi::export(with_foreign)]
 pub trait VideoSink: Send + Sync {
     /// One frame. Its `i420` buffer is the sink's own: close it when done.
-    fn on_frame(&self, frame: VideoFrame);
+    fn on_frame(&self, frame: VideoFrame) -> Result<(), HotlineError>;
+}
+
+/// A foreign video sink as the engine's.
+pub(crate) struct VideoSinkAdapter(pub(crate) Arc<dyn VideoSink>);
+
+impl hotline_engine::media::devices::VideoSink for VideoSinkAdapter {
+    fn on_frame(&self, frame: &hotline_media::VideoFrame) {
+        let frame = VideoFrame::from(frame);
+        foreign("VideoSink.onFrame", || self.0.on_frame(frame));
+    }
 }

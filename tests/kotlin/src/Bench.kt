@@ -1,6 +1,7 @@
 // FFI benchmarks on the JVM: (a) observer events from a Rust thread into
-// Kotlin, (b) 720p I420 frames through a VideoSink into Kotlin, with the
-// process's CPU time. Run: tests/kotlin/run.sh bench
+// Kotlin, (b) 720p I420 frames through a VideoSink into Kotlin, (c) camera
+// pictures from a Kotlin VideoSource into the engine's frames (the copies on
+// the way in), with the process's CPU time. Run: tests/kotlin/run.sh bench
 package io.hotline.sdk.test
 
 import io.hotline.sdk.*
@@ -55,6 +56,18 @@ private fun frames(count: Int, fps: Int): String {
     }
 }
 
+/** Pictures from a Kotlin VideoSource converted as the engine's video thread does. */
+private fun source(width: Int, height: Int, count: Int): String {
+    val frame = CapturedFrame(FrameFormat.I420, width.toUInt(), height.toUInt(), ByteArray(width * height * 3 / 2) { (it % 251).toByte() })
+    val src = object : VideoSource { override fun readFrame(): CapturedFrame = frame }
+    val cpu0 = cpuNs(); val t0 = System.nanoTime()
+    val stats = pullTestFrames(src, count.toUInt())
+    val wall = System.nanoTime() - t0; val cpu = cpuNs() - cpu0
+    check(stats.converted == count.toUInt())
+    return "source: %d x %dx%d I420 pictures Kotlin->engine frame in %.0f ms: %.2f ms wall, %.2f ms CPU per picture"
+        .format(count, width, height, wall / 1e6, wall / 1e6 / count, cpu / 1e6 / count)
+}
+
 fun main() {
     println("bench: JVM ${System.getProperty("java.version")}, ${Runtime.getRuntime().availableProcessors()} CPUs, CPU = whole process (ManagementFactory processCpuTime)")
     events(20_000) // warm up JIT and JNA
@@ -64,4 +77,7 @@ fun main() {
     val idleCpu0 = cpuNs(); val idleT0 = System.nanoTime(); Thread.sleep(2000)
     println("idle baseline: process CPU %.2f%% of one core with nothing running".format(100.0 * (cpuNs() - idleCpu0) / (System.nanoTime() - idleT0)))
     println(frames(600, 60))
+    source(640, 360, 100) // warm up
+    println(source(640, 360, 600))
+    println(source(1280, 720, 300))
 }

@@ -52,6 +52,16 @@ class Phone(val userId: String = uid("u")) : AutoCloseable {
         }
     }
 
+    /**
+     * Like [await], but an event already taken off the queue (by an earlier
+     * [await] that skipped it) counts too: for events whose order relative to
+     * others is not fixed, such as media availability and levels.
+     */
+    inline fun <reified T : CallEvent> awaitSeen(timeoutMs: Long = 5_000, pred: (T) -> Boolean = { true }): T {
+        history.map { it.event }.filterIsInstance<T>().firstOrNull(pred)?.let { return it }
+        return await(timeoutMs, pred)
+    }
+
     /** The events seen so far (taken off the queue), in order. */
     fun seen(): List<CallEvent> = history.map { it.event }
 

@@ -93,11 +93,6 @@ impl Media {
             return;
         }
         log::info!("starting {} media for call {call_id}", media_type.as_str());
-        if let Some(d) = self.shared.delegate.lock().expect("delegate").clone() {
-            if self.shared.microphone_open.load(Relaxed) {
-                d.open_microphone();
-            }
-        }
         *self.rates.lock().expect("rates") = RateMemory::default();
         let ctx = SessionContext {
             call_id: call_id.to_string(),
@@ -111,6 +106,13 @@ impl Media {
         let runtime = tokio::runtime::Handle::current();
         *slot = Some(MediaSession::start(&runtime, ctx));
         drop(slot);
+        // No lock held: the delegate may call back into the engine.
+        if self.shared.microphone_open.load(Relaxed) {
+            let delegate = self.shared.delegate.lock().expect("delegate").clone();
+            if let Some(d) = delegate {
+                d.open_microphone();
+            }
+        }
         self.spawn_quality_reports(call_id.to_string(), link.events.clone());
     }
 
@@ -125,7 +127,8 @@ impl Media {
         if let Some(s) = session {
             log::info!("stopping media for call {call_id}");
             s.stop();
-            if let Some(d) = self.shared.delegate.lock().expect("delegate").clone() {
+            let delegate = self.shared.delegate.lock().expect("delegate").clone();
+            if let Some(d) = delegate {
                 if self.shared.camera_open.swap(false, Relaxed) {
                     d.close_camera();
                 }

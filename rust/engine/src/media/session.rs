@@ -250,6 +250,11 @@ impl Task {
 
     fn on_state(&self, which: &str, state: RTCPeerConnectionState, publisher: bool) {
         log::debug!("{which} connection: {state}");
+        if state == RTCPeerConnectionState::Connected && publisher {
+            // Frames encoded before the connection were lost: start with a
+            // keyframe so subscribers can decode at once.
+            self.ctx.shared.keyframe_wanted.store(true, Relaxed);
+        }
         if state == RTCPeerConnectionState::Connected {
             let slot = if publisher {
                 &self.milestones.publisher_connected_ms

@@ -24,19 +24,34 @@ impl VideoView {
     }
 }
 
-/// An audio sink behind its mailbox. Audio sinks get every 10 ms frame in
-/// order through a short queue, so a mailbox holds a batch.
+/// Audio frames an [`AudioOut`] may hold for a slow sink (half a second);
+/// beyond that, new frames are dropped.
+const AUDIO_QUEUE: usize = 50;
+
+/// An audio sink behind a short queue and its own thread: audio sinks get
+/// every 10 ms frame in order, and a slow or re-entrant sink never holds up
+/// the audio thread (or the engine's locks).
 pub(crate) struct AudioOut {
-    sink: Arc<dyn AudioSink>,
+    tx: std::sync::mpsc::SyncSender<AudioFrame>,
 }
 
 impl AudioOut {
     pub(crate) fn new(sink: Arc<dyn AudioSink>) -> AudioOut {
-        AudioOut { sink }
+        let (tx, rx) = std::sync::mpsc::sync_channel::<AudioFrame>(AUDIO_QUEUE);
+        std::thread::Builder::new()
+            .name("hotline-audio-sink".into())
+            .spawn(move || {
+                for frame in rx {
+                    sink.on_audio(&frame);
+                }
+            })
+            .expect("spawn an audio sink thread");
+        AudioOut { tx }
     }
 
+    /// Queue a frame without waiting (dropped if the sink is half a second behind).
     pub(crate) fn deliver(&self, frame: &AudioFrame) {
-        self.sink.on_audio(frame);
+        let _ = self.tx.try_send(frame.clone());
     }
 }
 

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use hotline_proto::{ErrorCode, MediaTrack, ServerMsg};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::PayloadParams;
-use str0m::media::{Direction, KeyframeRequest, MediaKind, Mid};
+use str0m::media::{Direction, KeyframeRequest, KeyframeRequestKind, MediaKind, Mid};
 use str0m::net::{DatagramSend, Protocol, Receive};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
@@ -124,6 +124,7 @@ struct Room {
 enum Ev {
     Rtp(RtpPacket),
     Keyframe(KeyframeRequest),
+    Connected,
 }
 
 /// Every room and connection of one SFU thread.
@@ -225,6 +226,7 @@ fn drain(
             Ok(Output::Event(e)) => match e {
                 Event::RtpPacket(p) => evs.push(Ev::Rtp(p)),
                 Event::KeyframeRequest(k) => evs.push(Ev::Keyframe(k)),
+                Event::Connected => evs.push(Ev::Connected),
                 Event::IceConnectionStateChange(s) => log::debug!(
                     "sfu: {} {:?} of {}: ICE {s:?}",
                     peer.call_id,
@@ -502,10 +504,16 @@ impl Core {
                 format!("SDP answer not acceptable: {e}; a new offer follows"),
             ));
         }
+        let mut fresh = vec![];
         for r in &mut m.sub.routes {
+            if !r.negotiated {
+                fresh.push(r.mid);
+            }
             r.negotiated = true;
         }
         self.dirty.push(peer_id);
+        // New tracks on a connection that is already up start with a keyframe.
+        self.keyframes_for(call_id, user_id, |mid| fresh.contains(&mid));
         Ok(())
     }
 
@@ -782,7 +790,14 @@ impl Core {
         for ev in evs {
             match (role, ev) {
                 (Role::Publisher, Ev::Rtp(p)) => self.forward(from, &call_id, &user_id, p),
-                (Role::Subscriber, Ev::Keyframe(k)) => self.keyframe(&call_id, &user_id, k),
+                (Role::Subscriber, Ev::Keyframe(k)) => {
+                    self.keyframe(&call_id, &user_id, k.mid, k.kind)
+                }
+                // Whatever was sent before the subscriber could decrypt it is
+                // lost: start each of its videos with a keyframe.
+                (Role::Subscriber, Ev::Connected) => {
+                    self.keyframes_for(&call_id, &user_id, |_| true)
+                }
                 _ => {}
             }
         }
@@ -870,15 +885,36 @@ impl Core {
         }
     }
 
+    /// Ask the publishers of a subscriber's video routes (those whose mid
+    /// passes `which`) for a keyframe.
+    fn keyframes_for(&mut self, call_id: &str, user: &str, which: impl Fn(Mid) -> bool) {
+        let mids: Vec<Mid> = self
+            .rooms
+            .get(call_id)
+            .and_then(|room| room.members.get(user))
+            .map(|m| {
+                m.sub
+                    .routes
+                    .iter()
+                    .filter(|r| r.kind == MediaKind::Video && which(r.mid))
+                    .map(|r| r.mid)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for mid in mids {
+            self.keyframe(call_id, user, mid, KeyframeRequestKind::Pli);
+        }
+    }
+
     /// A subscriber asked for a keyframe: ask the track's publisher.
-    fn keyframe(&mut self, call_id: &str, user: &str, k: KeyframeRequest) {
+    fn keyframe(&mut self, call_id: &str, user: &str, mid: Mid, kind: KeyframeRequestKind) {
         let Some(room) = self.rooms.get(call_id) else {
             return;
         };
         let Some(route) = room
             .members
             .get(user)
-            .and_then(|m| m.sub.routes.iter().find(|r| r.mid == k.mid))
+            .and_then(|m| m.sub.routes.iter().find(|r| r.mid == mid))
         else {
             return;
         };
@@ -898,7 +934,7 @@ impl Core {
             .direct_api()
             .stream_rx_by_mid(source_mid, None)
         {
-            rx.request_keyframe(k.kind);
+            rx.request_keyframe(kind);
             self.metrics
                 .sfu_keyframe_requests_total
                 .fetch_add(1, Relaxed);

@@ -1,8 +1,8 @@
 // Hotline's thin Kotlin layer over the UniFFI-generated bindings
 // (io.hotline.sdk, generated into build/bindings/kotlin by scripts/bindings.sh).
 // It only adapts: events as a Flow, observers with empty defaults, an
-// AutoCloseable subscription, a lambda VideoSink. Every call goes straight to
-// the generated HotlineEngine, whose methods are already `suspend`.
+// AutoCloseable subscription, lambda sinks and sources. Every call goes
+// straight to the generated HotlineEngine, whose methods are already `suspend`.
 package io.hotline.sdk
 
 import kotlinx.coroutines.channels.Channel
@@ -54,6 +54,18 @@ sealed interface CallEvent {
     /** Someone left the call (`onUserLeave`). */
     data class UserLeave(val callId: String, val userId: String) : CallEvent
 
+    /** Someone turned their camera on or off (`onUserVideoAvailable`). */
+    data class UserVideoAvailable(val callId: String, val userId: String, val available: Boolean) : CallEvent
+
+    /** Someone turned their microphone on or off (`onUserAudioAvailable`). */
+    data class UserAudioAvailable(val callId: String, val userId: String, val available: Boolean) : CallEvent
+
+    /** Speaking levels 0–100 by user ID, this user included (`onUserVoiceVolumeChanged`). */
+    data class UserVoiceVolumeChanged(val callId: String, val volumeMap: Map<String, UInt>) : CallEvent
+
+    /** Link quality per user, every two seconds (`onUserNetworkQualityChanged`). */
+    data class UserNetworkQualityChanged(val callId: String, val networkQualityList: List<NetworkQualityInfo>) : CallEvent
+
     /** Another login replaced this one (`onKickedOffline`). */
     data object KickedOffline : CallEvent
 
@@ -80,9 +92,28 @@ open class CallObserverAdapter : CallObserver {
     override fun onUserLineBusy(callId: String, userId: String) {}
     override fun onUserJoin(callId: String, userId: String) {}
     override fun onUserLeave(callId: String, userId: String) {}
+    override fun onUserVideoAvailable(callId: String, userId: String, available: Boolean) {}
+    override fun onUserAudioAvailable(callId: String, userId: String, available: Boolean) {}
+    override fun onUserVoiceVolumeChanged(callId: String, volumeMap: Map<String, UInt>) {}
+    override fun onUserNetworkQualityChanged(callId: String, networkQualityList: List<NetworkQualityInfo>) {}
     override fun onKickedOffline() {}
     override fun onUserSigExpired() {}
     override fun onError(code: Int, message: String) {}
+}
+
+/**
+ * A [DeviceDelegate] whose methods do nothing; override the ones your shell
+ * handles (camera, microphone, audio route). Called on the thread that called
+ * the engine method, or on an engine thread when a call's media starts or stops.
+ */
+open class DeviceDelegateAdapter : DeviceDelegate {
+    override fun openCamera(camera: Camera) {}
+    override fun closeCamera() {}
+    override fun switchCamera(camera: Camera) {}
+    override fun openMicrophone() {}
+    override fun closeMicrophone() {}
+    override fun selectAudioPlaybackDevice(device: AudioPlaybackDevice) {}
+    override fun setVideoRenderParams(userId: String, params: VideoRenderParams) {}
 }
 
 /** A [CallObserver] that turns every callback into a [CallEvent] for [onEvent]. */
@@ -103,6 +134,14 @@ class CallEventObserver(private val onEvent: (CallEvent) -> Unit) : CallObserver
     override fun onUserLineBusy(callId: String, userId: String) = onEvent(CallEvent.UserLineBusy(callId, userId))
     override fun onUserJoin(callId: String, userId: String) = onEvent(CallEvent.UserJoin(callId, userId))
     override fun onUserLeave(callId: String, userId: String) = onEvent(CallEvent.UserLeave(callId, userId))
+    override fun onUserVideoAvailable(callId: String, userId: String, available: Boolean) =
+        onEvent(CallEvent.UserVideoAvailable(callId, userId, available))
+    override fun onUserAudioAvailable(callId: String, userId: String, available: Boolean) =
+        onEvent(CallEvent.UserAudioAvailable(callId, userId, available))
+    override fun onUserVoiceVolumeChanged(callId: String, volumeMap: Map<String, UInt>) =
+        onEvent(CallEvent.UserVoiceVolumeChanged(callId, volumeMap))
+    override fun onUserNetworkQualityChanged(callId: String, networkQualityList: List<NetworkQualityInfo>) =
+        onEvent(CallEvent.UserNetworkQualityChanged(callId, networkQualityList))
     override fun onKickedOffline() = onEvent(CallEvent.KickedOffline)
     override fun onUserSigExpired() = onEvent(CallEvent.UserSigExpired)
     override fun onError(code: Int, message: String) = onEvent(CallEvent.Error(code, message))
@@ -151,9 +190,24 @@ val HotlineException.code: Int
 fun FrameBuffer.asByteBuffer(): java.nio.ByteBuffer =
     com.sun.jna.Pointer(address().toLong()).getByteBuffer(0, len().toLong()).asReadOnlyBuffer()
 
-/** A [VideoSink] from a lambda. It runs on a Rust media thread; return quickly. */
+/** A [VideoSink] from a lambda. It runs on the sink's own Rust delivery thread; return quickly. */
 fun videoSink(block: (VideoFrame) -> Unit): VideoSink = object : VideoSink {
     override fun onFrame(frame: VideoFrame) = block(frame)
+}
+
+/** An [AudioSink] from a lambda. It runs on the engine's audio thread every 10 ms; return at once. */
+fun audioSink(block: (AudioFrame) -> Unit): AudioSink = object : AudioSink {
+    override fun onAudio(frame: AudioFrame) = block(frame)
+}
+
+/** A [VideoSource] from a lambda, pulled on the engine's video thread at the encoder's frame rate. */
+fun videoSource(block: () -> CapturedFrame?): VideoSource = object : VideoSource {
+    override fun readFrame(): CapturedFrame? = block()
+}
+
+/** An [AudioSource] from a lambda, pulled on the engine's audio thread every 10 ms. */
+fun audioSource(block: () -> AudioFrame?): AudioSource = object : AudioSource {
+    override fun readAudio(): AudioFrame? = block()
 }
 
 /** Log out and free the engine now (instead of when it is garbage collected). */
