@@ -1,7 +1,8 @@
 //! Observer events as the JSON lines `hotline phone` prints.
 
+use hotline_engine::media::stats::CallStats;
 use hotline_engine::Event;
-use serde_json::{Map, Value};
+use serde_json::{json, Map, Value};
 
 /// `{"event":"onCallBegin", "callId":..., ...}`: the TUICallEngine callback
 /// name, then the event's fields in camelCase.
@@ -24,6 +25,53 @@ pub fn event_json(event: &Event) -> Value {
         }
     }
     Value::Object(out)
+}
+
+/// A float rounded to one decimal, for people reading the JSON.
+pub fn round1(x: f64) -> f64 {
+    if x.is_finite() {
+        (x * 10.0).round() / 10.0
+    } else {
+        0.0
+    }
+}
+
+/// Call statistics as JSON (camelCase, rates rounded to 0.1).
+pub fn stats_json(s: &CallStats) -> Value {
+    let users: Vec<Value> = s
+        .users
+        .iter()
+        .map(|u| {
+            json!({
+                "userId": u.user_id,
+                "videoPacketsReceived": u.video_packets_received,
+                "videoFramesDecoded": u.video_frames_decoded,
+                "videoFps": round1(u.video_fps),
+                "receiveBitrateKbps": round1(u.receive_bitrate_kbps),
+                "audioPacketsReceived": u.audio_packets_received,
+                "lossPercent": round1(u.loss_percent),
+                "jitterBufferDelayMs": round1(u.jitter_buffer_delay_ms),
+                "jitterMs": round1(u.jitter_ms),
+                "keyframeRequestsSent": u.keyframe_requests_sent,
+                "firstFrameMs": u.first_frame_ms,
+                "quality": format!("{:?}", u.quality),
+            })
+        })
+        .collect();
+    json!({
+        "rttMs": round1(s.rtt_ms),
+        "sendBitrateKbps": round1(s.send_bitrate_kbps),
+        "sendFps": round1(s.send_fps),
+        "videoFramesSent": s.video_frames_sent,
+        "keyframesSent": s.keyframes_sent,
+        "keyframeRequestsReceived": s.keyframe_requests_received,
+        "audioPacketsSent": s.audio_packets_sent,
+        "receiveBitrateKbps": round1(s.receive_bitrate_kbps),
+        "endToEndDelayMs": round1(s.end_to_end_delay_ms),
+        "publisherConnectedMs": s.publisher_connected_ms,
+        "subscriberConnectedMs": s.subscriber_connected_ms,
+        "users": users,
+    })
 }
 
 fn camel(s: &str) -> String {

@@ -1,8 +1,11 @@
-//! `hotline`: run the server, work with UserSigs, simulate phones.
+//! `hotline`: run the server, work with UserSigs, simulate phones, run the demo.
 
 mod bench_cmd;
+mod demo_cmd;
+mod devices;
 mod event_json;
 mod phone_cmd;
+mod record;
 mod server_cmd;
 mod usersig_cmd;
 
@@ -24,8 +27,10 @@ enum Command {
     /// Generate or verify UserSigs (TLS-sig-api-v2 compatible).
     #[command(subcommand)]
     Usersig(usersig_cmd::UsersigCommand),
-    /// Simulate a phone: log in, call or answer, print events as JSON lines.
+    /// Simulate a phone: log in, call or answer, send and record media, print events as JSON lines.
     Phone(phone_cmd::PhoneArgs),
+    /// A real video call between two in-process phones through an embedded server, with a summary.
+    Demo(demo_cmd::DemoArgs),
     /// Load-test on loopback (bounded in count and time).
     #[command(subcommand)]
     Bench(bench_cmd::BenchCommand),
@@ -34,17 +39,22 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Logs go to stderr; stdout is for machine-readable output.
-    let default_level = if matches!(cli.command, Command::Server(_)) {
-        "info"
-    } else {
-        "warn"
+    // The WebRTC stack warns about harmless start-up conditions (DTLS server
+    // name, RTP before SRTP keys, ICE checks before candidates); RUST_LOG
+    // shows them.
+    let default_level = match cli.command {
+        Command::Server(_) => "info",
+        Command::Phone(_) | Command::Demo(_) => "warn,rtc=error,rtc_dtls=error,rtc_ice=error",
+        _ => "warn",
     };
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or(default_level))
+        .format_timestamp_millis()
         .init();
     match cli.command {
         Command::Server(args) => server_cmd::run(args),
         Command::Usersig(cmd) => usersig_cmd::run(cmd),
         Command::Phone(args) => phone_cmd::run(args),
+        Command::Demo(args) => demo_cmd::run(args),
         Command::Bench(cmd) => bench_cmd::run(cmd),
     }
 }

@@ -1,14 +1,26 @@
 //! `hotline phone`: a simulated phone. Logs in, optionally calls, answers as
 //! told, and prints every observer event as one JSON line on stdout.
+//!
+//! With `--camera` and `--mic` it sends real media (synthetic or from
+//! files); it watches every remote user (first frame, first sound), prints a
+//! `callStats` line when a call ends, and with `--record DIR` writes each
+//! remote user's video and audio to `DIR/<user>.y4m` and `DIR/<user>.wav`.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
+use hotline_engine::media::devices::Camera;
+use hotline_engine::media::stats::CallStats;
 use hotline_engine::{CallEngine, CallObserver, CallParams, EngineConfig, Event, MediaType};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
+
+use crate::devices::{self, MediaArgs};
+use crate::event_json::{round1, stats_json};
+use crate::record::Watcher;
 
 /// How the phone answers incoming calls.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -77,6 +89,12 @@ pub struct PhoneArgs {
     /// Stay running after a call ends (wait for the next one).
     #[arg(long)]
     stay: bool,
+    /// Record each remote user's video as DIR/<user>.y4m and audio as
+    /// DIR/<user>.wav (later calls with --stay: <user>-call2.y4m, ...).
+    #[arg(long, value_name = "DIR")]
+    record: Option<PathBuf>,
+    #[command(flatten)]
+    media_args: MediaArgs,
 }
 
 struct Forward(mpsc::UnboundedSender<Event>);
@@ -95,20 +113,115 @@ fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s.max(0.0))
 }
 
-/// Run the phone until its call ends, `--exit-after`, or Ctrl-C.
+/// Run the phone until its call ends, `--exit-after`, Ctrl-C or SIGTERM.
 pub fn run(args: PhoneArgs) -> ExitCode {
     if let Err(e) = hotline_proto::user_id::validate_user_id(&args.user_id) {
         eprintln!("error: --user-id: {e}");
         return ExitCode::from(2);
     }
+    // Devices and the recording directory are checked before connecting.
+    let devices = match devices::open(&args.media_args) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(dir) = &args.record {
+        if let Err(e) = std::fs::create_dir_all(dir) {
+            eprintln!("error: --record {}: cannot create it: {e}", dir.display());
+            return ExitCode::from(2);
+        }
+    }
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
-    rt.block_on(phone(args))
+    rt.block_on(phone(args, devices))
 }
 
-async fn phone(args: PhoneArgs) -> ExitCode {
+/// The call in progress, as the phone follows it.
+struct InCall {
+    call_id: String,
+    began: Instant,
+    stats: Option<(Instant, CallStats)>,
+    last_query: Option<Instant>,
+    connected_reported: bool,
+}
+
+impl InCall {
+    /// Query the engine's statistics; report `mediaConnected` once.
+    async fn refresh(&mut self, engine: &CallEngine) {
+        self.last_query = Some(Instant::now());
+        let Some(stats) = engine.call_stats().await else {
+            return;
+        };
+        if !self.connected_reported
+            && stats.publisher_connected_ms > 0
+            && stats.subscriber_connected_ms > 0
+        {
+            self.connected_reported = true;
+            print(json!({
+                "event": "mediaConnected",
+                "callId": self.call_id,
+                "publisherMs": stats.publisher_connected_ms,
+                "subscriberMs": stats.subscriber_connected_ms,
+            }));
+        }
+        self.stats = Some((Instant::now(), stats));
+    }
+
+    /// Time for the next statistics query: every 50 ms until media is
+    /// connected (to report the milestone promptly), then every second.
+    fn due(&self) -> bool {
+        let every = if self.connected_reported {
+            Duration::from_secs(1)
+        } else {
+            Duration::from_millis(50)
+        };
+        self.last_query.is_none_or(|t| t.elapsed() >= every)
+    }
+
+    /// The `callStats` line: the engine's last statistics plus what the
+    /// sinks received from each user.
+    fn stats_line(&self, watcher: &Watcher, ended: bool) -> Value {
+        let mut line = json!({
+            "event": "callStats",
+            "callId": self.call_id,
+            "ended": ended,
+            "durationMs": self.began.elapsed().as_millis() as u64,
+        });
+        let obj = line.as_object_mut().expect("object");
+        if let Some((at, stats)) = &self.stats {
+            obj.insert(
+                "sampledAtMs".into(),
+                json!(at.duration_since(self.began).as_millis() as u64),
+            );
+            if let Value::Object(fields) = stats_json(stats) {
+                obj.extend(fields);
+            }
+        }
+        let received: Vec<Value> = watcher
+            .users()
+            .iter()
+            .filter_map(|u| {
+                let (video, audio_frames, _) = watcher.seen(u)?;
+                Some(json!({
+                    "userId": u,
+                    "videoFrames": video.frames,
+                    "numberedFrames": video.numbered,
+                    "lastFrameNumber": video.last_number,
+                    "psnrDb": (video.psnr_frames > 0).then(|| round1(video.mean_psnr())),
+                    "audioFrames": audio_frames,
+                }))
+            })
+            .collect();
+        obj.insert("received".into(), Value::Array(received));
+        line
+    }
+}
+
+async fn phone(args: PhoneArgs, devices: devices::Devices) -> ExitCode {
     let now_s = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -122,6 +235,47 @@ async fn phone(args: PhoneArgs) -> ExitCode {
     let engine = Arc::new(CallEngine::new());
     let (tx, mut events) = mpsc::unbounded_channel();
     engine.add_observer(Arc::new(Forward(tx)));
+    if let Err(e) = engine.set_video_encoder_params(devices.encoder) {
+        eprintln!("error: {}", e.message);
+        return ExitCode::from(2);
+    }
+    for line in &devices.description {
+        log::info!("{line}");
+    }
+    let camera_given = devices.camera.is_some();
+    engine.set_video_source(devices.camera);
+    engine.set_audio_source(devices.mic);
+    if camera_given {
+        engine.open_camera(Camera::Front);
+    }
+    let (milestone_tx, mut milestones) = mpsc::unbounded_channel::<Value>();
+    let watcher = Watcher::new(
+        args.record.clone(),
+        devices.encoder.fps,
+        Some((devices.encoder.width, devices.encoder.height)),
+        3,
+        0,
+        Arc::new(move |v| {
+            let _ = milestone_tx.send(v);
+        }),
+    );
+    let me = args.user_id.clone();
+    let watch = |user: &str| {
+        if user != me {
+            watcher.watch(&engine, user);
+        }
+    };
+    let mut in_call: Option<InCall> = None;
+    let mut calls_ended = 0u32;
+    let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot handle SIGTERM: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut tick = tokio::time::interval(Duration::from_millis(50));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     if args.multi_device {
         let _ = engine.enable_multi_device_ability(true).await;
     }
@@ -173,8 +327,21 @@ async fn phone(args: PhoneArgs) -> ExitCode {
         tokio::select! {
             _ = sleep_deadline => break,
             _ = tokio::signal::ctrl_c() => break,
+            _ = term.recv() => break,
+            Some(milestone) = milestones.recv() => print(milestone),
+            _ = tick.tick() => {
+                if let Some(call) = in_call.as_mut().filter(|c| c.due()) {
+                    call.refresh(&engine).await;
+                }
+            }
             action = act_rx.recv() => {
                 let Some(action) = action else { continue };
+                if action == "hangup" {
+                    // The engine's statistics end with the call: take them now.
+                    if let Some(call) = in_call.as_mut() {
+                        call.refresh(&engine).await;
+                    }
+                }
                 let result = match action {
                     "accept" => engine.accept().await,
                     "reject" => engine.reject().await,
@@ -189,7 +356,16 @@ async fn phone(args: PhoneArgs) -> ExitCode {
                 let Some(event) = event else { break };
                 print(crate::event_json::event_json(&event));
                 match &event {
-                    Event::CallReceived { .. } => {
+                    Event::UserInviting { user_id, .. }
+                    | Event::UserJoin { user_id, .. }
+                    | Event::UserVideoAvailable { user_id, .. }
+                    | Event::UserAudioAvailable { user_id, .. } => watch(user_id),
+                    _ => {}
+                }
+                match &event {
+                    Event::CallReceived { caller_id, callee_ids, .. } => {
+                        watch(caller_id);
+                        callee_ids.iter().for_each(|u| watch(u));
                         let action = match args.answer {
                             Answer::Accept => Some("accept"),
                             Answer::Reject => Some("reject"),
@@ -200,11 +376,31 @@ async fn phone(args: PhoneArgs) -> ExitCode {
                             schedule(&act_tx, action, args.answer_delay);
                         }
                     }
-                    Event::CallBegin { .. } => {
+                    Event::CallBegin { call_id, .. } => {
+                        let began = Instant::now();
+                        watcher.set_epoch(began);
+                        in_call = Some(InCall {
+                            call_id: call_id.clone(),
+                            began,
+                            stats: None,
+                            last_query: None,
+                            connected_reported: false,
+                        });
                         if let Some(after) = args.hangup_after {
                             schedule(&act_tx, "hangup", after);
                         }
                     }
+                    _ => {}
+                }
+                if matches!(event, Event::CallEnd { .. } | Event::CallNotConnected { .. }) {
+                    if let Some(call) = in_call.take() {
+                        print(call.stats_line(&watcher, true));
+                    }
+                    watcher.finish(&engine).into_iter().for_each(print);
+                    calls_ended += 1;
+                    watcher.set_suffix(&format!("-call{}", calls_ended + 1));
+                }
+                match &event {
                     Event::CallEnd { .. } | Event::CallNotConnected { .. } if !args.stay => break,
                     Event::KickedOffline | Event::UserSigExpired => break,
                     _ => {}
@@ -212,11 +408,20 @@ async fn phone(args: PhoneArgs) -> ExitCode {
             }
         }
     }
+    // Leaving during a call (--exit-after, a signal): report what it carried.
+    if let Some(mut call) = in_call.take() {
+        call.refresh(&engine).await;
+        print(call.stats_line(&watcher, false));
+    }
     engine.un_init().await;
     // Let the event thread flush anything already queued.
     while let Ok(event) = events.try_recv() {
         print(crate::event_json::event_json(&event));
     }
+    while let Ok(milestone) = milestones.try_recv() {
+        print(milestone);
+    }
+    watcher.finish(&engine).into_iter().for_each(print);
     ExitCode::SUCCESS
 }
 

@@ -27,7 +27,7 @@ fn hotline() -> Command {
     let mut c = Command::new(BIN);
     c.env_remove("HOTLINE_LISTEN")
         .env_remove("HOTLINE_DB")
-        .env("RUST_LOG", "warn");
+        .env("RUST_LOG", "warn,rtc=error,rtc_dtls=error,rtc_ice=error");
     c
 }
 

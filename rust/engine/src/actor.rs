@@ -183,8 +183,11 @@ impl Actor {
 
     async fn connect(&mut self) {
         self.reconnect_at = None;
-        match tokio::time::timeout(CONNECT_TIMEOUT, tokio_tungstenite::connect_async(&self.url))
-            .await
+        match tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            tokio_tungstenite::connect_async_with_config(&self.url, None, true),
+        )
+        .await
         {
             Ok(Ok((socket, _))) => {
                 self.socket = Some(socket);

@@ -153,6 +153,13 @@ pub async fn start(config: ServerConfig) -> Result<ServerHandle, StartError> {
     let app = http::router(shared);
     let mut stop = shutdown_rx;
     let task = tokio::spawn(async move {
+        // Signaling messages are small and latency-bound: no Nagle delay.
+        use axum::serve::ListenerExt;
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                log::debug!("TCP_NODELAY not set: {e}");
+            }
+        });
         let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
             let _ = stop.wait_for(|s| *s).await;
         });

@@ -94,6 +94,7 @@ impl Media {
         }
         log::info!("starting {} media for call {call_id}", media_type.as_str());
         *self.rates.lock().expect("rates") = RateMemory::default();
+        self.shared.counters.reset();
         let ctx = SessionContext {
             call_id: call_id.to_string(),
             media_type,

@@ -66,6 +66,22 @@ pub(crate) struct Counters {
     pub(crate) keyframe_requests_received: AtomicU64,
 }
 
+impl Counters {
+    /// Zero everything (a new call's media starts).
+    pub(crate) fn reset(&self) {
+        for c in [
+            &self.video_frames_sent,
+            &self.video_bytes_sent,
+            &self.audio_packets_sent,
+            &self.audio_bytes_sent,
+            &self.keyframes_sent,
+            &self.keyframe_requests_received,
+        ] {
+            c.store(0, Relaxed);
+        }
+    }
+}
+
 /// See the module docs.
 #[derive(Default)]
 pub(crate) struct MediaShared {

@@ -1,0 +1,387 @@
+//! `hotline demo` and the phone's media flags end to end, with the built
+//! binary: the demo's JSON summary, two phones (one sending from files, both
+//! recording) through a `hotline server` process, and bad files refused
+//! before anything connects. Every wait is bounded.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use hotline_media::synthetic::{
+    align_and_correlate, read_frame_number, ToneGenerator, VideoPattern,
+};
+use hotline_media::{WavReader, WavWriter, Y4mReader, Y4mWriter};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_hotline");
+const APP: &str = "1400000000";
+const KEY: &str = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e";
+/// No process in these tests may run longer than this.
+const LIMIT: Duration = Duration::from_secs(90);
+
+fn hotline() -> Command {
+    let mut c = Command::new(BIN);
+    c.env("RUST_LOG", "warn,rtc=error,rtc_dtls=error,rtc_ice=error")
+        .env_remove("HOTLINE_LISTEN")
+        .env_remove("HOTLINE_DB");
+    c
+}
+
+/// Wait for a child with a deadline (killed if it overruns); collect its output.
+fn finish(mut child: Child, what: &str) -> Output {
+    let mut stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+    let readers = [
+        std::thread::spawn(move || {
+            let mut s = Vec::new();
+            if let Some(o) = stdout.as_mut() {
+                let _ = o.read_to_end(&mut s);
+            }
+            s
+        }),
+        std::thread::spawn(move || {
+            let mut s = Vec::new();
+            if let Some(e) = stderr.as_mut() {
+                let _ = e.read_to_end(&mut s);
+            }
+            s
+        }),
+    ];
+    let deadline = Instant::now() + LIMIT;
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} ran longer than {LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let [out, err] = readers.map(|r| r.join().unwrap());
+    Output {
+        status,
+        stdout: out,
+        stderr: err,
+    }
+}
+
+fn json_lines(out: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+struct Server(Child, String);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn server(dir: &Path) -> Server {
+    let mut child = hotline()
+        .args(["server", "--listen", "127.0.0.1:0", "--sdk-app-id", APP])
+        .args(["--secret-key", KEY, "--db"])
+        .arg(dir.join("hotline.db"))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn server");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("ws://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .to_string();
+    Server(child, url)
+}
+
+fn phone(url: &str, user: &str, extra: &[&str]) -> Command {
+    let mut c = hotline();
+    c.args(["phone", "--server", url, "--sdk-app-id", APP])
+        .args(["--secret-key", KEY, "--user-id", user])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c
+}
+
+/// Every frame of a recorded `.y4m`: (count, frame numbers read).
+fn read_y4m(path: &Path) -> (u64, Vec<Option<u32>>, (u32, u32)) {
+    let mut r = Y4mReader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let size = (r.width(), r.height());
+    let mut numbers = Vec::new();
+    while let Some(f) = r.read_frame().unwrap() {
+        numbers.push(read_frame_number(&f));
+    }
+    (numbers.len() as u64, numbers, size)
+}
+
+fn rms(samples: &[i16]) -> f64 {
+    let sum: f64 = samples.iter().map(|&s| f64::from(s).powi(2)).sum();
+    (sum / samples.len().max(1) as f64).sqrt()
+}
+
+/// The best correlation of a 200 ms window of `pcm` (after `skip` samples) with a tone.
+fn tone_match(pcm: &[i16], skip: usize, hz: f64) -> f64 {
+    let mut tone = ToneGenerator::new(hz, 0.3);
+    let reference: Vec<i16> = (0..20).flat_map(|_| tone.next_frame().samples).collect();
+    let period = (48_000.0 / hz).ceil() as usize + 1;
+    (0..6)
+        .map(|i| skip + i * 4_800)
+        .filter(|&s| s + reference.len() + period <= pcm.len())
+        .map(|s| align_and_correlate(&reference, &pcm[s..], period).1)
+        .fold(f64::MIN, f64::max)
+}
+
+#[test]
+fn demo_prints_a_sane_json_summary_and_records_both_sides() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let child = hotline()
+        .args([
+            "demo",
+            "--duration",
+            "3",
+            "--resolution",
+            "640x360",
+            "--json",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let result = finish(child, "hotline demo");
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(result.status.success(), "demo failed: {stderr}");
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    let last = stdout.lines().last().expect("output");
+    let s: Value = serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {last}"));
+    let f = |k: &str| {
+        s[k].as_f64()
+            .unwrap_or_else(|| panic!("{k} missing or not a number in {s}"))
+    };
+    assert!(f("setup_ms") > 0.0, "{s}");
+    assert!(f("first_frame_ms") > 0.0, "{s}");
+    assert!(f("video_frames_sent") > 0.0, "{s}");
+    assert!(f("video_frames_received") > 0.0, "{s}");
+    assert!(f("video_fps") > 5.0, "{s}");
+    assert!(f("psnr_db") > 30.0, "{s}");
+    assert!(f("audio_frames_received") > 0.0, "{s}");
+    assert!(f("audio_correlation") > 0.8, "{s}");
+    assert!(f("bitrate_kbps") > 50.0, "{s}");
+    assert!(f("loss_percent") >= 0.0 && f("rtt_ms") >= 0.0, "{s}");
+    assert!(f("duration_s") >= 3.0, "{s}");
+    assert_eq!(s["resolution"], "640x360");
+    // A progress line and a human summary came first.
+    assert!(stderr.contains("fps"), "{stderr}");
+    assert!(stdout.contains("PSNR"), "{stdout}");
+
+    // Both sides' received media were recorded.
+    for user in ["alice", "bob"] {
+        let (frames, numbers, size) = read_y4m(&out.join(format!("{user}.y4m")));
+        assert!(frames > 0, "{user}.y4m is empty");
+        assert_eq!(size, (640, 360));
+        assert!(numbers.iter().flatten().count() as u64 * 10 >= frames * 9);
+        let pcm = WavReader::open(out.join(format!("{user}.wav")))
+            .unwrap()
+            .read_all_samples()
+            .unwrap();
+        assert!(rms(&pcm) > 500.0, "{user}.wav is silent");
+    }
+    assert!(out.join("hotline.db").exists());
+}
+
+/// A 640x360 `.y4m` of `frames` numbered pictures and a 1 s `.wav` tone.
+fn media_files(dir: &Path, frames: u32, hz: f64) -> (String, String) {
+    let y4m = dir.join("camera.y4m");
+    let file = std::io::BufWriter::new(std::fs::File::create(&y4m).unwrap());
+    let mut w = Y4mWriter::new(file, 640, 360, 15, 1).unwrap();
+    let pattern = VideoPattern::new(640, 360);
+    for n in 0..frames {
+        w.write_frame(&pattern.frame(n, 0)).unwrap();
+    }
+    drop(w.finish().unwrap());
+    let wav = dir.join("mic.wav");
+    let mut w = WavWriter::create(std::fs::File::create(&wav).unwrap()).unwrap();
+    let mut tone = ToneGenerator::new(hz, 0.3);
+    for _ in 0..100 {
+        w.write_frame(&tone.next_frame()).unwrap();
+    }
+    w.finish().unwrap();
+    (
+        y4m.to_string_lossy().into_owned(),
+        wav.to_string_lossy().into_owned(),
+    )
+}
+
+#[test]
+fn phones_send_from_files_and_record_what_they_receive() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path());
+    let (y4m, wav) = media_files(dir.path(), 20, 500.0);
+    let bob_dir = dir.path().join("bob-rec");
+    let alice_dir = dir.path().join("alice-rec");
+    let mut bob = phone(
+        &server.1,
+        "bob",
+        &["--answer", "accept", "--exit-after", "40"],
+    )
+    .args(["--camera", "synthetic", "--mic", "tone", "--tone-hz", "660"])
+    .arg("--record")
+    .arg(&bob_dir)
+    .spawn()
+    .unwrap();
+    // Wait for bob's "ready" line before alice calls.
+    let mut bob_out = BufReader::new(bob.stdout.take().unwrap());
+    let mut first = String::new();
+    bob_out.read_line(&mut first).unwrap();
+    assert!(first.contains("\"ready\""), "{first}");
+    let bob_rest = std::thread::spawn(move || {
+        let mut rest = String::new();
+        bob_out.read_to_string(&mut rest).unwrap();
+        rest
+    });
+    let alice = phone(
+        &server.1,
+        "alice",
+        &["--call", "bob", "--hangup-after", "3"],
+    )
+    .args(["--exit-after", "40", "--camera", &y4m, "--mic", &wav])
+    .arg("--record")
+    .arg(&alice_dir)
+    .spawn()
+    .unwrap();
+    let alice_result = finish(alice, "alice's phone");
+    assert!(alice_result.status.success(), "{alice_result:?}");
+    let bob_result = finish(bob, "bob's phone");
+    assert!(bob_result.status.success(), "{bob_result:?}");
+    let bob_lines: Vec<Value> = bob_rest
+        .join()
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let alice_lines = json_lines(&alice_result);
+
+    for (who, lines, peer) in [("bob", &bob_lines, "alice"), ("alice", &alice_lines, "bob")] {
+        let find = |name: &str| {
+            lines
+                .iter()
+                .find(|v| v["event"] == name)
+                .unwrap_or_else(|| panic!("{who} printed no {name}: {lines:?}"))
+        };
+        let first_frame = find("firstRemoteFrame");
+        assert_eq!(first_frame["userId"], peer);
+        assert_eq!(first_frame["width"], 640);
+        assert!(find("mediaConnected")["publisherMs"].as_u64().unwrap() > 0);
+        let stats = find("callStats");
+        assert!(stats["videoFramesSent"].as_u64().unwrap() > 0, "{stats}");
+        assert!(
+            stats["received"][0]["videoFrames"].as_u64().unwrap() > 0,
+            "{stats}"
+        );
+        find("firstRemoteAudio");
+    }
+
+    // Bob's recording of alice: her file's pictures, numbered 0..20, looping.
+    let (frames, numbers, size) = read_y4m(&bob_dir.join("alice.y4m"));
+    assert_eq!(size, (640, 360));
+    assert!(frames > 20, "{frames} frames of alice recorded");
+    let read: Vec<u32> = numbers.iter().flatten().copied().collect();
+    assert!(read.len() as u64 * 10 >= frames * 9, "{numbers:?}");
+    assert!(read.iter().all(|&n| n < 20), "{read:?}");
+    assert!(
+        read.windows(2).any(|w| w[1] < w[0]),
+        "the file looped: {read:?}"
+    );
+    let finished = bob_lines
+        .iter()
+        .find(|v| v["event"] == "recordingFinished" && v["kind"] == "video")
+        .expect("recordingFinished");
+    assert_eq!(finished["frames"].as_u64(), Some(frames));
+    let pcm = WavReader::open(bob_dir.join("alice.wav"))
+        .unwrap()
+        .read_all_samples()
+        .unwrap();
+    let start = pcm
+        .iter()
+        .position(|&s| s != 0)
+        .expect("alice.wav is silent");
+    assert!(rms(&pcm[start..]) > 1000.0, "alice.wav is nearly silent");
+    let corr = tone_match(&pcm, start + 24_000, 500.0);
+    assert!(corr > 0.8, "alice's 500 Hz file correlates at {corr:.3}");
+
+    // Alice's recording of bob: the synthetic camera, numbers rising.
+    let (frames, numbers, _) = read_y4m(&alice_dir.join("bob.y4m"));
+    let read: Vec<u32> = numbers.iter().flatten().copied().collect();
+    assert!(
+        frames > 0 && read.len() as u64 * 10 >= frames * 9,
+        "{numbers:?}"
+    );
+    assert!(read.windows(2).all(|w| w[1] > w[0]), "{read:?}");
+    let pcm = WavReader::open(alice_dir.join("bob.wav"))
+        .unwrap()
+        .read_all_samples()
+        .unwrap();
+    assert!(rms(&pcm) > 500.0, "bob.wav is silent");
+}
+
+#[test]
+fn bad_media_flags_fail_fast_with_the_file_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.y4m");
+    std::fs::write(&text, "hello\n").unwrap();
+    let mut cd = WavWriter::create(std::io::Cursor::new(Vec::new())).unwrap();
+    cd.write_samples(&[0; 480]).unwrap();
+    let mut bytes = cd.finish().unwrap().into_inner();
+    bytes[24..28].copy_from_slice(&44_100u32.to_le_bytes()); // a 44.1 kHz header
+    let cd_wav = dir.path().join("cd.wav");
+    std::fs::write(&cd_wav, bytes).unwrap();
+    let missing = dir.path().join("missing.y4m");
+    let cases: [(&str, &Path, &[&str]); 3] = [
+        ("--camera", &missing, &["missing.y4m", "no such file"]),
+        ("--camera", &text, &["notes.y4m", "YUV4MPEG2"]),
+        ("--mic", &cd_wav, &["cd.wav", "48 kHz"]),
+    ];
+    for (flag, path, expect) in cases {
+        let started = Instant::now();
+        // Nothing listens on port 9: a phone that tried to connect would fail differently.
+        let child = phone("ws://127.0.0.1:9/ws", "alice", &["--exit-after", "30"])
+            .arg(flag)
+            .arg(path)
+            .spawn()
+            .unwrap();
+        let out = finish(child, "a phone with a bad file");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{flag} {}: {stderr}",
+            path.display()
+        );
+        for e in expect {
+            assert!(stderr.contains(e), "{flag}: expected {e:?} in {stderr}");
+        }
+        assert!(out.stdout.is_empty(), "nothing connected: {out:?}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+    let out = finish(
+        phone("ws://127.0.0.1:9/ws", "alice", &["--resolution", "800x600"])
+            .spawn()
+            .unwrap(),
+        "a phone with a bad resolution",
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1280x720"));
+}
