@@ -526,13 +526,22 @@ async fn two_participants_exchange_media_through_the_sfu() {
         assert!(tracks.iter().all(|t| t.user_id != p.user));
     }
 
-    // A PLI from bob's subscriber reaches alice's publisher as a keyframe request.
-    ps[1].request_keyframe("alice");
-    pump(&mut ps, 5, "a keyframe request at alice", |ps| {
-        ps[0].keyframe_requests > 0
+    // The SFU asked each publisher for a keyframe when the other's
+    // subscriber connection came up.
+    pump(&mut ps, 5, "keyframe requests on connect", |ps| {
+        ps[0].keyframe_requests > 0 && ps[1].keyframe_requests > 0
     })
     .await;
-    assert_eq!(ps[1].keyframe_requests, 0);
+    // A PLI from bob's subscriber reaches alice's publisher, and only hers.
+    let settled = Instant::now() + Duration::from_millis(300);
+    pump(&mut ps, 5, "in-flight requests to settle", move |_| Instant::now() >= settled).await;
+    let before = (ps[0].keyframe_requests, ps[1].keyframe_requests);
+    ps[1].request_keyframe("alice");
+    pump(&mut ps, 5, "a keyframe request at alice", |ps| {
+        ps[0].keyframe_requests > before.0
+    })
+    .await;
+    assert_eq!(ps[1].keyframe_requests, before.1, "bob's publisher is not asked");
 
     // A stale (or unknown) revision is refused.
     let rev = ps[1].latest_offer().0;
