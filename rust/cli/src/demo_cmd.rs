@@ -26,7 +26,7 @@ use hotline_engine::media::devices::Camera;
 use hotline_engine::media::stats::CallStats;
 use hotline_engine::media::synthetic::{SyntheticCamera, ToneMicrophone};
 use hotline_engine::{CallEngine, CallObserver, CallParams, EngineConfig, Event, MediaType};
-use hotline_media::synthetic::{align_and_correlate, ToneGenerator};
+use hotline_media::synthetic::tone_window_correlations;
 use hotline_server::ServerConfig;
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
@@ -298,19 +298,10 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// How well `samples` carry a tone of `hz`: the median, over 200 ms windows
-/// taken every half second after the first sound (plus half a second for the
-/// jitter buffer to settle), of the best normalized correlation with the
-/// tone at any phase. `None` if there is too little audio.
+/// every half second (see [`tone_window_correlations`]), of the best
+/// correlation with the tone at any phase. `None` if there is too little audio.
 pub fn tone_correlation(samples: &[i16], hz: f64) -> Option<f64> {
-    let start = samples.iter().position(|&s| s != 0)? + 24_000;
-    let mut tone = ToneGenerator::new(hz, TONE_AMPLITUDE);
-    let reference: Vec<i16> = (0..20).flat_map(|_| tone.next_frame().samples).collect();
-    let period = (48_000.0 / hz).ceil() as usize + 1;
-    let mut scores: Vec<f64> = (0..40)
-        .map(|i| start + i * 24_000)
-        .take_while(|&s| s + reference.len() + period <= samples.len())
-        .map(|s| align_and_correlate(&reference, &samples[s..], period).1)
-        .collect();
+    let mut scores = tone_window_correlations(samples, hz, 24_000, 40);
     if scores.is_empty() {
         return None;
     }
@@ -675,6 +666,7 @@ fn print_human(s: &Value, recordings: &[Value]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hotline_media::synthetic::ToneGenerator;
 
     #[test]
     fn tone_correlation_finds_the_tone_at_any_phase_and_not_another() {

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use hotline_media::synthetic::{
-    align_and_correlate, read_frame_number, ToneGenerator, VideoPattern,
+    read_frame_number, tone_window_correlations, ToneGenerator, VideoPattern,
 };
 use hotline_media::{WavReader, WavWriter, Y4mReader, Y4mWriter};
 use serde_json::Value;
@@ -128,18 +128,6 @@ fn read_y4m(path: &Path) -> (u64, Vec<Option<u32>>, (u32, u32)) {
 fn rms(samples: &[i16]) -> f64 {
     let sum: f64 = samples.iter().map(|&s| f64::from(s).powi(2)).sum();
     (sum / samples.len().max(1) as f64).sqrt()
-}
-
-/// The best correlation of a 200 ms window of `pcm` (after `skip` samples) with a tone.
-fn tone_match(pcm: &[i16], skip: usize, hz: f64) -> f64 {
-    let mut tone = ToneGenerator::new(hz, 0.3);
-    let reference: Vec<i16> = (0..20).flat_map(|_| tone.next_frame().samples).collect();
-    let period = (48_000.0 / hz).ceil() as usize + 1;
-    (0..6)
-        .map(|i| skip + i * 4_800)
-        .filter(|&s| s + reference.len() + period <= pcm.len())
-        .map(|s| align_and_correlate(&reference, &pcm[s..], period).1)
-        .fold(f64::MIN, f64::max)
 }
 
 #[test]
@@ -319,7 +307,9 @@ fn phones_send_from_files_and_record_what_they_receive() {
         .position(|&s| s != 0)
         .expect("alice.wav is silent");
     assert!(rms(&pcm[start..]) > 1000.0, "alice.wav is nearly silent");
-    let corr = tone_match(&pcm, start + 24_000, 500.0);
+    let corr = tone_window_correlations(&pcm, 500.0, 4_800, 6)
+        .into_iter()
+        .fold(f64::MIN, f64::max);
     assert!(corr > 0.8, "alice's 500 Hz file correlates at {corr:.3}");
 
     // Alice's recording of bob: the synthetic camera, numbers rising.

@@ -14,7 +14,7 @@ use hotline_engine::media::synthetic::{
     FrameCollector, PcmCollector, SyntheticCamera, ToneMicrophone,
 };
 use hotline_engine::{CallParams, Event, MediaType};
-use hotline_media::synthetic::{align_and_correlate, ToneGenerator};
+use hotline_media::synthetic::tone_window_correlations;
 use hotline_media::{Orientation, VideoEncoderParams, VideoResolution};
 
 const W: u32 = 640;
@@ -56,6 +56,23 @@ impl MediaPhone {
         }
     }
 
+    /// Place a 1v1 video call that `callee` answers.
+    async fn video_call_answered_by(&self, callee: &MediaPhone) {
+        let to = vec![callee.phone.user.clone()];
+        self.phone
+            .engine
+            .calls(to, MediaType::Video, CallParams::default())
+            .await
+            .unwrap();
+        callee
+            .phone
+            .wait("onCallReceived", |e| {
+                matches!(e, Event::CallReceived { .. })
+            })
+            .await;
+        callee.phone.engine.accept().await.unwrap();
+    }
+
     fn watch(&self, other: &str) -> (Arc<FrameCollector>, Arc<PcmCollector>) {
         let video = Arc::new(FrameCollector::new(Some(self.size)));
         let audio = Arc::new(PcmCollector::new(30));
@@ -77,29 +94,16 @@ async fn until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
     }
 }
 
-/// The received PCM correlates with a tone of `hz` (after the codec's
-/// delay): the best of a few 20 ms windows, each aligned within one period.
+/// The received PCM correlates with a tone of `hz` (the best of five 200 ms
+/// windows from half a second after the first sound).
 fn assert_tone(samples: &[i16], hz: f64, who: &str) {
     assert!(
         samples.len() > 48_000,
         "{who}: {} samples of audio",
         samples.len()
     );
-    let mut tone = ToneGenerator::new(hz, 0.3);
-    let reference: Vec<i16> = (0..2).flat_map(|_| tone.next_frame().samples).collect();
-    let period = (48_000.0 / hz).ceil() as usize;
-    // Skip the first half second (start-up, jitter buffer filling).
-    let best = (0..5)
-        .map(|i| 24_000 + i * 4_800)
-        .filter(|start| start + period + reference.len() <= samples.len())
-        .map(|start| {
-            align_and_correlate(
-                &reference,
-                &samples[start..start + period + reference.len()],
-                period,
-            )
-            .1
-        })
+    let best = tone_window_correlations(samples, hz, 4_800, 5)
+        .into_iter()
         .fold(f64::MIN, f64::max);
     assert!(
         best > 0.9,
@@ -116,18 +120,7 @@ async fn one_to_one_video_call_carries_matching_video_and_audio() {
     let (bob_sees, bob_hears) = bob.watch("alice");
 
     let invite = Instant::now();
-    alice
-        .phone
-        .engine
-        .calls(vec!["bob".into()], MediaType::Video, CallParams::default())
-        .await
-        .unwrap();
-    bob.phone
-        .wait("onCallReceived", |e| {
-            matches!(e, Event::CallReceived { .. })
-        })
-        .await;
-    bob.phone.engine.accept().await.unwrap();
+    alice.video_call_answered_by(&bob).await;
 
     until("both sides decode video", Duration::from_secs(30), || {
         alice_sees.collected().frames >= 30 && bob_sees.collected().frames >= 30
@@ -442,18 +435,7 @@ async fn a_call_at_20_percent_loss_and_50_ms_jitter_keeps_decoding_and_recovers(
     let bob = MediaPhone::login(&s.url(), "bob", 660.0).await;
     let (alice_sees, alice_hears) = alice.watch("bob");
     let (bob_sees, _) = bob.watch("alice");
-    alice
-        .phone
-        .engine
-        .calls(vec!["bob".into()], MediaType::Video, CallParams::default())
-        .await
-        .unwrap();
-    bob.phone
-        .wait("onCallReceived", |e| {
-            matches!(e, Event::CallReceived { .. })
-        })
-        .await;
-    bob.phone.engine.accept().await.unwrap();
+    alice.video_call_answered_by(&bob).await;
     until("video both ways", Duration::from_secs(30), || {
         alice_sees.collected().frames >= 15 && bob_sees.collected().frames >= 15
     })

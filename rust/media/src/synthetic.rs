@@ -299,6 +299,40 @@ pub fn align_and_correlate(reference: &[i16], received: &[i16], max_lag: usize) 
     best
 }
 
+/// How well received audio carries a tone of `hz`, window by window.
+///
+/// Windows of 200 ms start half a second after the first non-zero sample
+/// (start-up and the jitter buffer filling), one every `step` samples, at
+/// most `max_windows`. Each is scored by its best normalized correlation with
+/// the tone at any phase (a lag within one period); the amplitude does not
+/// matter. Empty when the audio is silent or too short for one window.
+pub fn tone_window_correlations(
+    samples: &[i16],
+    hz: f64,
+    step: usize,
+    max_windows: usize,
+) -> Vec<f64> {
+    let Some(first_sound) = samples.iter().position(|&s| s != 0) else {
+        return Vec::new();
+    };
+    let start = first_sound + AUDIO_SAMPLE_RATE as usize / 2;
+    let mut tone = ToneGenerator::new(hz, 0.5);
+    let reference: Vec<i16> = (0..20).flat_map(|_| tone.next_frame().samples).collect();
+    let period = (f64::from(AUDIO_SAMPLE_RATE) / hz).ceil() as usize + 1;
+    (0..max_windows)
+        .map(|i| start + i * step.max(1))
+        .take_while(|&s| s + reference.len() + period <= samples.len())
+        .map(|s| {
+            align_and_correlate(
+                &reference,
+                &samples[s..s + reference.len() + period],
+                period,
+            )
+            .1
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,5 +388,22 @@ mod tests {
         let mut g2 = ToneGenerator::new(440.0, 0.5);
         assert_eq!(g2.next_frame().timestamp_us, 0);
         assert_eq!(g2.next_frame().timestamp_us, 10_000);
+    }
+
+    #[test]
+    fn tone_windows_find_the_tone_at_any_phase_and_not_another() {
+        let mut pcm = vec![0i16; 4_800];
+        let mut tone = ToneGenerator::new(440.0, 0.2);
+        for _ in 0..7 {
+            tone.next_frame(); // an arbitrary phase
+        }
+        pcm.extend((0..200).flat_map(|_| tone.next_frame().samples));
+        let at_440 = tone_window_correlations(&pcm, 440.0, 4_800, 10);
+        assert_eq!(at_440.len(), 10);
+        assert!(at_440.iter().all(|&c| c > 0.99), "{at_440:?}");
+        let at_660 = tone_window_correlations(&pcm, 660.0, 4_800, 10);
+        assert!(at_660.iter().all(|&c| c < 0.5), "{at_660:?}");
+        assert!(tone_window_correlations(&[0; 48_000], 440.0, 4_800, 10).is_empty());
+        assert!(tone_window_correlations(&pcm[..30_000], 440.0, 4_800, 10).len() < 10);
     }
 }

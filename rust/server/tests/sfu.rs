@@ -534,14 +534,20 @@ async fn two_participants_exchange_media_through_the_sfu() {
     .await;
     // A PLI from bob's subscriber reaches alice's publisher, and only hers.
     let settled = Instant::now() + Duration::from_millis(300);
-    pump(&mut ps, 5, "in-flight requests to settle", move |_| Instant::now() >= settled).await;
+    pump(&mut ps, 5, "in-flight requests to settle", move |_| {
+        Instant::now() >= settled
+    })
+    .await;
     let before = (ps[0].keyframe_requests, ps[1].keyframe_requests);
     ps[1].request_keyframe("alice");
     pump(&mut ps, 5, "a keyframe request at alice", |ps| {
         ps[0].keyframe_requests > before.0
     })
     .await;
-    assert_eq!(ps[1].keyframe_requests, before.1, "bob's publisher is not asked");
+    assert_eq!(
+        ps[1].keyframe_requests, before.1,
+        "bob's publisher is not asked"
+    );
 
     // A stale (or unknown) revision is refused.
     let rev = ps[1].latest_offer().0;

@@ -95,6 +95,7 @@ impl MediaSession {
             runtime: runtime.clone(),
             subscriber: None,
             answered_once: false,
+            local_ip: std::net::IpAddr::from([0, 0, 0, 0]),
         };
         runtime.spawn(task.run(rx));
         session
@@ -177,6 +178,8 @@ struct Task {
     runtime: tokio::runtime::Handle,
     subscriber: Option<Subscriber>,
     answered_once: bool,
+    /// The address both connections bind: the one that routes to the server.
+    local_ip: std::net::IpAddr,
 }
 
 async fn next_event(sub: &mut Option<Subscriber>) -> Option<PcEvent> {
@@ -201,6 +204,7 @@ impl Task {
     }
 
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<SessionMsg>) {
+        self.local_ip = local_ip_towards(&self.ctx.server_host);
         let (pub_tx, mut pub_events) = mpsc::unbounded_channel();
         let publisher = match self.publish(pub_tx, &mut pub_events).await {
             Ok(p) => p,
@@ -305,8 +309,7 @@ impl Task {
         events_tx: mpsc::UnboundedSender<PcEvent>,
         events: &mut mpsc::UnboundedReceiver<PcEvent>,
     ) -> Result<Arc<dyn PeerConnection>, CoreError> {
-        let local_ip = local_ip_towards(&self.ctx.server_host);
-        let pc = new_peer(local_ip, Arc::new(Forward(events_tx)))
+        let pc = new_peer(self.local_ip, Arc::new(Forward(events_tx)))
             .await
             .map_err(failed)?;
         self.peers.lock().expect("peers").push(pc.clone());
@@ -394,8 +397,7 @@ impl Task {
         log::debug!("subscriber offer {revision}: {} track(s)", tracks.len());
         if self.subscriber.is_none() {
             let (tx, events) = mpsc::unbounded_channel();
-            let local_ip = local_ip_towards(&self.ctx.server_host);
-            let pc = new_peer(local_ip, Arc::new(Forward(tx)))
+            let pc = new_peer(self.local_ip, Arc::new(Forward(tx)))
                 .await
                 .map_err(failed)?;
             self.peers.lock().expect("peers").push(pc.clone());

@@ -111,17 +111,15 @@ pub(crate) fn compute(
     memory.sent_bytes = sent_bytes;
     memory.sent_frames = sent_frames;
 
-    let jitter: HashMap<String, (f64, f64, u64, u64)> = remotes
+    // Target delay and interarrival jitter of each user's audio.
+    let jitter: HashMap<String, (f64, f64)> = remotes
         .audio
         .lock()
         .expect("remote audio")
         .iter()
         .map(|(u, a)| {
             let s = a.jitter.stats();
-            (
-                u.clone(),
-                (s.target_delay_ms, s.jitter_ms, s.received, s.lost),
-            )
+            (u.clone(), (s.target_delay_ms, s.jitter_ms))
         })
         .collect();
     let now_ms = remotes.now_ms();
@@ -145,7 +143,7 @@ pub(crate) fn compute(
         } else {
             0.0
         };
-        let (delay, jitter_ms, _, _) = jitter.get(&user).copied().unwrap_or_default();
+        let (delay, jitter_ms) = jitter.get(&user).copied().unwrap_or_default();
         max_buffer = max_buffer.max(delay);
         let last = rc.last_packet_ms.load(Relaxed);
         let quality = if received == 0 {
