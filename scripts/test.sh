@@ -2,12 +2,13 @@
 # Run Hotline's tests: all suites, or only those named.
 #   ./scripts/test.sh            # every suite
 #   ./scripts/test.sh rust       # just the Rust workspace
-# Suites: rust (Rust workspace), kotlin (JVM bindings, real calls), swift (syntax check only)
+# Suites: rust (Rust workspace), kotlin (JVM bindings, real calls), swift (syntax check only),
+#         web (the web client in Debian's Chromium against a real server and phones)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-ALL_SUITES=(rust kotlin swift)
+ALL_SUITES=(rust kotlin swift web)
 suites=("$@")
 [ ${#suites[@]} -eq 0 ] && suites=("${ALL_SUITES[@]}")
 
@@ -29,6 +30,11 @@ suite_kotlin() {
 suite_swift() {
   say "swift: tree-sitter SYNTAX CHECK of the generated Swift and ios/ (not a compile: no Swift compiler here)"
   tests/swift/check.sh
+}
+
+suite_web() {
+  say "web: the web client in real Chromium, with a real server and simulated phones"
+  tests/web/run.sh
 }
 
 for s in "${suites[@]}"; do

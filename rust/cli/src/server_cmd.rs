@@ -50,6 +50,14 @@ pub struct ServerArgs {
     /// Address written into SDP candidates, for servers behind NAT (port 0 = the bound port).
     #[arg(long, env = "HOTLINE_MEDIA_PUBLIC_ADDR")]
     media_public_addr: Option<SocketAddr>,
+    /// Serve GET /dev/usersig?user_id=ID, which hands a UserSig for any user to
+    /// anyone who can reach the server. Development only; off by default.
+    #[arg(long, env = "HOTLINE_DEV_USERSIG")]
+    dev_usersig: bool,
+    /// Serve the web client from this directory (read per request) instead of
+    /// the copy built into the binary.
+    #[arg(long, env = "HOTLINE_WEB_DIR")]
+    web_dir: Option<PathBuf>,
 }
 
 impl ServerArgs {
@@ -73,6 +81,13 @@ impl ServerArgs {
         if let Some(addr) = self.media_public_addr {
             c.media_public_addr = Some(addr);
         }
+        if let Some(dir) = self.web_dir {
+            c.web_dir = Some(dir);
+        }
+        // A flag can only turn the endpoint on; the file's `true` stays.
+        if self.dev_usersig {
+            c.dev_usersig = true;
+        }
         c.validate().map_err(|e| e.to_string())?;
         Ok(c)
     }
@@ -87,6 +102,9 @@ pub fn run(args: ServerArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if config.dev_usersig {
+        eprintln!("warning: {}", hotline_server::web::DEV_USERSIG_WARNING);
+    }
     let rt = tokio::runtime::Runtime::new().expect("tokio runtime");
     rt.block_on(async move {
         let db = config.db.clone();
@@ -98,10 +116,11 @@ pub fn run(args: ServerArgs) -> ExitCode {
             }
         };
         println!(
-            "hotline server listening on {} (database {}, media UDP {})",
+            "hotline server listening on {} (database {}, media UDP {}, web client http://{}/)",
             server.ws_url(),
             db.display(),
-            server.media_candidate_addr()
+            server.media_candidate_addr(),
+            server.local_addr()
         );
         let _ = std::io::Write::flush(&mut std::io::stdout());
         wait_for_signal().await;

@@ -27,6 +27,8 @@ fn hotline() -> Command {
     let mut c = Command::new(BIN);
     c.env_remove("HOTLINE_LISTEN")
         .env_remove("HOTLINE_DB")
+        .env_remove("HOTLINE_DEV_USERSIG")
+        .env_remove("HOTLINE_WEB_DIR")
         .env("RUST_LOG", "warn,rtc=error,rtc_dtls=error,rtc_ice=error");
     c
 }
@@ -365,4 +367,136 @@ fn usersig_gen_then_verify_and_clear_failures() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// `GET path` on a server started by [`dev_server`], returning the status and body.
+fn http_get(url: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let host = url
+        .strip_prefix("ws://")
+        .and_then(|r| r.split('/').next())
+        .unwrap();
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, body.to_string())
+}
+
+/// Start `hotline server` with `extra` flags and `env`, stderr captured.
+fn dev_server(dir: &std::path::Path, extra: &[&str], env: &[(&str, &str)]) -> (Child, String) {
+    let db = dir.join("hotline.db");
+    let mut cmd = hotline();
+    cmd.args([
+        "server",
+        "--listen",
+        "127.0.0.1:0",
+        "--db",
+        db.to_str().unwrap(),
+        "--sdk-app-id",
+        APP,
+    ])
+    .args(extra)
+    .env("HOTLINE_SECRET_KEY", KEY)
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("spawn server");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("ws://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .to_string();
+    (child, url)
+}
+
+/// Stop the server and return everything it wrote to stderr.
+fn stop_and_stderr(mut child: Child) -> String {
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[test]
+fn dev_usersig_warns_on_stderr_and_is_off_without_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    const WARNING: &str = "warning: --dev-usersig is on: anyone who can reach this server can obtain a UserSig for any user. Development only.";
+
+    // Off by default: the endpoint explains itself and nothing is printed.
+    let (child, url) = dev_server(dir.path(), &[], &[]);
+    let (status, body) = http_get(&url, "/dev/usersig?user_id=alice");
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("--dev-usersig"), "{body}");
+    let (status, body) = http_get(&url, "/config.json");
+    assert_eq!(status, 200);
+    assert!(body.contains("\"dev_usersig\":false"), "{body}");
+    let stderr = stop_and_stderr(child);
+    assert!(!stderr.contains("dev-usersig"), "{stderr}");
+
+    // The flag (or the environment) turns it on, with a warning line.
+    for (flags, env) in [
+        (&["--dev-usersig"][..], &[][..]),
+        (&[][..], &[("HOTLINE_DEV_USERSIG", "true")][..]),
+    ] {
+        let (child, url) = dev_server(dir.path(), flags, env);
+        let (status, body) = http_get(&url, "/dev/usersig?user_id=alice");
+        assert_eq!(status, 200, "{body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        hotline_proto::usersig::verify_for_user(
+            APP.parse().unwrap(),
+            KEY,
+            v["user_sig"].as_str().unwrap(),
+            "alice",
+            now,
+        )
+        .unwrap();
+        let stderr = stop_and_stderr(child);
+        assert!(
+            stderr.lines().any(|l| l == WARNING),
+            "{flags:?} {env:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn web_client_is_served_at_the_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, url) = dev_server(dir.path(), &[], &[]);
+    let (status, body) = http_get(&url, "/");
+    assert_eq!(status, 200);
+    assert!(!body.is_empty());
+    stop_and_stderr(child);
+    let out = hotline()
+        .args([
+            "server",
+            "--sdk-app-id",
+            APP,
+            "--secret-key",
+            KEY,
+            "--web-dir",
+            dir.path().join("missing").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("web_dir"),
+        "{out:?}"
+    );
 }

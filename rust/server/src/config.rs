@@ -37,6 +37,12 @@ pub struct ServerConfig {
     /// Address written into SDP candidates, for servers behind NAT; port 0
     /// means the port `media_listen` bound. Unset: the bound address itself.
     pub media_public_addr: Option<SocketAddr>,
+    /// Serve `GET /dev/usersig?user_id=ID`, which issues a UserSig for any
+    /// user to anyone who asks. Development only; off by default.
+    pub dev_usersig: bool,
+    /// Serve the web client's files from this directory (read per request)
+    /// instead of the copies built into the binary.
+    pub web_dir: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -55,6 +61,8 @@ impl Default for ServerConfig {
             login_timeout_s: 10,
             media_listen: "127.0.0.1:0".parse().expect("valid address"),
             media_public_addr: None,
+            dev_usersig: false,
+            web_dir: None,
         }
     }
 }
@@ -98,6 +106,14 @@ impl ServerConfig {
             return bad(
                 "media_public_addr must be an address clients can reach, not 0.0.0.0 or ::",
             );
+        }
+        if let Some(dir) = &self.web_dir {
+            if !dir.is_dir() {
+                return Err(ConfigError(format!(
+                    "web_dir {} is not a directory (flag --web-dir, env HOTLINE_WEB_DIR)",
+                    dir.display()
+                )));
+            }
         }
         Ok(())
     }
@@ -143,5 +159,20 @@ mod tests {
         assert!(c.validate().unwrap_err().0.contains("media_public_addr"));
         c.media_public_addr = Some("203.0.113.5:0".parse().unwrap());
         assert_eq!(c.validate(), Ok(()));
+        c.web_dir = Some(PathBuf::from("/nonexistent/hotline-web"));
+        assert!(c.validate().unwrap_err().0.contains("web_dir"));
+        c.web_dir = Some(std::env::temp_dir());
+        assert_eq!(c.validate(), Ok(()));
+    }
+
+    #[test]
+    fn web_options_default_off_and_come_from_toml() {
+        let c = ServerConfig::default();
+        assert!(!c.dev_usersig);
+        assert_eq!(c.web_dir, None);
+        let c = ServerConfig::from_toml("dev_usersig = true\nweb_dir = \"/srv/hotline-web\"\n")
+            .unwrap();
+        assert!(c.dev_usersig);
+        assert_eq!(c.web_dir, Some(PathBuf::from("/srv/hotline-web")));
     }
 }

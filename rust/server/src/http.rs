@@ -1,4 +1,5 @@
-//! HTTP routes: the signaling WebSocket, health and metrics.
+//! HTTP routes: the signaling WebSocket, health and metrics, and (from
+//! [`crate::web`]) the web client, `/config.json` and `/dev/usersig`.
 
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route(WS_PATH, get(ws))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
+        .merge(crate::web::router())
         .with_state(shared)
 }
 

@@ -21,6 +21,7 @@ pub mod registry;
 pub mod session;
 pub mod sfu;
 pub mod store;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
@@ -97,6 +98,13 @@ impl ServerHandle {
 /// Open the store, restore unfinished calls, bind, and start serving.
 pub async fn start(config: ServerConfig) -> Result<ServerHandle, StartError> {
     config.validate()?;
+    if config.dev_usersig {
+        log::warn!(
+            "{} (GET {})",
+            web::DEV_USERSIG_WARNING,
+            web::DEV_USERSIG_PATH
+        );
+    }
     let store = store::Store::open(&config.db).await?;
     let limits = registry::Limits {
         max_participants: config.max_participants,

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The web client in real Chromium (Debian's, never a downloaded one) against a
+# real `hotline server` and `hotline phone` processes over loopback.
+#
+#   tests/web/run.sh            # the browser tests (called by ./scripts/test.sh web)
+#
+# Installs what it needs: chromium from apt, playwright-core and typescript
+# from npm (versions locked in tests/web/package-lock.json). Type-checks the
+# client (web/*.js, `// @ts-check` with JSDoc types), builds the `hotline`
+# binary, then runs tests/web/*.test.mjs with node's test runner. Screenshots
+# and the measured figures land in target/web-artifacts/.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/lib.sh
+
+need_rust
+need_apt chromium
+command -v npm >/dev/null || need_apt nodejs npm
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+  echo "error: the web suite needs Node.js 20 or newer (found $(node --version))" >&2
+  exit 1
+fi
+
+if [ ! -d tests/web/node_modules/playwright-core ] || [ tests/web/package-lock.json -nt tests/web/node_modules/.package-lock.json ]; then
+  say "web: installing playwright-core and typescript from npm (no browser download)"
+  (cd tests/web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund)
+fi
+
+say "web: type-checking the client (tsc --checkJs over web/*.js)"
+(cd tests/web && npx --no-install tsc -p tsconfig.json)
+
+say "web: building the hotline binary"
+cargo build --locked -p hotline-cli --bin hotline
+
+say "web: browser tests (Chromium $(/usr/bin/chromium --version 2>/dev/null | awk '{print $2}'), real server, simulated phones)"
+rm -rf target/web-artifacts
+(cd tests/web && HOTLINE_BIN="$PWD/../../target/debug/hotline" node --test --test-concurrency=1 --test-timeout=180000 --test-reporter=spec ./*.test.mjs)
+say "web: screenshots and figures in target/web-artifacts/"

@@ -1,0 +1,239 @@
+// The web client in real Chromium against the real server and simulated
+// phones: browser ↔ browser, browser ↔ phone both ways, a group call, and
+// reject / timeout / busy as the browser sees them.
+//
+// Run with ./scripts/test.sh web (it builds the server and installs what this needs).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startServer, launchBrowser, openClient, startPhone, screenshot, ARTIFACTS } from './harness.mjs';
+
+let server;
+let chrome;
+/** Figures for docs/benchmarks.md, written to ARTIFACTS/web-metrics.json. */
+const metrics = {};
+
+before(async () => {
+  server = await startServer();
+  chrome = await launchBrowser();
+});
+
+after(async () => {
+  await chrome?.close();
+  await server?.stop();
+  mkdirSync(ARTIFACTS, { recursive: true });
+  writeFileSync(join(ARTIFACTS, 'web-metrics.json'), `${JSON.stringify(metrics, null, 2)}\n`);
+  console.log(`web metrics: ${JSON.stringify(metrics)}`);
+});
+
+/** Frames decoded and audio energy from `user`, as `client` sees them. */
+async function received(client, user) {
+  const s = await client.snapshot();
+  const u = s.media?.users.find((x) => x.user_id === user);
+  return { frames: u?.frames_decoded ?? 0, energy: u?.audio_energy ?? 0, fps: u?.fps ?? 0, width: u?.frame_width ?? 0, marks: s.media?.marks ?? {} };
+}
+
+/** Over two seconds, `client` keeps decoding `user`'s video and playing their audio. */
+async function assertFlowing(client, user) {
+  const a = await received(client, user);
+  await sleep(2000);
+  const b = await received(client, user);
+  assert.ok(b.frames - a.frames >= 10, `${client.user} decodes ${user}'s video: ${a.frames} → ${b.frames} frames in 2 s`);
+  assert.ok(b.energy > a.energy, `${client.user} hears ${user}: audio energy ${a.energy} → ${b.energy}`);
+  return b;
+}
+
+/** Root-mean-square of a 16-bit PCM WAV file's samples. */
+function wavRms(path) {
+  const b = readFileSync(path);
+  const data = b.indexOf('data', 12) + 8;
+  let sum = 0;
+  let n = 0;
+  for (let i = data; i + 1 < b.length; i += 2, n++) sum += b.readInt16LE(i) ** 2;
+  return { rms: Math.sqrt(sum / Math.max(1, n)), samples: n };
+}
+
+/** The phone's recording of `user` after its call ended. */
+async function recordingOf(phone, user) {
+  const video = await phone.waitFor((l) => l?.event === 'recordingFinished' && l.userId === user && l.kind === 'video', `${user}'s video recording`);
+  const audio = await phone.waitFor((l) => l?.event === 'recordingFinished' && l.userId === user && l.kind === 'audio', `${user}'s audio recording`);
+  return { video, audio, wav: wavRms(audio.path) };
+}
+
+/** No uncaught errors on the page. */
+function assertNoPageErrors(...clients) {
+  for (const c of clients) assert.deepEqual(c.errors, [], `${c.user}'s page logged errors`);
+}
+
+test('browser ↔ browser: a 1v1 video call where both decode video and hear audio', async () => {
+  const alice = await openClient(chrome.browser, server, 'alice');
+  const bob = await openClient(chrome.browser, server, 'bob');
+  try {
+    await alice.call(['bob']);
+    await bob.page.waitForSelector('#incoming:not([hidden])', { timeout: 10_000 });
+    assert.match(await bob.page.textContent('#incoming-title'), /alice is calling/);
+    await bob.page.click('#accept');
+    await alice.waitForMediaFrom(['bob']);
+    await bob.waitForMediaFrom(['alice']);
+    await assertFlowing(alice, 'bob');
+    await assertFlowing(bob, 'alice');
+    // Both tiles show video and a quality grade.
+    await alice.page.waitForSelector('.tile[data-user="bob"].has-video .quality:not([data-quality="Unknown"])', { timeout: 5000 });
+    await screenshot(alice.page, 'browser-to-browser-in-call');
+
+    await alice.page.click('#hangup');
+    const end = await bob.waitForEvent('onCallEnd');
+    assert.equal(end.reason, 'hangup');
+    await alice.waitForEvent('onCallEnd');
+    await bob.page.waitForSelector('#dial:not([hidden])');
+    assertNoPageErrors(alice, bob);
+  } finally {
+    await alice.close();
+    await bob.close();
+  }
+});
+
+test('browser → phone: each decodes the other (the phone records the browser)', async () => {
+  const phone = startPhone(server, 'phone1', ['--answer', 'accept']);
+  await phone.event('ready');
+  const alice = await openClient(chrome.browser, server, 'alice');
+  try {
+    await alice.call(['phone1']);
+    await alice.waitForMediaFrom(['phone1'], 15);
+    const flowing = await assertFlowing(alice, 'phone1');
+    await phone.event('firstRemoteFrame');
+    await sleep(2000);
+    metrics.browser_calls_phone = {
+      begin_ms: Math.round(flowing.marks.begin),
+      publisher_connected_ms: Math.round(flowing.marks.publisher),
+      subscriber_connected_ms: Math.round(flowing.marks.subscriber),
+      first_frame_ms: Math.round(flowing.marks['first_frame:phone1']),
+      decoded_fps: Math.round(flowing.fps * 10) / 10,
+      frame_width: flowing.width,
+    };
+    await screenshot(alice.page, 'browser-with-phone-in-call');
+    await alice.page.click('#hangup');
+    const rec = await recordingOf(phone, 'alice');
+    assert.ok(rec.video.frames >= 30, `the phone recorded the browser's video: ${JSON.stringify(rec.video)}`);
+    assert.ok(rec.wav.samples >= 48_000 && rec.wav.rms > 100, `the phone's recording of the browser is not silent: ${JSON.stringify(rec.wav)}`);
+    const phoneConnected = await phone.event('mediaConnected');
+    metrics.browser_calls_phone.phone_publisher_connected_ms = phoneConnected.publisherMs;
+    metrics.browser_calls_phone.phone_subscriber_connected_ms = phoneConnected.subscriberMs;
+    assertNoPageErrors(alice);
+  } finally {
+    await alice.close();
+    await phone.stop();
+  }
+});
+
+test('phone → browser: the browser answers, and each decodes the other', async () => {
+  const alice = await openClient(chrome.browser, server, 'alice');
+  const phone = startPhone(server, 'phone2', ['--call', 'alice', '--hangup-after', '6']);
+  try {
+    await alice.page.waitForSelector('#incoming:not([hidden])', { timeout: 10_000 });
+    assert.match(await alice.page.textContent('#incoming-title'), /phone2 is calling/);
+    await alice.page.click('#accept');
+    await alice.waitForMediaFrom(['phone2'], 15);
+    const flowing = await assertFlowing(alice, 'phone2');
+    metrics.phone_calls_browser = {
+      accept_to_publisher_connected_ms: Math.round(flowing.marks.publisher),
+      accept_to_subscriber_connected_ms: Math.round(flowing.marks.subscriber),
+      accept_to_first_frame_ms: Math.round(flowing.marks['first_frame:phone2']),
+      decoded_fps: Math.round(flowing.fps * 10) / 10,
+    };
+    const end = await alice.waitForEvent('onCallEnd');
+    assert.equal(end.reason, 'hangup');
+    const rec = await recordingOf(phone, 'alice');
+    assert.ok(rec.video.frames >= 30, `the phone recorded the browser's video: ${JSON.stringify(rec.video)}`);
+    assert.ok(rec.wav.rms > 100, `not silent: ${JSON.stringify(rec.wav)}`);
+    assertNoPageErrors(alice);
+  } finally {
+    await alice.close();
+    await phone.stop();
+  }
+});
+
+test('a group call of two browsers and one phone: everyone decodes everyone', async () => {
+  const phone = startPhone(server, 'phone3', ['--answer', 'accept']);
+  await phone.event('ready');
+  const alice = await openClient(chrome.browser, server, 'alice');
+  const bob = await openClient(chrome.browser, server, 'bob');
+  try {
+    await alice.call(['bob', 'phone3']);
+    await bob.page.waitForSelector('#incoming:not([hidden])', { timeout: 10_000 });
+    assert.match(await bob.page.textContent('#incoming-detail'), /phone3/);
+    await bob.page.click('#accept');
+    await alice.waitForMediaFrom(['bob', 'phone3']);
+    await bob.waitForMediaFrom(['alice', 'phone3']);
+    for (const [viewer, users] of [[alice, ['bob', 'phone3']], [bob, ['alice', 'phone3']]]) {
+      for (const u of users) await assertFlowing(viewer, u);
+    }
+    for (const u of ['alice', 'bob']) {
+      await phone.waitFor((l) => l?.event === 'firstRemoteFrame' && l.userId === u, `phone3's first frame of ${u}`);
+    }
+    assert.equal(await alice.page.locator('.tile.has-video').count(), 3, 'alice sees three video tiles');
+    await screenshot(bob.page, 'group-call');
+    await bob.page.click('#hangup');
+    await alice.waitForEvent('onUserLeave');
+    await alice.page.click('#hangup');
+    for (const u of ['alice', 'bob']) {
+      const rec = await recordingOf(phone, u);
+      assert.ok(rec.video.frames >= 30 && rec.wav.rms > 100, `phone3 recorded ${u}: ${JSON.stringify(rec)}`);
+    }
+    assertNoPageErrors(alice, bob);
+  } finally {
+    await alice.close();
+    await bob.close();
+    await phone.stop();
+  }
+});
+
+test('reject, timeout and busy as the browser sees them', async () => {
+  const rejecting = startPhone(server, 'rejecter', ['--answer', 'reject', '--stay']);
+  const silent = startPhone(server, 'silent', ['--answer', 'none', '--stay']);
+  await rejecting.event('ready');
+  await silent.event('ready');
+  const alice = await openClient(chrome.browser, server, 'alice');
+  try {
+    // Rejected: the browser shows it and is back to dialing.
+    await alice.call(['rejecter']);
+    await alice.waitForEvent('onUserReject');
+    const rejected = await alice.waitForEvent('onCallNotConnected');
+    assert.equal(rejected.reason, 'reject');
+    await alice.page.waitForSelector('#dial:not([hidden])');
+    assert.match(await alice.page.textContent('#notice'), /Declined/);
+
+    // Busy: the silent phone rings for alice, so bob finds its line busy.
+    const from = await alice.eventCount();
+    await alice.page.evaluate(() => window.hotline.call(['silent'], 'audio', { timeout_s: 10 }));
+    const bob = await openClient(chrome.browser, server, 'bob');
+    try {
+      await bob.call(['silent']);
+      await bob.waitForEvent('onUserLineBusy');
+      assert.equal((await bob.waitForEvent('onCallNotConnected')).reason, 'line_busy');
+      assert.match(await bob.page.textContent('#notice'), /busy/i);
+    } finally {
+      await bob.close();
+    }
+
+    // Timeout: nobody answers alice's call within its 10 s.
+    await alice.waitForEvent('onUserNoResponse', { from, ms: 20_000 });
+    assert.equal((await alice.waitForEvent('onCallNotConnected', { from })).reason, 'no_response');
+    assert.match(await alice.page.textContent('#notice'), /No answer/);
+
+    // And the browser declining: the phone sees it.
+    const caller = startPhone(server, 'caller', ['--call', 'alice']);
+    await alice.page.waitForSelector('#incoming:not([hidden])', { timeout: 10_000 });
+    await alice.page.click('#reject');
+    await caller.waitFor((l) => l?.event === 'onUserReject' && l.userId === 'alice', 'onUserReject from alice');
+    await caller.stop();
+    assertNoPageErrors(alice);
+  } finally {
+    await alice.close();
+    await rejecting.stop();
+    await silent.stop();
+  }
+});
