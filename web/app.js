@@ -221,8 +221,7 @@ class App {
   /** @param {string} user */
   markFirstFrame(user) {
     if (!this.media) return;
-    const key = `first_frame:${user}`;
-    this.media.marks[key] ??= performance.now() - this.media.startedAt;
+    this.media.mark(`first_frame:${user}`);
     ui.setTileLook(user, { video: true });
   }
 
@@ -250,7 +249,7 @@ class App {
       case 'onCallBegin':
         if (call && !this.media) this.startMedia(call, performance.now());
         if (this.media) {
-          this.media.marks.begin = performance.now() - this.media.startedAt;
+          this.media.mark('begin');
           this.publish(this.media);
         }
         break;

@@ -71,6 +71,9 @@ export async function startServer() {
   const p = spawnLines(HOTLINE, [
     'server', '--listen', '127.0.0.1:0', '--db', join(dir, 'hotline.db'),
     '--sdk-app-id', String(SDK_APP_ID), '--secret-key', SECRET_KEY, '--dev-usersig',
+    // The suite tests the client embedded in the binary; HOTLINE_WEB_DEV=1
+    // serves web/ from disk instead, for editing it without rebuilding.
+    ...(process.env.HOTLINE_WEB_DEV ? ['--web-dir', join(ROOT, 'web')] : []),
   ], 'server');
   const line = await p.waitFor((l) => typeof l === 'string' && l.includes('listening on'), 'listening line', 20_000);
   const ws = /ws:\/\/[^\s]+/.exec(line)[0];

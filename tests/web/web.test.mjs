@@ -106,8 +106,10 @@ test('browser → phone: each decodes the other (the phone records the browser)'
     const flowing = await assertFlowing(alice, 'phone1');
     await phone.event('firstRemoteFrame');
     await sleep(2000);
+    console.log(`browser → phone setup marks (ms after the call click): ${JSON.stringify(flowing.marks)}`);
     metrics.browser_calls_phone = {
       begin_ms: Math.round(flowing.marks.begin),
+      camera_and_mic_open_ms: Math.round(flowing.marks.devices),
       publisher_connected_ms: Math.round(flowing.marks.publisher),
       subscriber_connected_ms: Math.round(flowing.marks.subscriber),
       first_frame_ms: Math.round(flowing.marks['first_frame:phone1']),
@@ -139,6 +141,7 @@ test('phone → browser: the browser answers, and each decodes the other', async
     await alice.waitForMediaFrom(['phone2'], 15);
     const flowing = await assertFlowing(alice, 'phone2');
     metrics.phone_calls_browser = {
+      accept_to_camera_and_mic_open_ms: Math.round(flowing.marks.devices),
       accept_to_publisher_connected_ms: Math.round(flowing.marks.publisher),
       accept_to_subscriber_connected_ms: Math.round(flowing.marks.subscriber),
       accept_to_first_frame_ms: Math.round(flowing.marks['first_frame:phone2']),
