@@ -84,6 +84,31 @@ test('browser ↔ browser: a 1v1 video call where both decode video and hear aud
     await alice.page.waitForSelector('.tile[data-user="bob"].has-video .quality:not([data-quality="Unknown"])', { timeout: 5000 });
     await screenshot(alice.page, 'browser-to-browser-in-call');
 
+    // The controls: bob sees alice mute, turn her camera off and on, and
+    // switch the call to audio only.
+    /** Click alice's `button`; bob then gets `name` for alice with `available`. */
+    const toggle = async (button, name, available) => {
+      const from = await bob.eventCount();
+      await alice.page.click(button);
+      await bob.page.waitForFunction(({ name, available, from }) => window.hotline.events.slice(from)
+        .some((e) => e.name === name && e.user_id === 'alice' && e.available === available),
+      { name, available, from }, { timeout: 10_000 });
+    };
+    await toggle('#mic', 'onUserAudioAvailable', false);
+    await bob.page.waitForSelector('.tile[data-user="alice"] .muted-mic');
+    assert.equal(await alice.page.getAttribute('#mic', 'aria-pressed'), 'true');
+    await toggle('#camera', 'onUserVideoAvailable', false);
+    await bob.page.waitForSelector('.tile[data-user="alice"]:not(.has-video)');
+    await toggle('#camera', 'onUserVideoAvailable', true);
+    await bob.page.waitForSelector('.tile[data-user="alice"].has-video');
+    await alice.page.click('#audio-only');
+    for (const c of [alice, bob]) {
+      const changed = await c.waitForEvent('onCallMediaTypeChanged');
+      assert.equal(changed.new, 'audio', `${c.user} sees the call become audio-only`);
+      await c.page.waitForSelector('#audio-only:disabled');
+    }
+    assert.equal(await alice.page.evaluate(() => window.hotline.media.local.getVideoTracks().length), 0, "alice's camera is released");
+
     await alice.page.click('#hangup');
     const end = await bob.waitForEvent('onCallEnd');
     assert.equal(end.reason, 'hangup');
