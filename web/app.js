@@ -3,12 +3,16 @@
 // media. `window.hotline` exposes the state and statistics (the browser
 // tests read them; so can you, from the console).
 
-import { Signaling, HotlineError } from './signaling.js';
+import { Signaling, HotlineError, ErrorCode } from './signaling.js';
 import { CallTracker, participant } from './calls.js';
 import { CallMedia } from './media.js';
 import * as ui from './ui.js';
 
 /** @typedef {import('./calls.js').CallEvent} CallEvent @typedef {import('./calls.js').CallInfo} CallInfo */
+
+/** Reconnect backoff: the first wait, and the longest (each with jitter). */
+const RECONNECT_FIRST_MS = 250;
+const RECONNECT_MAX_MS = 8000;
 
 /** Why a call ended, in words. */
 const REASONS = /** @type {Record<string, string>} */ ({
@@ -23,6 +27,8 @@ class App {
     this.config = { ws_path: '/ws', dev_usersig: false, sdk_app_id: 0 };
     /** @type {Signaling | null} */
     this.signaling = null;
+    /** What `login` used, for logging in again after a drop. @type {{user: string, sig: string, sdkAppId: number} | null} */
+    this.credentials = null;
     /** @type {CallTracker | null} */
     this.tracker = null;
     /** @type {CallMedia | null} */
@@ -91,10 +97,8 @@ class App {
 
   /** @param {string} user @param {string} sig @param {number} sdkAppId */
   async login(user, sig, sdkAppId) {
-    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${this.config.ws_path}`;
-    const signaling = new Signaling(url, (m) => this.onServerMessage(m), (why) => this.onDisconnected(why));
-    const result = await signaling.login({ sdk_app_id: sdkAppId, user_id: user, user_sig: sig, device_id: this.deviceId });
-    this.signaling = signaling;
+    const result = await this.connect(user, sig, sdkAppId, []);
+    this.credentials = { user, sig, sdkAppId };
     this.me = user;
     this.tracker = new CallTracker(user, this.deviceId);
     ui.setUser(user);
@@ -104,11 +108,27 @@ class App {
     for (const call of result.calls ?? []) this.apply(this.tracker.update(call));
   }
 
+  /**
+   * Open the WebSocket and log in; on success it is the app's connection.
+   * @param {string} user @param {string} sig @param {number} sdkAppId @param {string[]} knownCalls
+   */
+  async connect(user, sig, sdkAppId, knownCalls) {
+    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${this.config.ws_path}`;
+    const signaling = new Signaling(url, (m) => this.onServerMessage(m), (why) => this.onDisconnected(signaling, why));
+    const result = await signaling.login({
+      sdk_app_id: sdkAppId, user_id: user, user_sig: sig, device_id: this.deviceId, known_calls: knownCalls,
+    });
+    this.signaling = signaling;
+    return result;
+  }
+
   /** @param {string} why */
   logout(why) {
-    this.endMedia();
-    this.signaling?.close();
+    const signaling = this.signaling;
     this.signaling = null;
+    this.credentials = null;
+    signaling?.close();
+    this.endMedia();
     this.tracker = null;
     this.me = null;
     ui.setUser(null);
@@ -116,11 +136,36 @@ class App {
     ui.notice(why);
   }
 
-  /** @param {string} why */
-  onDisconnected(why) {
-    if (!this.signaling) return;
+  /**
+   * The connection dropped (not a logout): log in again with backoff, as the
+   * engine does. The call and its media go on meanwhile (media is UDP to the
+   * SFU); the server gives a disconnected participant 30 s to come back, and
+   * the login's snapshots tell what changed in between.
+   * @param {Signaling} from @param {string} why
+   */
+  async onDisconnected(from, why) {
+    if (this.signaling !== from || !this.credentials) return;
     this.signaling = null;
-    this.logout(`Disconnected: ${why}`);
+    ui.notice(`Connection lost (${why}); reconnecting…`);
+    ui.log(`disconnected: ${why}`);
+    for (let attempt = 0; this.credentials && !this.signaling; attempt++) {
+      await new Promise((r) => setTimeout(r, Math.min(RECONNECT_MAX_MS, RECONNECT_FIRST_MS * 2 ** attempt) * (0.5 + Math.random() / 2)));
+      const c = this.credentials;
+      if (!c) return;
+      try {
+        const known = this.tracker?.current ? [this.tracker.current.call_id] : [];
+        const result = await this.connect(c.user, c.sig, c.sdkAppId, known);
+        ui.notice('');
+        ui.log('reconnected');
+        for (const call of result.calls ?? []) if (this.tracker) this.apply(this.tracker.update(call));
+      } catch (e) {
+        // A UserSig that no longer verifies will not start working: stop.
+        if (e instanceof HotlineError && (e.code === ErrorCode.USERSIG_INVALID || e.code === ErrorCode.USERSIG_EXPIRED)) {
+          this.logout(`Signed out: ${errorText(e)}`);
+          return;
+        }
+      }
+    }
   }
 
   /** @param {import('./signaling.js').ServerMessage} m */
@@ -198,8 +243,8 @@ class App {
   /** Open devices and show the local preview; publishing waits for onCallBegin. @param {CallInfo} call @param {number} started */
   startMedia(call, started) {
     if (this.media || !this.me || !this.signaling) return;
-    const signaling = this.signaling;
-    const media = new CallMedia(call.call_id, this.me, (t, f) => signaling.request(t, f), {
+    // Requests go over whatever connection is current (it may be replaced by a reconnect).
+    const media = new CallMedia(call.call_id, this.me, (t, f) => this.need().request(t, f), {
       onRemoteStream: (user, stream) => {
         ui.attach(user, stream, false, (u) => this.markFirstFrame(u));
         ui.setTileLook(user, { ringing: false });

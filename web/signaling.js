@@ -33,7 +33,7 @@ export class HotlineError extends Error {
 }
 
 /**
- * @typedef {{ sdk_app_id: number, user_id: string, user_sig: string, device_id: string }} LoginParams
+ * @typedef {{ sdk_app_id: number, user_id: string, user_sig: string, device_id: string, known_calls?: string[] }} LoginParams
  * @typedef {{ type: string, [key: string]: any }} ServerMessage
  */
 

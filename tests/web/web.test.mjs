@@ -68,6 +68,24 @@ function assertNoPageErrors(...clients) {
   for (const c of clients) assert.deepEqual(c.errors, [], `${c.user}'s page logged errors`);
 }
 
+test('signing in with a bad UserSig shows the server\'s reason and stays on the sign-in form', async () => {
+  const context = await chrome.browser.newContext();
+  const page = await context.newPage();
+  try {
+    await page.goto(server.http);
+    await page.waitForSelector('#dev-sig-note:not([hidden])');
+    await page.fill('#login-user', 'mallory');
+    await page.fill('#login-sig', 'eJyrVgrxCVZSSM7ISy1WSEksSSxWKMnMTVUwNDA0MTS0NDEwMDAxUjJQUjI0MtSsBQBZ8w4R');
+    await page.click('#login-button');
+    await page.waitForFunction(() => document.getElementById('login-error').textContent.length > 0, null, { timeout: 10_000 });
+    assert.match(await page.textContent('#login-error'), /-1302/);
+    assert.equal(await page.isVisible('#login'), true);
+    assert.equal(await page.evaluate(() => window.hotline.me), null);
+  } finally {
+    await context.close();
+  }
+});
+
 test('browser ↔ browser: a 1v1 video call where both decode video and hear audio', async () => {
   const alice = await openClient(chrome.browser, server, 'alice');
   const bob = await openClient(chrome.browser, server, 'bob');
@@ -172,11 +190,21 @@ test('phone → browser: the browser answers, and each decodes the other', async
       accept_to_first_frame_ms: Math.round(flowing.marks['first_frame:phone2']),
       decoded_fps: Math.round(flowing.fps * 10) / 10,
     };
+
+    // The signaling connection drops mid-call: the page logs in again, the
+    // media never stops, and the phone's hang-up still reaches it.
+    await alice.page.evaluate(() => {
+      window.droppedSignaling = window.hotline.signaling;
+      window.droppedSignaling.ws.close(4000, 'test drop');
+    });
+    await alice.page.waitForFunction(() => window.hotline.signaling && window.hotline.signaling !== window.droppedSignaling, null, { timeout: 10_000 });
+    await assertFlowing(alice, 'phone2');
     const end = await alice.waitForEvent('onCallEnd');
     assert.equal(end.reason, 'hangup');
     const rec = await recordingOf(phone, 'alice');
     assert.ok(rec.video.frames >= 30, `the phone recorded the browser's video: ${JSON.stringify(rec.video)}`);
     assert.ok(rec.wav.rms > 100, `not silent: ${JSON.stringify(rec.wav)}`);
+    assert.deepEqual(phone.lines.filter((l) => l?.event === 'onUserLeave'), [], 'the phone never saw the browser leave');
     assertNoPageErrors(alice);
   } finally {
     await alice.close();
