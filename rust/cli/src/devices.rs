@@ -2,7 +2,13 @@
 //! tone|FILE.wav`, `--resolution`, `--fps`. Files are checked (opened,
 //! header parsed, one frame read) before anything connects, so a bad file
 //! fails fast with a clear message.
+//!
+//! Also the phone's [`DeviceDelegate`]: it keeps the render params the engine
+//! hands it per user (`setVideoRenderParams`) in a [`RenderParamsMap`], which
+//! the recorder's video sinks read (`--view`, `--fill-mode`,
+//! `--render-rotation`).
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -11,7 +17,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use clap::Args;
-use hotline_engine::media::devices::{AudioSource, VideoSource};
+use hotline_engine::media::devices::{
+    AudioPlaybackDevice, AudioSource, Camera, DeviceDelegate, FillMode, VideoRenderParams,
+    VideoSource,
+};
 use hotline_engine::media::synthetic::{SyntheticCamera, ToneMicrophone};
 use hotline_media::{
     AudioFrame, FileError, Orientation, VideoEncoderParams, VideoFrame, VideoResolution, WavReader,
@@ -125,6 +134,99 @@ fn parse_tone_hz(s: &str) -> Result<f64, String> {
         Ok(hz)
     } else {
         Err(format!("{hz} Hz is outside 20–20000 Hz"))
+    }
+}
+
+/// Parse `--view WxH`: a renderer's view, both sides even and 2–8192.
+pub fn parse_view(s: &str) -> Result<(u32, u32), String> {
+    let bad = |why: &str| format!("'{s}' is not a view size: {why}");
+    let (w, h) = s
+        .to_ascii_lowercase()
+        .split_once('x')
+        .and_then(|(w, h)| Some((w.trim().parse::<u32>().ok()?, h.trim().parse::<u32>().ok()?)))
+        .ok_or_else(|| bad("use WxH, e.g. 360x640"))?;
+    VideoFrame::black(w, h).map_err(|_| bad("both sides must be even and 2-8192"))?;
+    Ok((w, h))
+}
+
+/// Parse `--fill-mode fill|fit`.
+pub fn parse_fill_mode(s: &str) -> Result<FillMode, String> {
+    match s.to_ascii_lowercase().as_str() {
+        "fill" => Ok(FillMode::Fill),
+        "fit" => Ok(FillMode::Fit),
+        _ => Err(format!("'{s}' is not a fill mode: use fill or fit")),
+    }
+}
+
+/// Parse `--render-rotation 0|90|180|270` (degrees clockwise).
+pub fn parse_rotation(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(d @ (0 | 90 | 180 | 270)) => Ok(d),
+        _ => Err(format!("'{s}' is not a rotation: use 0, 90, 180 or 270")),
+    }
+}
+
+/// The render params the engine last handed the phone's delegate, per user
+/// (shared with the recorder's sinks; a user never set gets the defaults:
+/// fill, no extra rotation).
+#[derive(Clone, Default)]
+pub struct RenderParamsMap(Arc<Mutex<HashMap<String, VideoRenderParams>>>);
+
+impl RenderParamsMap {
+    /// `user`'s params (the defaults if none were set).
+    pub fn get(&self, user: &str) -> VideoRenderParams {
+        self.0
+            .lock()
+            .expect("render params")
+            .get(user)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    fn set(&self, user: &str, params: VideoRenderParams) {
+        self.0
+            .lock()
+            .expect("render params")
+            .insert(user.to_string(), params);
+    }
+}
+
+/// The phone's device delegate. Its camera and microphone are opened from the
+/// flags before anything connects, so device requests are only logged; render
+/// params are kept for the recorder.
+pub struct PhoneDelegate {
+    render: RenderParamsMap,
+}
+
+impl PhoneDelegate {
+    /// A delegate that stores render params in `render`.
+    pub fn new(render: RenderParamsMap) -> PhoneDelegate {
+        PhoneDelegate { render }
+    }
+}
+
+impl DeviceDelegate for PhoneDelegate {
+    fn open_camera(&self, camera: Camera) {
+        log::debug!("device delegate: open the {camera:?} camera");
+    }
+    fn close_camera(&self) {
+        log::debug!("device delegate: close the camera");
+    }
+    fn switch_camera(&self, camera: Camera) {
+        log::debug!("device delegate: switch to the {camera:?} camera");
+    }
+    fn open_microphone(&self) {
+        log::debug!("device delegate: open the microphone");
+    }
+    fn close_microphone(&self) {
+        log::debug!("device delegate: close the microphone");
+    }
+    fn select_audio_playback_device(&self, device: AudioPlaybackDevice) {
+        log::debug!("device delegate: play through the {device:?}");
+    }
+    fn set_video_render_params(&self, user_id: &str, params: VideoRenderParams) {
+        log::debug!("device delegate: render {user_id:?} with {params:?}");
+        self.render.set(user_id, params);
     }
 }
 
@@ -362,6 +464,34 @@ mod tests {
         for bad in ["800x600", "640", "x", "640x360x2", ""] {
             assert!(parse_resolution(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn render_flags_parse_and_bad_ones_are_refused() {
+        assert_eq!(parse_view("360X640"), Ok((360, 640)));
+        for bad in ["361x640", "0x640", "360", "360x640x2", "9000x2", ""] {
+            assert!(parse_view(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_fill_mode("FIT"), Ok(FillMode::Fit));
+        assert_eq!(parse_fill_mode("fill"), Ok(FillMode::Fill));
+        assert!(parse_fill_mode("stretch").is_err());
+        assert_eq!(parse_rotation("270"), Ok(270));
+        assert!(parse_rotation("45").is_err());
+        assert!(parse_rotation("360").is_err());
+    }
+
+    #[test]
+    fn the_delegate_keeps_render_params_per_user() {
+        let map = RenderParamsMap::default();
+        let delegate = PhoneDelegate::new(map.clone());
+        let fit = VideoRenderParams {
+            fill_mode: FillMode::Fit,
+            rotation: 90,
+        };
+        delegate.set_video_render_params("bob", fit);
+        assert_eq!(map.get("bob"), fit);
+        assert_eq!(map.get("carol"), VideoRenderParams::default());
+        assert_eq!(map.get("carol").fill_mode, FillMode::Fill);
     }
 
     #[test]

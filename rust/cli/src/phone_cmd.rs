@@ -5,6 +5,10 @@
 //! files); it watches every remote user (first frame, first sound), prints a
 //! `callStats` line when a call ends, and with `--record DIR` writes each
 //! remote user's video and audio to `DIR/<user>.y4m` and `DIR/<user>.wav`.
+//! The video is recorded as a renderer shows it: the phone sets each remote
+//! user's render params (`--fill-mode`, `--render-rotation`) through the
+//! engine, its device delegate receives them, and the recorder applies them
+//! (into a `--view WxH` if given).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,13 +16,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
-use hotline_engine::media::devices::Camera;
+use hotline_engine::media::devices::{Camera, FillMode, VideoRenderParams};
 use hotline_engine::media::stats::CallStats;
 use hotline_engine::{CallEngine, CallObserver, CallParams, EngineConfig, Event, MediaType};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use crate::devices::{self, MediaArgs};
+use crate::devices::{self, MediaArgs, PhoneDelegate, RenderParamsMap};
 use crate::event_json::{round1, stats_json};
 use crate::record::Watcher;
 
@@ -93,6 +97,19 @@ pub struct PhoneArgs {
     /// DIR/<user>.wav (later calls with --stay: <user>-call2.y4m, ...).
     #[arg(long, value_name = "DIR")]
     record: Option<PathBuf>,
+    /// Record each remote user's video rendered into a view of this size
+    /// (even sides), by --fill-mode. Without it the decoded size is kept.
+    #[arg(long, value_name = "WxH", value_parser = devices::parse_view)]
+    view: Option<(u32, u32)>,
+    /// How remote video fits the view: `fill` (cover it, cropping) or `fit`
+    /// (the whole picture, with black bars). Set through
+    /// setVideoRenderParams for each remote user.
+    #[arg(long, value_name = "fill|fit", default_value = "fill", value_parser = devices::parse_fill_mode)]
+    fill_mode: FillMode,
+    /// Extra clockwise rotation of remote video, on top of each frame's own
+    /// (0, 90, 180 or 270). Set through setVideoRenderParams.
+    #[arg(long, value_name = "DEGREES", default_value = "0", value_parser = devices::parse_rotation)]
+    render_rotation: u32,
     #[command(flatten)]
     media_args: MediaArgs,
 }
@@ -242,6 +259,10 @@ async fn phone(args: PhoneArgs, devices: devices::Devices) -> ExitCode {
     for line in &devices.description {
         log::info!("{line}");
     }
+    // The delegate keeps the render params the engine hands it; the
+    // recorder's sinks read them.
+    let render_params = RenderParamsMap::default();
+    engine.set_device_delegate(Some(Arc::new(PhoneDelegate::new(render_params.clone()))));
     let camera_given = devices.camera.is_some();
     engine.set_video_source(devices.camera);
     engine.set_audio_source(devices.mic);
@@ -258,10 +279,21 @@ async fn phone(args: PhoneArgs, devices: devices::Devices) -> ExitCode {
         Arc::new(move |v| {
             let _ = milestone_tx.send(v);
         }),
-    );
+    )
+    .with_render(args.view, render_params);
     let me = args.user_id.clone();
+    let wanted = VideoRenderParams {
+        fill_mode: args.fill_mode,
+        rotation: args.render_rotation,
+    };
     let watch = |user: &str| {
-        if user != me {
+        if user != me && !watcher.watching(user) {
+            // Before the sinks exist, so the first frame is rendered this way.
+            if let Err(e) = engine.set_video_render_params(user, wanted) {
+                print(
+                    json!({"event": "commandFailed", "command": "setVideoRenderParams", "code": e.code.as_i32(), "message": e.message}),
+                );
+            }
             watcher.watch(&engine, user);
         }
     };

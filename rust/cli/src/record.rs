@@ -3,6 +3,13 @@
 //! `--record DIR` / `demo --out DIR`) write `DIR/<user>.y4m` and
 //! `DIR/<user>.wav`.
 //!
+//! Recorded video is shown as a renderer would: upright (the frame's own
+//! rotation plus the user's render rotation applied) and, with `--view WxH`,
+//! scaled into a view of that size by the user's fill mode. The render
+//! params are the ones the engine last handed the phone's device delegate
+//! for that user ([`RenderParamsMap`]). The counting sink sees the frames as
+//! decoded.
+//!
 //! Sinks never block the engine: each file has its own writer thread fed
 //! through a bounded queue, and a frame that finds the queue full is dropped
 //! (and counted). [`Watcher::finish`] closes the queues, lets the writers
@@ -18,12 +25,15 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use hotline_engine::media::devices::AudioSink;
+use hotline_engine::media::devices::{AudioSink, VideoRenderParams};
 use hotline_engine::media::synthetic::{CollectedVideo, FrameCollector, PcmCollector};
 use hotline_engine::CallEngine;
+use hotline_media::render::{combine, render, upright};
 use hotline_media::synthetic::read_frame_number;
-use hotline_media::{AudioFrame, VideoFrame, WavWriter, Y4mWriter};
+use hotline_media::{AudioFrame, Rotation, VideoFrame, WavWriter, Y4mWriter};
 use serde_json::{json, Value};
+
+use crate::devices::RenderParamsMap;
 
 /// Frames a video file's queue holds (about two seconds at 15 fps).
 const VIDEO_QUEUE: usize = 32;
@@ -96,7 +106,37 @@ impl<T: Send + 'static> FileTrack<T> {
     }
 }
 
-fn write_video(rx: Receiver<VideoFrame>, path: PathBuf, fps: u32, user: String) -> FileSummary {
+/// How a recorder shows one user's video.
+#[derive(Clone)]
+struct FileRender {
+    /// Render into a view of this size (`--view`), or keep the decoded size.
+    view: Option<(u32, u32)>,
+    /// Where the user's render params are found.
+    params: RenderParamsMap,
+}
+
+/// `frame` as a renderer with `params` shows it: upright, and in the view if any.
+fn shown(
+    frame: VideoFrame,
+    view: Option<(u32, u32)>,
+    params: VideoRenderParams,
+) -> Result<VideoFrame, String> {
+    // The engine accepts only 0, 90, 180 and 270.
+    let extra = Rotation::from_degrees(params.rotation).map_err(|e| e.to_string())?;
+    match view {
+        Some((w, h)) => render(&frame, extra, params.fill_mode, w, h).map_err(|e| e.to_string()),
+        None if combine(frame.rotation, extra) == Rotation::R0 => Ok(frame),
+        None => Ok(upright(&frame, extra)),
+    }
+}
+
+fn write_video(
+    rx: Receiver<VideoFrame>,
+    path: PathBuf,
+    fps: u32,
+    user: String,
+    how: FileRender,
+) -> FileSummary {
     let mut summary = FileSummary::default();
     let mut writer: Option<Y4mWriter<BufWriter<File>>> = None;
     let mut warned_sizes: Vec<(u32, u32)> = Vec::new();
@@ -104,6 +144,14 @@ fn write_video(rx: Receiver<VideoFrame>, path: PathBuf, fps: u32, user: String) 
         if summary.error.is_some() {
             continue; // keep draining so the sink never blocks
         }
+        let frame = match shown(frame, how.view, how.params.get(&user)) {
+            Ok(f) => f,
+            Err(e) => {
+                log::error!("cannot render {user}'s video for {}: {e}", path.display());
+                summary.error = Some(e);
+                continue;
+            }
+        };
         if writer.is_none() {
             let made = File::create(&path)
                 .map_err(|e| e.to_string())
@@ -260,6 +308,7 @@ pub struct Watcher {
     notify: Notify,
     since: Arc<Mutex<Instant>>,
     users: Mutex<HashMap<String, UserTaps>>,
+    render: FileRender,
 }
 
 impl Watcher {
@@ -284,7 +333,24 @@ impl Watcher {
             notify,
             since: Arc::new(Mutex::new(Instant::now())),
             users: Mutex::default(),
+            render: FileRender {
+                view: None,
+                params: RenderParamsMap::default(),
+            },
         }
+    }
+
+    /// Record video rendered into a `view` of this size (or at the decoded
+    /// size), with the render params found in `params` for each user.
+    /// Without this, video is recorded upright at the decoded size.
+    pub fn with_render(mut self, view: Option<(u32, u32)>, params: RenderParamsMap) -> Watcher {
+        self.render = FileRender { view, params };
+        self
+    }
+
+    /// Whether `user` is being watched.
+    pub fn watching(&self, user: &str) -> bool {
+        self.users.lock().expect("users").contains_key(user)
     }
 
     /// Milestones are reported in ms since this instant (the call's start).
@@ -310,11 +376,11 @@ impl Watcher {
                 .map(|d| d.join(format!("{user}{suffix}.{ext}")))
         };
         let video_file = path("y4m").map(|p| {
-            let (fps, u) = (self.fps, user.to_string());
+            let (fps, u, how) = (self.fps, user.to_string(), self.render.clone());
             Arc::new(FileTrack::spawn(
                 format!("hotline-rec-video-{user}"),
                 VIDEO_QUEUE,
-                move |rx| write_video(rx, p, fps, u),
+                move |rx| write_video(rx, p, fps, u, how),
             ))
         });
         let audio_file = path("wav").map(|p| {
@@ -449,4 +515,45 @@ impl Watcher {
 
 fn path_str(p: &Path) -> String {
     p.display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hotline_engine::media::devices::FillMode;
+
+    #[test]
+    fn recorded_frames_are_shown_upright_and_in_the_view() {
+        let mut frame = VideoFrame::filled(64, 32, (180, 128, 128)).unwrap();
+        let plain = VideoRenderParams::default();
+        // Nothing to do: the same frame.
+        assert_eq!(shown(frame.clone(), None, plain).unwrap(), frame);
+        // The frame's own rotation is applied...
+        frame.rotation = Rotation::R90;
+        let up = shown(frame.clone(), None, plain).unwrap();
+        assert_eq!(
+            (up.width(), up.height(), up.rotation),
+            (32, 64, Rotation::R0)
+        );
+        // ...plus the render rotation (here cancelling it).
+        let turned = VideoRenderParams {
+            fill_mode: FillMode::Fit,
+            rotation: 270,
+        };
+        let back = shown(frame.clone(), None, turned).unwrap();
+        assert_eq!((back.width(), back.height()), (64, 32));
+        // With a view, the view's size; fit leaves bars.
+        let fit = VideoRenderParams {
+            fill_mode: FillMode::Fit,
+            rotation: 90,
+        };
+        let v = shown(frame.clone(), Some((64, 64)), fit).unwrap();
+        assert_eq!((v.width(), v.height()), (64, 64));
+        assert_eq!((v.luma(32, 0), v.luma(32, 32)), (16, 180));
+        let bad = VideoRenderParams {
+            fill_mode: FillMode::Fill,
+            rotation: 45,
+        };
+        assert!(shown(frame, None, bad).is_err());
+    }
 }

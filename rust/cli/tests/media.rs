@@ -8,10 +8,11 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use hotline_media::render::rotate;
 use hotline_media::synthetic::{
     read_frame_number, tone_window_correlations, ToneGenerator, VideoPattern,
 };
-use hotline_media::{WavReader, WavWriter, Y4mReader, Y4mWriter};
+use hotline_media::{Rotation, VideoFrame, WavReader, WavWriter, Y4mReader, Y4mWriter};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_hotline");
@@ -327,6 +328,118 @@ fn phones_send_from_files_and_record_what_they_receive() {
     assert!(rms(&pcm) > 500.0, "bob.wav is silent");
 }
 
+/// Every frame of a recorded `.y4m`, and its size.
+fn y4m_frames(path: &Path) -> ((u32, u32), Vec<VideoFrame>) {
+    let mut r = Y4mReader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let size = (r.width(), r.height());
+    let mut frames = Vec::new();
+    while let Some(f) = r.read_frame().unwrap() {
+        frames.push(f);
+    }
+    (size, frames)
+}
+
+#[test]
+fn recordings_follow_the_render_params() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path());
+    let bob_dir = dir.path().join("bob-rec");
+    let alice_dir = dir.path().join("alice-rec");
+    // Bob shows alice's 640x360 video fitted into a portrait 360x640 view.
+    let mut bob = phone(
+        &server.1,
+        "bob",
+        &[
+            "--answer",
+            "accept",
+            "--exit-after",
+            "40",
+            "--camera",
+            "synthetic",
+        ],
+    )
+    .args(["--view", "360x640", "--fill-mode", "fit", "--record"])
+    .arg(&bob_dir)
+    .spawn()
+    .unwrap();
+    let mut bob_out = BufReader::new(bob.stdout.take().unwrap());
+    let mut first = String::new();
+    bob_out.read_line(&mut first).unwrap();
+    assert!(first.contains("\"ready\""), "{first}");
+    let bob_rest = std::thread::spawn(move || {
+        let mut rest = String::new();
+        bob_out.read_to_string(&mut rest).unwrap();
+        rest
+    });
+    // Alice turns bob's video a quarter turn, at its decoded size.
+    let alice = phone(
+        &server.1,
+        "alice",
+        &[
+            "--call",
+            "bob",
+            "--hangup-after",
+            "2.5",
+            "--exit-after",
+            "40",
+        ],
+    )
+    .args([
+        "--camera",
+        "synthetic",
+        "--render-rotation",
+        "90",
+        "--record",
+    ])
+    .arg(&alice_dir)
+    .spawn()
+    .unwrap();
+    let alice_result = finish(alice, "alice's phone");
+    assert!(alice_result.status.success(), "{alice_result:?}");
+    let bob_result = finish(bob, "bob's phone");
+    assert!(bob_result.status.success(), "{bob_result:?}");
+    let bob_lines = bob_rest.join().unwrap();
+    // The sinks still count frames as decoded.
+    assert!(bob_lines.contains("\"width\":640"), "{bob_lines}");
+
+    // Bob's recording: the view's size, black bars above and below a
+    // 360x202 band of picture (640x360 scaled by 360/640), centred.
+    let (size, frames) = y4m_frames(&bob_dir.join("alice.y4m"));
+    assert_eq!(size, (360, 640));
+    assert!(!frames.is_empty(), "nothing recorded");
+    for f in &frames {
+        let picture_rows: Vec<u32> = (0..640)
+            .filter(|&y| (0..360).any(|x| f.luma(x, y) != 16))
+            .collect();
+        assert_eq!(picture_rows.len(), 202, "{picture_rows:?}");
+        let (top, bottom) = (picture_rows[0], 639 - picture_rows[201]);
+        assert!(top.abs_diff(bottom) <= 2, "bars of {top} and {bottom} rows");
+        let cs = f.stride_uv();
+        for y in (0..top / 2).chain(320 - bottom / 2..320) {
+            let row = &f.u()[y as usize * cs..][..180];
+            assert!(row.iter().all(|&c| c == 128), "chroma row {y} of a bar");
+        }
+        let mean = (0..360).map(|x| u32::from(f.luma(x, 320))).sum::<u32>() / 360;
+        assert!(mean > 40, "the middle row is the picture, mean luma {mean}");
+    }
+
+    // Alice's recording: bob's 640x360 turned to 360x640; turning it back
+    // gives his numbered pictures.
+    let (size, frames) = y4m_frames(&alice_dir.join("bob.y4m"));
+    assert_eq!(size, (360, 640));
+    assert!(!frames.is_empty(), "nothing recorded");
+    let numbered = frames
+        .iter()
+        .filter(|f| read_frame_number(&rotate(f, Rotation::R270)).is_some())
+        .count();
+    assert!(
+        numbered * 10 >= frames.len() * 9,
+        "{numbered} of {}",
+        frames.len()
+    );
+    assert!(frames.iter().all(|f| read_frame_number(f).is_none()));
+}
+
 #[test]
 fn bad_media_flags_fail_fast_with_the_file_named() {
     let dir = tempfile::tempdir().unwrap();
@@ -374,4 +487,21 @@ fn bad_media_flags_fail_fast_with_the_file_named() {
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("1280x720"));
+    for (flag, value) in [
+        ("--view", "361x640"),
+        ("--fill-mode", "stretch"),
+        ("--render-rotation", "45"),
+    ] {
+        let out = finish(
+            phone("ws://127.0.0.1:9/ws", "alice", &[flag, value])
+                .spawn()
+                .unwrap(),
+            "a phone with a bad render flag",
+        );
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(flag),
+            "{out:?}"
+        );
+    }
 }

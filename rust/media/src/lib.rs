@@ -1,6 +1,7 @@
 //! Hotline's media layer, without sockets, threads or clocks: frames,
 //! synthetic test media, Opus and H.264 codecs, RTP payloading, an audio
-//! jitter buffer, mixing and speaking levels, and network-quality grading.
+//! jitter buffer, mixing and speaking levels, network-quality grading, and
+//! rendering (rotation, fill/fit scaling).
 //!
 //! The engine (publishing and subscribing through WebRTC) and the SFU build
 //! on these pieces; everything here is unit-tested with real codecs and
@@ -17,6 +18,7 @@
 //! | [`mixer`] | mixing with saturation, 0–100 speaking levels |
 //! | [`quality`] | RTT/loss/jitter → Excellent … Down |
 //! | [`files`] | `.y4m` video and 48 kHz 16-bit `.wav` audio readers and writers |
+//! | [`render`] | showing a frame in a view: its rotation plus an extra one, fill/fit scaling |
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -28,6 +30,7 @@ pub mod jitter;
 pub mod mixer;
 pub mod opus_codec;
 pub mod quality;
+pub mod render;
 pub mod rtp;
 pub mod synthetic;
 
@@ -42,3 +45,4 @@ pub use h264::{
 pub use jitter::{JitterBuffer, JitterBufferConfig, JitterOutput};
 pub use opus_codec::{EncodedAudio, OpusDecoder, OpusEncoder, OpusEncoderConfig, OpusError};
 pub use quality::{LinkStats, NetworkQuality};
+pub use render::FillMode;

@@ -65,18 +65,14 @@ pub enum AudioPlaybackDevice {
     Earpiece,
 }
 
-/// How a sink fits the picture into its view (TUICallEngine's `fillMode`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum FillMode {
-    /// Cover the view, cropping the picture.
-    #[default]
-    Fill,
-    /// Show the whole picture, with bars.
-    Fit,
-}
+/// How a sink fits the picture into its view (TUICallEngine's `fillMode`):
+/// `Fill` (the default) covers the view and crops the picture, `Fit` shows
+/// the whole picture with bars. [`hotline_media::render::render`] does either.
+pub use hotline_media::render::FillMode;
 
 /// How one user's video is rendered (`setVideoRenderParams`); handed to the
-/// device delegate, whose renderers apply it.
+/// device delegate, whose renderers apply it (with the frame's own rotation;
+/// [`hotline_media::render`] has the pixel work).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct VideoRenderParams {
     /// Fill or fit.
