@@ -470,14 +470,16 @@ async fn a_call_at_20_percent_loss_and_50_ms_jitter_keeps_decoding_and_recovers(
         windows.iter().map(|w| w.0).sum(),
         windows.iter().map(|w| w.1).sum(),
     );
-    let live = |side: fn(&(u64, u64)) -> u64| windows.iter().filter(|w| side(w) > 0).count();
+    // NACK/RTX on both legs repairs most of it: typically 20-25 frames a
+    // window get through (of 30 sent), fewer when a packet is given up and
+    // the picture waits for a keyframe.
     assert!(
-        a >= 8 && b >= 8,
+        a >= 40 && b >= 40,
         "video keeps decoding under loss: alice {a}, bob {b} frames in 8 s"
     );
     assert!(
-        live(|w| w.0) >= 3 && live(|w| w.1) >= 3,
-        "decoding goes on through the loss, not in one burst: {windows:?}"
+        windows.iter().all(|w| w.0 > 0 && w.1 > 0),
+        "decoding goes on through the loss, in every 2 s window: {windows:?}"
     );
     assert_eq!(
         alice.phone.events.count(|e| e.is_terminal()),

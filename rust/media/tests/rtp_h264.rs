@@ -227,3 +227,30 @@ fn joining_mid_stream_waits_for_a_keyframe() {
     assert_eq!(rx.decoded, vec![3, 4]);
     assert!(rx.dropped.is_empty());
 }
+
+#[test]
+fn a_keyframe_awaited_after_a_loss_is_not_held_up_by_earlier_gaps() {
+    // Frame 2 is lost, so frames wait for a keyframe. Frame 5 is lost too,
+    // but frame 6 (the keyframe answering the PLI) is shown as soon as it is
+    // complete: nothing before it could be shown, so that gap is not waited on.
+    let (frames, pattern) = encode(8, &[6]);
+    let aus = packetize(&frames);
+    let mut rx = Receiver::new(H264Depacketizer::new().with_loss_wait_ms(1_000));
+    for p in [0, 1, 3, 4].iter().flat_map(|&i| &aus[i]) {
+        rx.push(p, 0, &pattern);
+    }
+    let ev = rx.depacketizer.handle_timeout(1_000);
+    rx.handle(ev, &pattern);
+    assert!(rx.depacketizer.waiting_for_keyframe());
+    for p in aus[6..].iter().flatten() {
+        rx.push(p, 1_001, &pattern);
+    }
+    assert_eq!(rx.decoded, vec![0, 1, 6, 7]);
+    assert_eq!(
+        rx.dropped.last(),
+        Some(&(None, DropReason::WaitingForKeyframe)),
+        "frame 5, never seen: {:?}",
+        rx.dropped
+    );
+    assert!(!rx.depacketizer.waiting_for_keyframe());
+}

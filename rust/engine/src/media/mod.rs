@@ -18,6 +18,7 @@ mod keyframe;
 mod mailbox;
 mod peer;
 mod receive;
+mod rtx;
 mod send;
 mod session;
 mod shared;

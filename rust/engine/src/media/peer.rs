@@ -4,7 +4,7 @@
 //! and H.264 Constrained Baseline 42e01f, packetization mode 1 (PT 108, RTX
 //! 109). The ICE check interval is lowered from 200 ms to 10 ms: against the
 //! ICE-lite SFU the first check decides, so the default interval is pure
-//! setup delay.
+//! setup delay. Received retransmissions are unwrapped early (see [`super::rtx`]).
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::Arc;
@@ -23,6 +23,7 @@ use rtc::rtp_transceiver::rtp_sender::{
 use webrtc::peer_connection::{PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler};
 
 use super::keyframe::KeyframeRequestForwarder;
+use super::rtx::{RtxUnwrapper, RTX_UNWRAP_SLOT};
 
 /// Opus payload type (the SFU's).
 pub(crate) const OPUS_PT: u8 = 111;
@@ -122,10 +123,15 @@ pub(crate) async fn new_peer(
 ) -> webrtc::error::Result<Arc<dyn PeerConnection>> {
     let mut media_engine = media_engine()?;
     let registry = register_default_interceptors(Registry::new(), &mut media_engine)?;
-    let registry = registry.with(
-        rtc::interceptor::Slot::from(14_000),
-        KeyframeRequestForwarder::default(),
-    );
+    let registry = registry
+        .with(
+            rtc::interceptor::Slot::from(RTX_UNWRAP_SLOT),
+            RtxUnwrapper::default(),
+        )
+        .with(
+            rtc::interceptor::Slot::from(14_000),
+            KeyframeRequestForwarder::default(),
+        );
     let settings = SettingEngineBuilder::new()
         .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(50))
         .with_include_loopback_candidate(local_ip.is_loopback())

@@ -21,10 +21,13 @@ use super::shared::MediaShared;
 /// Access units waiting for the decoder; beyond this the decoder is behind
 /// and the backlog is dropped in favour of a fresh keyframe.
 const DECODE_QUEUE: usize = 30;
-/// How long a gap in the video may wait for reordering or a NACK
-/// retransmission before its frame is given up (about two round trips on a
-/// jittery mobile link).
-const LOSS_WAIT_MS: u64 = 200;
+/// How long a gap in the video may wait for reordering or NACK
+/// retransmissions before its frame is given up. A packet lost on both legs
+/// (phone → SFU → phone) may need several NACK rounds on each; the SFU
+/// (str0m) asks a publisher up to five times about 100 ms apart, so waiting
+/// less gives up on packets still being repaired, and a given-up frame costs
+/// far more (every frame until a keyframe arrives) than a late one.
+const LOSS_WAIT_MS: u64 = 500;
 /// At most one keyframe request per this interval.
 const PLI_INTERVAL: Duration = Duration::from_millis(300);
 

@@ -15,7 +15,8 @@
 //! more than `max_reorder` sequence numbers past the gap. Access units touched by a loss are dropped and reported
 //! so the caller can send a PLI; by default the following non-IDR access
 //! units are dropped too (they reference the lost picture) until an IDR
-//! arrives.
+//! arrives, and a complete IDR is then taken at once, without waiting on
+//! gaps before it.
 //!
 //! A stream (or a subscription joined mid-stream) starts at the first
 //! access unit that begins with an SPS, i.e. a keyframe; packets before it
@@ -334,6 +335,15 @@ impl H264Depacketizer {
                 self.emit(start, end);
                 continue;
             }
+            // Nothing before a keyframe can be shown while one is awaited:
+            // once one is complete, skip to it instead of waiting on gaps.
+            if self.waiting_for_keyframe {
+                if let Some(keyframe) = self.complete_keyframe_after(start) {
+                    self.gap = None;
+                    self.drop_range(start, keyframe - 1, DropReason::WaitingForKeyframe);
+                    continue;
+                }
+            }
             // Nothing complete at the cursor: is there a gap we must give up on?
             let Some((boundary, overflow)) = self.next_proven_start(start) else {
                 return;
@@ -349,8 +359,18 @@ impl H264Depacketizer {
                 return;
             }
             self.gap = None;
-            self.drop_range(start, boundary - 1);
+            self.drop_range(start, boundary - 1, DropReason::PacketLoss);
         }
+    }
+
+    /// Where the first complete keyframe after `start` begins.
+    fn complete_keyframe_after(&self, start: u64) -> Option<u64> {
+        self.packets
+            .range(start + 1..)
+            .map(|(&seq, _)| seq)
+            .find(|&seq| {
+                starts_with_sps(&self.packets[&seq].payload) && self.complete_run(seq).is_some()
+            })
     }
 
     /// If packets `start..=end` are all present with one timestamp and `end`
@@ -400,7 +420,7 @@ impl H264Depacketizer {
         None
     }
 
-    fn drop_range(&mut self, from: u64, to: u64) {
+    fn drop_range(&mut self, from: u64, to: u64, reason: DropReason) {
         let mut timestamps: Vec<u32> = Vec::new();
         let dropped: Vec<u64> = self.packets.range(from..=to).map(|(&k, _)| k).collect();
         for k in dropped {
@@ -410,14 +430,14 @@ impl H264Depacketizer {
             }
         }
         log::debug!(
-            "H.264 depacketizer: packets {from}..={to} lost, dropping {} access unit(s)",
+            "H.264 depacketizer: packets {from}..={to} given up ({reason:?}), dropping {} access unit(s)",
             timestamps.len().max(1)
         );
         if timestamps.is_empty() {
-            self.report_drop(None, DropReason::PacketLoss);
+            self.report_drop(None, reason);
         }
         for ts in timestamps {
-            self.report_drop(Some(ts), DropReason::PacketLoss);
+            self.report_drop(Some(ts), reason);
         }
         self.last_consumed = Some(to);
         if self.require_keyframe_after_loss {

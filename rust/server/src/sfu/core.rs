@@ -40,6 +40,15 @@ type PeerId = u64;
 const MAX_POLL: usize = 10_000;
 /// A peer with nothing scheduled is still looked at this often.
 const IDLE_TICK: Duration = Duration::from_millis(500);
+/// Retransmission buffer of a subscriber's video: str0m's defaults (1000
+/// packets, 3 s), but a higher cap on the share of sent bytes that may be
+/// retransmissions. Above str0m's default cap (15 %) it drops every queued
+/// repair, so a link losing more than ~15 % (repairs cost about the loss
+/// rate, plus the reordering's spurious NACKs) got almost none; half still
+/// bounds what a runaway NACKer costs.
+const VIDEO_RTX_PACKETS: usize = 1000;
+const VIDEO_RTX_AGE: Duration = Duration::from_secs(3);
+const VIDEO_RTX_RATIO_CAP: Option<f32> = Some(0.5);
 
 /// The SFU's codecs, the ones issue 3 mandates: Opus, and H.264 Constrained
 /// Baseline 42e01f with packetization mode 1 (and RTX). Keeping the list short
@@ -508,6 +517,12 @@ impl Core {
         for r in &mut m.sub.routes {
             if !r.negotiated {
                 fresh.push(r.mid);
+                if r.kind == MediaKind::Video {
+                    // The send stream exists now and has sent nothing yet.
+                    if let Some(tx) = peer.rtc.direct_api().stream_tx_by_mid(r.mid, None) {
+                        tx.set_rtx_cache(VIDEO_RTX_PACKETS, VIDEO_RTX_AGE, VIDEO_RTX_RATIO_CAP);
+                    }
+                }
             }
             r.negotiated = true;
         }
