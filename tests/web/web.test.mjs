@@ -140,13 +140,17 @@ test('browser ↔ browser: a 1v1 video call where both decode video and hear aud
 });
 
 test('browser → phone: each decodes the other (the phone records the browser)', async () => {
-  const phone = startPhone(server, 'phone1', ['--answer', 'accept']);
+  // The phone is held turned: Chromium must show its picture upright, from
+  // the video-orientation extension.
+  const phone = startPhone(server, 'phone1', ['--answer', 'accept', '--camera-rotation', '90']);
   await phone.event('ready');
   const alice = await openClient(chrome.browser, server, 'alice');
   try {
     await alice.call(['phone1']);
     await alice.waitForMediaFrom(['phone1'], 15);
     const flowing = await assertFlowing(alice, 'phone1');
+    const shown = await alice.page.$eval('.tile[data-user="phone1"] video', (v) => [v.videoWidth, v.videoHeight]);
+    assert.deepEqual(shown, [360, 640], "the phone's 640x360 picture, turned 90°, is shown upright");
     await phone.event('firstRemoteFrame');
     await sleep(2000);
     console.log(`browser → phone setup marks (ms after the call click): ${JSON.stringify(flowing.marks)}`);

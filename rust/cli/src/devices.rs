@@ -23,9 +23,23 @@ use hotline_engine::media::devices::{
 };
 use hotline_engine::media::synthetic::{SyntheticCamera, ToneMicrophone};
 use hotline_media::{
-    AudioFrame, FileError, Orientation, VideoEncoderParams, VideoFrame, VideoResolution, WavReader,
-    Y4mReader,
+    AudioFrame, FileError, Orientation, Rotation, VideoEncoderParams, VideoFrame, VideoResolution,
+    WavReader, Y4mReader,
 };
+
+/// A camera held turned: its frames carry `rotation`.
+struct TurnedCamera {
+    source: Arc<dyn VideoSource>,
+    rotation: Rotation,
+}
+
+impl VideoSource for TurnedCamera {
+    fn read_frame(&self) -> Option<VideoFrame> {
+        let mut frame = self.source.read_frame()?;
+        frame.rotation = self.rotation;
+        Some(frame)
+    }
+}
 
 /// Amplitude of the tone microphone (of full scale).
 pub const TONE_AMPLITUDE: f64 = 0.3;
@@ -51,6 +65,10 @@ pub struct MediaArgs {
     /// Encoder frame rate (1–60).
     #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=60))]
     pub fps: u32,
+    /// The camera is held turned: its frames carry this clockwise rotation
+    /// (0, 90, 180 or 270), which travels to the receivers with the video.
+    #[arg(long, default_value_t = 0, value_parser = parse_rotation)]
+    pub camera_rotation: u32,
 }
 
 /// A preset and its orientation, from `WxH`.
@@ -272,6 +290,16 @@ pub fn open(args: &MediaArgs) -> Result<Devices, String> {
             ));
             Some(Arc::new(cam))
         }
+    };
+    let camera = match (camera, Rotation::from_degrees(args.camera_rotation)) {
+        (Some(source), Ok(rotation)) if rotation != Rotation::R0 => {
+            description.push(format!(
+                "camera held turned {} degrees",
+                args.camera_rotation
+            ));
+            Some(Arc::new(TurnedCamera { source, rotation }) as Arc<dyn VideoSource>)
+        }
+        (camera, _) => camera,
     };
     hotline_media::H264Encoder::new(encoder).map_err(|e| {
         format!(

@@ -15,7 +15,7 @@ use hotline_engine::media::synthetic::{
 };
 use hotline_engine::{CallParams, Event, MediaType};
 use hotline_media::synthetic::tone_window_correlations;
-use hotline_media::{Orientation, VideoEncoderParams, VideoResolution};
+use hotline_media::{Orientation, Rotation, VideoEncoderParams, VideoResolution};
 
 const W: u32 = 640;
 const H: u32 = 360;
@@ -118,6 +118,11 @@ async fn one_to_one_video_call_carries_matching_video_and_audio() {
     let bob = MediaPhone::login(&s.url(), "bob", 660.0).await;
     let (alice_sees, alice_hears) = alice.watch("bob");
     let (bob_sees, bob_hears) = bob.watch("alice");
+    // Bob holds his phone turned: the rotation travels with his frames.
+    let (w, h) = bob.size;
+    bob.phone.engine.set_video_source(Some(Arc::new(
+        SyntheticCamera::new(w, h).with_rotation(Rotation::R90),
+    )));
 
     let invite = Instant::now();
     alice.video_call_answered_by(&bob).await;
@@ -144,6 +149,15 @@ async fn one_to_one_video_call_carries_matching_video_and_audio() {
             v.mean_psnr()
         );
         assert_eq!(v.last_size, (W, H));
+        let rotation = if who == "alice" {
+            Rotation::R90
+        } else {
+            Rotation::R0
+        };
+        assert_eq!(
+            v.last_rotation, rotation,
+            "{who} sees the sender's rotation"
+        );
         assert!(
             v.psnr_frames > 20,
             "{who}: only {} frames compared",

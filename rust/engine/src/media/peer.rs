@@ -18,7 +18,7 @@ use rtc::peer_connection::configuration::media_engine::{
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::rtp_transceiver::rtp_sender::{
-    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RtpCodecKind,
+    RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
 };
 use webrtc::peer_connection::{PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler};
 
@@ -30,6 +30,9 @@ pub(crate) const OPUS_PT: u8 = 111;
 /// H.264 payload type (the SFU's).
 pub(crate) const H264_PT: u8 = 108;
 const RTX_PT: u8 = 109;
+/// The video-orientation (CVO) header extension: a frame's rotation travels
+/// with its last packet.
+pub(crate) const VIDEO_ORIENTATION_URI: &str = "urn:3gpp:video-orientation";
 /// The fmtp line browsers and the SFU agree on.
 pub(crate) const H264_FMTP: &str =
     "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f";
@@ -91,7 +94,27 @@ fn media_engine() -> webrtc::error::Result<MediaEngine> {
         },
         RtpCodecKind::Video,
     )?;
+    me.register_header_extension(
+        RTCRtpHeaderExtensionCapability {
+            uri: VIDEO_ORIENTATION_URI.to_owned(),
+        },
+        RtpCodecKind::Video,
+        None,
+    )?;
     Ok(me)
+}
+
+/// The ID `sdp` gives the video-orientation extension (the first video
+/// m-line's; the SFU uses one ID for all of them).
+pub(crate) fn video_orientation_id(sdp: &str) -> Option<u8> {
+    sdp.lines().find_map(|line| {
+        let rest = line.trim().strip_prefix("a=extmap:")?;
+        let (id, uri) = rest.split_once(' ')?;
+        let id = id.split('/').next()?; // "13/sendonly"
+        (uri.trim() == VIDEO_ORIENTATION_URI)
+            .then(|| id.parse().ok())
+            .flatten()
+    })
 }
 
 /// The local address that routes to `server_host`: the one address to
@@ -146,4 +169,24 @@ pub(crate) async fn new_peer(
         .build()
         .await?;
     Ok(Arc::new(pc))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::video_orientation_id;
+
+    #[test]
+    fn the_video_orientation_id_is_read_from_the_sdp() {
+        let sdp = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n\
+                   m=video 9 UDP/TLS/RTP/SAVPF 108\r\na=extmap:13/sendonly urn:3gpp:video-orientation\r\n";
+        assert_eq!(video_orientation_id(sdp), Some(13));
+        assert_eq!(
+            video_orientation_id("v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 108\r\n"),
+            None
+        );
+        assert_eq!(
+            video_orientation_id("a=extmap:x urn:3gpp:video-orientation\r\n"),
+            None
+        );
+    }
 }

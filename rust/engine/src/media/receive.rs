@@ -103,16 +103,32 @@ impl SeqRange {
     }
 }
 
-/// Read one remote video track until it ends.
+/// The rotation a video-orientation (CVO) extension carries, in libwebrtc's
+/// reading: the clockwise turn that shows the picture upright.
+fn rotation_from_cvo(byte: u8) -> Rotation {
+    match byte & 3 {
+        0 => Rotation::R0,
+        1 => Rotation::R90,
+        2 => Rotation::R180,
+        _ => Rotation::R270,
+    }
+}
+
+/// Read one remote video track until it ends. `orientation_id` is the
+/// negotiated ID of the video-orientation extension, if any.
 pub(crate) async fn receive_video(
     track: Arc<dyn TrackRemote>,
     user: String,
     shared: Arc<MediaShared>,
     remotes: Arc<Remotes>,
+    orientation_id: Option<u8>,
 ) {
     let counters = remotes.counters(&user);
     let media_ssrc = track.ssrcs().await.first().copied().unwrap_or(0);
-    let (au_tx, au_rx) = sync_channel::<AccessUnit>(DECODE_QUEUE);
+    // Senders put the rotation on a frame's last packet (libwebrtc: on
+    // keyframes and changes while it is 0), so it holds until it changes.
+    let mut rotation = Rotation::R0;
+    let (au_tx, au_rx) = sync_channel::<(AccessUnit, Rotation)>(DECODE_QUEUE);
     let decoder_failed = Arc::new(AtomicBool::new(false));
     spawn_decoder(
         user.clone(),
@@ -142,6 +158,9 @@ pub(crate) async fn receive_video(
                     counters.video_expected.store(seqs.expected(p.header.sequence_number), Relaxed);
                     let now = remotes.now_ms();
                     counters.last_packet_ms.store(now, Relaxed);
+                    if let Some(cvo) = orientation_id.and_then(|id| p.header.get_extension(id)) {
+                        rotation = cvo.first().map_or(rotation, |b| rotation_from_cvo(*b));
+                    }
                     depack.push(p.header.sequence_number, p.header.timestamp, p.header.marker, &p.payload, now)
                 }
                 Some(TrackRemoteEvent::OnEnded) | None => break,
@@ -151,7 +170,7 @@ pub(crate) async fn receive_video(
         };
         for e in events {
             match e {
-                DepacketizerEvent::AccessUnit(au) => match au_tx.try_send(au) {
+                DepacketizerEvent::AccessUnit(au) => match au_tx.try_send((au, rotation)) {
                     Ok(()) => {}
                     Err(TrySendError::Full(_)) => {
                         counters.video_frames_dropped.fetch_add(1, Relaxed);
@@ -182,7 +201,7 @@ pub(crate) async fn receive_video(
 
 fn spawn_decoder(
     user: String,
-    aus: Receiver<AccessUnit>,
+    aus: Receiver<(AccessUnit, Rotation)>,
     shared: Arc<MediaShared>,
     counters: Arc<RemoteCounters>,
     failed: Arc<AtomicBool>,
@@ -198,10 +217,10 @@ fn spawn_decoder(
                     return;
                 }
             };
-            for au in aus {
+            for (au, rotation) in aus {
                 // The RTP timestamp (90 kHz) in µs, as the frame's timestamp.
                 let ts_us = u64::from(au.timestamp) * 1_000 / 90;
-                match decoder.decode_nals(&au.nals, ts_us, Rotation::R0) {
+                match decoder.decode_nals(&au.nals, ts_us, rotation) {
                     Ok(Some(frame)) => {
                         if counters.video_frames_decoded.fetch_add(1, Relaxed) == 0 {
                             counters

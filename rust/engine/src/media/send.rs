@@ -10,8 +10,12 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use hotline_media::rtp::h264::H264Packetizer;
 use hotline_media::rtp::{rtp_timestamp, DEFAULT_MAX_PAYLOAD, VIDEO_CLOCK_RATE};
-use hotline_media::{H264Encoder, VideoEncoderParams, VideoFrame};
+use hotline_media::{H264Encoder, Rotation, VideoEncoderParams, VideoFrame};
 use rtc::rtp;
+use rtc::rtp::extension::video_orientation_extension::{
+    CameraDirection, VideoOrientationExtension, VideoRotation,
+};
+use rtc::rtp::extension::HeaderExtension;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::TrackLocal;
 
@@ -28,10 +32,29 @@ pub(crate) struct RtpOut {
 impl RtpOut {
     /// Send packets in order; false once the connection is gone.
     pub(crate) fn send(&self, packets: Vec<rtp::Packet>) -> bool {
+        self.send_with_last(packets, None)
+    }
+
+    /// Like [`Self::send`], with `extension` on the last packet (if the
+    /// connection negotiated it; the track maps it to its negotiated ID).
+    pub(crate) fn send_with_last(
+        &self,
+        packets: Vec<rtp::Packet>,
+        extension: Option<HeaderExtension>,
+    ) -> bool {
         let track = self.track.clone();
+        let last = packets.len().saturating_sub(1);
         self.runtime.block_on(async move {
-            for p in packets {
-                if let Err(e) = track.write_rtp(p).await {
+            for (i, p) in packets.into_iter().enumerate() {
+                let sent = match &extension {
+                    Some(ext) if i == last => {
+                        track
+                            .write_rtp_with_extensions(p, std::slice::from_ref(ext))
+                            .await
+                    }
+                    _ => track.write_rtp(p).await,
+                };
+                if let Err(e) = sent {
                     log::debug!("RTP write failed: {e}");
                     return false;
                 }
@@ -39,6 +62,23 @@ impl RtpOut {
             true
         })
     }
+}
+
+/// The video-orientation (CVO) header extension for a frame's rotation. It
+/// goes on the last packet of every frame, as libwebrtc reads it, so the
+/// receiver's renderer turns the picture upright.
+fn orientation_extension(rotation: Rotation) -> HeaderExtension {
+    let rotation = match rotation {
+        Rotation::R0 => VideoRotation::Degree0,
+        Rotation::R90 => VideoRotation::Degree90,
+        Rotation::R180 => VideoRotation::Degree180,
+        Rotation::R270 => VideoRotation::Degree270,
+    };
+    HeaderExtension::VideoOrientation(VideoOrientationExtension {
+        direction: CameraDirection::Front,
+        flip: false,
+        rotation,
+    })
 }
 
 pub(crate) fn rtp_packet(
@@ -205,6 +245,7 @@ impl VideoSender {
         if encoded.keyframe {
             c.keyframes_sent.fetch_add(1, Relaxed);
         }
-        self.out.send(packets)
+        self.out
+            .send_with_last(packets, Some(orientation_extension(frame.rotation)))
     }
 }

@@ -27,7 +27,7 @@ use webrtc::peer_connection::{
 
 use super::audio::AudioThread;
 use super::keyframe::is_keyframe_request;
-use super::peer::{h264_codec, local_ip_towards, new_peer, opus_codec};
+use super::peer::{h264_codec, local_ip_towards, new_peer, opus_codec, video_orientation_id};
 use super::receive::{receive_audio, receive_video, Remotes};
 use super::send::{spawn_video_sender, RtpOut};
 use super::shared::MediaShared;
@@ -95,6 +95,7 @@ impl MediaSession {
             runtime: runtime.clone(),
             subscriber: None,
             answered_once: false,
+            orientation_id: None,
             local_ip: std::net::IpAddr::from([0, 0, 0, 0]),
         };
         runtime.spawn(task.run(rx));
@@ -178,6 +179,8 @@ struct Task {
     runtime: tokio::runtime::Handle,
     subscriber: Option<Subscriber>,
     answered_once: bool,
+    /// The video-orientation extension's ID in the SFU's latest offer.
+    orientation_id: Option<u8>,
     /// The address both connections bind: the one that routes to the server.
     local_ip: std::net::IpAddr,
 }
@@ -404,6 +407,7 @@ impl Task {
             self.subscriber = Some(Subscriber { pc, events });
         }
         let pc = self.subscriber.as_ref().expect("subscriber").pc.clone();
+        self.orientation_id = video_orientation_id(&sdp);
         pc.set_remote_description(RTCSessionDescription::offer(sdp).map_err(failed)?)
             .await
             .map_err(failed)?;
@@ -445,8 +449,13 @@ impl Task {
         log::debug!("remote {kind} track of {user}");
         let remotes = self.remotes.clone();
         if kind == RtpCodecKind::Video {
-            self.runtime
-                .spawn(receive_video(track, user, self.ctx.shared.clone(), remotes));
+            self.runtime.spawn(receive_video(
+                track,
+                user,
+                self.ctx.shared.clone(),
+                remotes,
+                self.orientation_id,
+            ));
         } else {
             self.runtime.spawn(receive_audio(track, user, remotes));
         }

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use hotline_media::synthetic::{psnr, read_frame_number, ToneGenerator, VideoPattern};
-use hotline_media::{AudioFrame, VideoFrame};
+use hotline_media::{AudioFrame, Rotation, VideoFrame};
 
 use super::devices::{AudioSink, AudioSource, VideoSink, VideoSource};
 
@@ -17,6 +17,7 @@ pub struct SyntheticCamera {
     pattern: Mutex<VideoPattern>,
     epoch: Instant,
     frames: AtomicU64,
+    rotation: Rotation,
 }
 
 impl SyntheticCamera {
@@ -26,7 +27,14 @@ impl SyntheticCamera {
             pattern: Mutex::new(VideoPattern::new(width, height)),
             epoch: Instant::now(),
             frames: AtomicU64::new(0),
+            rotation: Rotation::R0,
         }
+    }
+
+    /// Frames that carry `rotation`, like a phone's camera held turned.
+    pub fn with_rotation(mut self, rotation: Rotation) -> SyntheticCamera {
+        self.rotation = rotation;
+        self
     }
 
     /// Frames handed out so far.
@@ -44,7 +52,9 @@ impl VideoSource for SyntheticCamera {
     fn read_frame(&self) -> Option<VideoFrame> {
         self.frames.fetch_add(1, Relaxed);
         let ts = self.epoch.elapsed().as_micros() as u64;
-        Some(self.pattern.lock().expect("pattern").next_frame(ts))
+        let mut frame = self.pattern.lock().expect("pattern").next_frame(ts);
+        frame.rotation = self.rotation;
+        Some(frame)
     }
 }
 
@@ -83,6 +93,8 @@ pub struct CollectedVideo {
     pub psnr_min: f64,
     /// Size of the last frame.
     pub last_size: (u32, u32),
+    /// Rotation the last frame carried.
+    pub last_rotation: Rotation,
     /// When the first frame arrived.
     pub first_at: Option<Instant>,
     /// The last frame number read.
@@ -158,6 +170,7 @@ impl VideoSink for FrameCollector {
         seen.frames += 1;
         seen.first_at.get_or_insert_with(Instant::now);
         seen.last_size = (frame.width(), frame.height());
+        seen.last_rotation = frame.rotation;
         let Some(n) = number else { return };
         seen.numbered += 1;
         seen.last_number = Some(n);
