@@ -68,6 +68,14 @@ class App {
     $('mic').addEventListener('click', () => this.toggleMic());
     $('camera').addEventListener('click', () => this.toggleCamera());
     $('audio-only').addEventListener('click', () => this.switchToAudio());
+    // Closing the tab leaves the call at once, rather than after the
+    // server's reconnect grace (the frame is queued before the page goes).
+    const leave = () => {
+      const call = this.tracker?.current;
+      if (call && this.signaling) this.signaling.request('hangup', { call_id: call.call_id }).catch(() => {});
+    };
+    window.addEventListener('beforeunload', leave);
+    window.addEventListener('pagehide', leave);
   }
 
   async loginFromForm() {
@@ -370,18 +378,23 @@ class App {
     }
   }
 
+  /** The controls show the new state at once; the server hears of it after. */
   async toggleMic() {
-    if (!this.media) return;
-    await this.media.setMicrophone(!this.media.micOn);
-    ui.setToggle('mic', !this.media.micOn, this.media.micOn ? 'Mute microphone' : 'Unmute microphone');
-    if (this.me) ui.setTileLook(this.me, { micOff: !this.media.micOn });
+    const media = this.media;
+    if (!media) return;
+    const on = !media.micOn;
+    ui.setToggle('mic', !on, on ? 'Mute microphone' : 'Unmute microphone');
+    if (this.me) ui.setTileLook(this.me, { micOff: !on });
+    await media.setMicrophone(on);
   }
 
   async toggleCamera() {
-    if (!this.media) return;
-    await this.media.setCamera(!this.media.cameraOn);
-    ui.setToggle('camera', !this.media.cameraOn, this.media.cameraOn ? 'Turn camera off' : 'Turn camera on');
-    if (this.me) ui.setTileLook(this.me, { video: this.media.cameraOn });
+    const media = this.media;
+    if (!media) return;
+    const on = !media.cameraOn;
+    ui.setToggle('camera', !on, on ? 'Turn camera off' : 'Turn camera on');
+    if (this.me) ui.setTileLook(this.me, { video: on });
+    await media.setCamera(on);
   }
 
   async switchToAudio() {

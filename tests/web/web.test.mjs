@@ -114,7 +114,7 @@ test('browser ↔ browser: a 1v1 video call where both decode video and hear aud
     };
     await toggle('#mic', 'onUserAudioAvailable', false);
     await bob.page.waitForSelector('.tile[data-user="alice"] .muted-mic');
-    assert.equal(await alice.page.getAttribute('#mic', 'aria-pressed'), 'true');
+    await alice.page.waitForSelector('#mic[aria-pressed="true"]');
     await toggle('#camera', 'onUserVideoAvailable', false);
     await bob.page.waitForSelector('.tile[data-user="alice"]:not(.has-video)');
     await toggle('#camera', 'onUserVideoAvailable', true);
@@ -144,12 +144,12 @@ test('browser → phone: each decodes the other (the phone records the browser)'
   // the video-orientation extension.
   const phone = startPhone(server, 'phone1', ['--answer', 'accept', '--camera-rotation', '90']);
   await phone.event('ready');
-  const alice = await openClient(chrome.browser, server, 'alice');
+  const carol = await openClient(chrome.browser, server, 'carol');
   try {
-    await alice.call(['phone1']);
-    await alice.waitForMediaFrom(['phone1'], 15);
-    const flowing = await assertFlowing(alice, 'phone1');
-    const shown = await alice.page.$eval('.tile[data-user="phone1"] video', (v) => [v.videoWidth, v.videoHeight]);
+    await carol.call(['phone1']);
+    await carol.waitForMediaFrom(['phone1'], 15);
+    const flowing = await assertFlowing(carol, 'phone1');
+    const shown = await carol.page.$eval('.tile[data-user="phone1"] video', (v) => [v.videoWidth, v.videoHeight]);
     assert.deepEqual(shown, [360, 640], "the phone's 640x360 picture, turned 90°, is shown upright");
     await phone.event('firstRemoteFrame');
     await sleep(2000);
@@ -163,30 +163,30 @@ test('browser → phone: each decodes the other (the phone records the browser)'
       decoded_fps: Math.round(flowing.fps * 10) / 10,
       frame_width: flowing.width,
     };
-    await screenshot(alice.page, 'browser-with-phone-in-call');
-    await alice.page.click('#hangup');
-    const rec = await recordingOf(phone, 'alice');
+    await screenshot(carol.page, 'browser-with-phone-in-call');
+    await carol.page.click('#hangup');
+    const rec = await recordingOf(phone, 'carol');
     assert.ok(rec.video.frames >= 30, `the phone recorded the browser's video: ${JSON.stringify(rec.video)}`);
     assert.ok(rec.wav.samples >= 48_000 && rec.wav.rms > 100, `the phone's recording of the browser is not silent: ${JSON.stringify(rec.wav)}`);
     const phoneConnected = await phone.event('mediaConnected');
     metrics.browser_calls_phone.phone_publisher_connected_ms = phoneConnected.publisherMs;
     metrics.browser_calls_phone.phone_subscriber_connected_ms = phoneConnected.subscriberMs;
-    assertNoPageErrors(alice);
+    assertNoPageErrors(carol);
   } finally {
-    await alice.close();
+    await carol.close();
     await phone.stop();
   }
 });
 
 test('phone → browser: the browser answers, and each decodes the other', async () => {
-  const alice = await openClient(chrome.browser, server, 'alice');
-  const phone = startPhone(server, 'phone2', ['--call', 'alice', '--hangup-after', '6']);
+  const dave = await openClient(chrome.browser, server, 'dave');
+  const phone = startPhone(server, 'phone2', ['--call', 'dave', '--hangup-after', '6']);
   try {
-    await alice.page.waitForSelector('#incoming:not([hidden])', { timeout: 10_000 });
-    assert.match(await alice.page.textContent('#incoming-title'), /phone2 is calling/);
-    await alice.page.click('#accept');
-    await alice.waitForMediaFrom(['phone2'], 15);
-    const flowing = await assertFlowing(alice, 'phone2');
+    await dave.page.waitForSelector('#incoming:not([hidden])', { timeout: 10_000 });
+    assert.match(await dave.page.textContent('#incoming-title'), /phone2 is calling/);
+    await dave.page.click('#accept');
+    await dave.waitForMediaFrom(['phone2'], 15);
+    const flowing = await assertFlowing(dave, 'phone2');
     metrics.phone_calls_browser = {
       accept_to_camera_and_mic_open_ms: Math.round(flowing.marks.devices),
       accept_to_publisher_connected_ms: Math.round(flowing.marks.publisher),
@@ -197,21 +197,21 @@ test('phone → browser: the browser answers, and each decodes the other', async
 
     // The signaling connection drops mid-call: the page logs in again, the
     // media never stops, and the phone's hang-up still reaches it.
-    await alice.page.evaluate(() => {
+    await dave.page.evaluate(() => {
       window.droppedSignaling = window.hotline.signaling;
       window.droppedSignaling.ws.close(4000, 'test drop');
     });
-    await alice.page.waitForFunction(() => window.hotline.signaling && window.hotline.signaling !== window.droppedSignaling, null, { timeout: 10_000 });
-    await assertFlowing(alice, 'phone2');
-    const end = await alice.waitForEvent('onCallEnd');
+    await dave.page.waitForFunction(() => window.hotline.signaling && window.hotline.signaling !== window.droppedSignaling, null, { timeout: 10_000 });
+    await assertFlowing(dave, 'phone2');
+    const end = await dave.waitForEvent('onCallEnd');
     assert.equal(end.reason, 'hangup');
-    const rec = await recordingOf(phone, 'alice');
+    const rec = await recordingOf(phone, 'dave');
     assert.ok(rec.video.frames >= 30, `the phone recorded the browser's video: ${JSON.stringify(rec.video)}`);
     assert.ok(rec.wav.rms > 100, `not silent: ${JSON.stringify(rec.wav)}`);
     assert.deepEqual(phone.lines.filter((l) => l?.event === 'onUserLeave'), [], 'the phone never saw the browser leave');
-    assertNoPageErrors(alice);
+    assertNoPageErrors(dave);
   } finally {
-    await alice.close();
+    await dave.close();
     await phone.stop();
   }
 });
@@ -219,34 +219,38 @@ test('phone → browser: the browser answers, and each decodes the other', async
 test('a group call of two browsers and one phone: everyone decodes everyone', async () => {
   const phone = startPhone(server, 'phone3', ['--answer', 'accept']);
   await phone.event('ready');
-  const alice = await openClient(chrome.browser, server, 'alice');
-  const bob = await openClient(chrome.browser, server, 'bob');
+  const erin = await openClient(chrome.browser, server, 'erin');
+  const frank = await openClient(chrome.browser, server, 'frank');
   try {
-    await alice.call(['bob', 'phone3']);
-    await bob.page.waitForSelector('#incoming:not([hidden])', { timeout: 10_000 });
-    assert.match(await bob.page.textContent('#incoming-detail'), /phone3/);
-    await bob.page.click('#accept');
-    await alice.waitForMediaFrom(['bob', 'phone3']);
-    await bob.waitForMediaFrom(['alice', 'phone3']);
-    for (const [viewer, users] of [[alice, ['bob', 'phone3']], [bob, ['alice', 'phone3']]]) {
+    await erin.call(['frank', 'phone3']);
+    await frank.page.waitForSelector('#incoming:not([hidden])', { timeout: 10_000 });
+    assert.match(await frank.page.textContent('#incoming-detail'), /phone3/);
+    await frank.page.click('#accept');
+    await erin.waitForMediaFrom(['frank', 'phone3']);
+    await frank.waitForMediaFrom(['erin', 'phone3']);
+    for (const [viewer, users] of [[erin, ['frank', 'phone3']], [frank, ['erin', 'phone3']]]) {
       for (const u of users) await assertFlowing(viewer, u);
     }
-    for (const u of ['alice', 'bob']) {
+    for (const u of ['erin', 'frank']) {
       await phone.waitFor((l) => l?.event === 'firstRemoteFrame' && l.userId === u, `phone3's first frame of ${u}`);
     }
-    assert.equal(await alice.page.locator('.tile.has-video').count(), 3, 'alice sees three video tiles');
-    await screenshot(bob.page, 'group-call');
-    await bob.page.click('#hangup');
-    await alice.waitForEvent('onUserLeave');
-    await alice.page.click('#hangup');
-    for (const u of ['alice', 'bob']) {
+    assert.equal(await erin.page.locator('.tile.has-video').count(), 3, 'erin sees three video tiles');
+    await screenshot(frank.page, 'group-call');
+    // Frank closes his tab: the others see him leave at once, not after
+    // the server's 30 s reconnect grace.
+    const from = await erin.eventCount();
+    await frank.page.close({ runBeforeUnload: true });
+    const left = await erin.waitForEvent('onUserLeave', { from, ms: 5000 });
+    assert.equal(left.user_id, 'frank');
+    await erin.page.click('#hangup');
+    for (const u of ['erin', 'frank']) {
       const rec = await recordingOf(phone, u);
       assert.ok(rec.video.frames >= 30 && rec.wav.rms > 100, `phone3 recorded ${u}: ${JSON.stringify(rec)}`);
     }
-    assertNoPageErrors(alice, bob);
+    assertNoPageErrors(erin, frank);
   } finally {
-    await alice.close();
-    await bob.close();
+    await erin.close();
+    await frank.close();
     await phone.stop();
   }
 });
@@ -256,43 +260,43 @@ test('reject, timeout and busy as the browser sees them', async () => {
   const silent = startPhone(server, 'silent', ['--answer', 'none', '--stay']);
   await rejecting.event('ready');
   await silent.event('ready');
-  const alice = await openClient(chrome.browser, server, 'alice');
+  const grace = await openClient(chrome.browser, server, 'grace');
   try {
     // Rejected: the browser shows it and is back to dialing.
-    await alice.call(['rejecter']);
-    await alice.waitForEvent('onUserReject');
-    const rejected = await alice.waitForEvent('onCallNotConnected');
+    await grace.call(['rejecter']);
+    await grace.waitForEvent('onUserReject');
+    const rejected = await grace.waitForEvent('onCallNotConnected');
     assert.equal(rejected.reason, 'reject');
-    await alice.page.waitForSelector('#dial:not([hidden])');
-    assert.match(await alice.page.textContent('#notice'), /Declined/);
+    await grace.page.waitForSelector('#dial:not([hidden])');
+    assert.match(await grace.page.textContent('#notice'), /Declined/);
 
-    // Busy: the silent phone rings for alice, so bob finds its line busy.
-    const from = await alice.eventCount();
-    await alice.page.evaluate(() => window.hotline.call(['silent'], 'audio', { timeout_s: 10 }));
-    const bob = await openClient(chrome.browser, server, 'bob');
+    // Busy: the silent phone rings for grace, so heidi finds its line busy.
+    const from = await grace.eventCount();
+    await grace.page.evaluate(() => window.hotline.call(['silent'], 'audio', { timeout_s: 10 }));
+    const heidi = await openClient(chrome.browser, server, 'heidi');
     try {
-      await bob.call(['silent']);
-      await bob.waitForEvent('onUserLineBusy');
-      assert.equal((await bob.waitForEvent('onCallNotConnected')).reason, 'line_busy');
-      assert.match(await bob.page.textContent('#notice'), /busy/i);
+      await heidi.call(['silent']);
+      await heidi.waitForEvent('onUserLineBusy');
+      assert.equal((await heidi.waitForEvent('onCallNotConnected')).reason, 'line_busy');
+      assert.match(await heidi.page.textContent('#notice'), /busy/i);
     } finally {
-      await bob.close();
+      await heidi.close();
     }
 
-    // Timeout: nobody answers alice's call within its 10 s.
-    await alice.waitForEvent('onUserNoResponse', { from, ms: 20_000 });
-    assert.equal((await alice.waitForEvent('onCallNotConnected', { from })).reason, 'no_response');
-    assert.match(await alice.page.textContent('#notice'), /No answer/);
+    // Timeout: nobody answers grace's call within its 10 s.
+    await grace.waitForEvent('onUserNoResponse', { from, ms: 20_000 });
+    assert.equal((await grace.waitForEvent('onCallNotConnected', { from })).reason, 'no_response');
+    assert.match(await grace.page.textContent('#notice'), /No answer/);
 
     // And the browser declining: the phone sees it.
-    const caller = startPhone(server, 'caller', ['--call', 'alice']);
-    await alice.page.waitForSelector('#incoming:not([hidden])', { timeout: 10_000 });
-    await alice.page.click('#reject');
-    await caller.waitFor((l) => l?.event === 'onUserReject' && l.userId === 'alice', 'onUserReject from alice');
+    const caller = startPhone(server, 'caller', ['--call', 'grace']);
+    await grace.page.waitForSelector('#incoming:not([hidden])', { timeout: 10_000 });
+    await grace.page.click('#reject');
+    await caller.waitFor((l) => l?.event === 'onUserReject' && l.userId === 'grace', 'onUserReject from grace');
     await caller.stop();
-    assertNoPageErrors(alice);
+    assertNoPageErrors(grace);
   } finally {
-    await alice.close();
+    await grace.close();
     await rejecting.stop();
     await silent.stop();
   }

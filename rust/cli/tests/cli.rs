@@ -33,6 +33,18 @@ fn hotline() -> Command {
     c
 }
 
+/// The WebSocket URL from the line a starting server prints.
+fn read_url(child: &mut Child) -> String {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    line.split_whitespace()
+        .find(|w| w.starts_with("ws://"))
+        .unwrap_or_else(|| panic!("no URL in {line:?}"))
+        .to_string()
+}
+
 /// Start `hotline server` and read the URL line it prints.
 fn start_server(args: &[&str], env: &[(&str, &str)]) -> Server {
     let mut cmd = hotline();
@@ -44,15 +56,7 @@ fn start_server(args: &[&str], env: &[(&str, &str)]) -> Server {
         cmd.env(k, v);
     }
     let mut child = cmd.spawn().expect("spawn server");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("ws://"))
-        .unwrap_or_else(|| panic!("no URL in {line:?}"))
-        .to_string();
+    let url = read_url(&mut child);
     Server { child, url }
 }
 
@@ -410,15 +414,7 @@ fn dev_server(dir: &std::path::Path, extra: &[&str], env: &[(&str, &str)]) -> (C
         cmd.env(k, v);
     }
     let mut child = cmd.spawn().expect("spawn server");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("ws://"))
-        .unwrap_or_else(|| panic!("no URL in {line:?}"))
-        .to_string();
+    let url = read_url(&mut child);
     (child, url)
 }
 

@@ -105,6 +105,20 @@ fn server(dir: &Path) -> Server {
     Server(child, url)
 }
 
+/// Wait for a phone's `ready` line; the rest of its stdout is collected on a
+/// thread (join it once the phone exits).
+fn ready_then_collect(child: &mut Child) -> std::thread::JoinHandle<String> {
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    assert!(first.contains("\"ready\""), "{first}");
+    std::thread::spawn(move || {
+        let mut rest = String::new();
+        out.read_to_string(&mut rest).unwrap();
+        rest
+    })
+}
+
 fn phone(url: &str, user: &str, extra: &[&str]) -> Command {
     let mut c = hotline();
     c.args(["phone", "--server", url, "--sdk-app-id", APP])
@@ -232,15 +246,7 @@ fn phones_send_from_files_and_record_what_they_receive() {
     .spawn()
     .unwrap();
     // Wait for bob's "ready" line before alice calls.
-    let mut bob_out = BufReader::new(bob.stdout.take().unwrap());
-    let mut first = String::new();
-    bob_out.read_line(&mut first).unwrap();
-    assert!(first.contains("\"ready\""), "{first}");
-    let bob_rest = std::thread::spawn(move || {
-        let mut rest = String::new();
-        bob_out.read_to_string(&mut rest).unwrap();
-        rest
-    });
+    let bob_rest = ready_then_collect(&mut bob);
     let alice = phone(
         &server.1,
         "alice",
@@ -362,15 +368,7 @@ fn recordings_follow_the_render_params() {
     .arg(&bob_dir)
     .spawn()
     .unwrap();
-    let mut bob_out = BufReader::new(bob.stdout.take().unwrap());
-    let mut first = String::new();
-    bob_out.read_line(&mut first).unwrap();
-    assert!(first.contains("\"ready\""), "{first}");
-    let bob_rest = std::thread::spawn(move || {
-        let mut rest = String::new();
-        bob_out.read_to_string(&mut rest).unwrap();
-        rest
-    });
+    let bob_rest = ready_then_collect(&mut bob);
     // Alice turns bob's video a quarter turn, at its decoded size.
     let alice = phone(
         &server.1,

@@ -231,6 +231,12 @@ fn engine_cpu(before: &HashMap<String, f64>, after: &HashMap<String, f64>) -> f6
         .sum()
 }
 
+/// CPU seconds of the server's SFU thread (it forwards every packet of the call).
+fn sfu_cpu(before: &HashMap<String, f64>, after: &HashMap<String, f64>) -> f64 {
+    let of = |m: &HashMap<String, f64>| m.get("hotline-sfu").copied().unwrap_or(0.0);
+    of(after) - of(before)
+}
+
 async fn call(alice: &Side, bob: &Side) -> (Instant, Instant) {
     alice.events.clear();
     bob.events.clear();
@@ -358,7 +364,9 @@ async fn main() {
         let cpu0 = thread_cpu();
         let t0 = Instant::now();
         tokio::time::sleep(Duration::from_secs(seconds)).await;
-        let cpu = engine_cpu(&cpu0, &thread_cpu());
+        let cpu1 = thread_cpu();
+        let cpu = engine_cpu(&cpu0, &cpu1);
+        let sfu = sfu_cpu(&cpu0, &cpu1);
         let wall = t0.elapsed().as_secs_f64();
         let frames: u64 = [&alice, &bob]
             .iter()
@@ -381,7 +389,8 @@ async fn main() {
             .collect();
         println!(
             "{label}: per engine {:.1} % of one core (encode + decode + transport; {:.2} CPU-s over {wall:.1} s for two engines); \
-             received {:.1} fps per side, send {:.0} kbps; capture → render p50 {:.1} ms p90 {:.1} ms ({} frames)",
+             received {:.1} fps per side, send {:.0} kbps; capture → render p50 {:.1} ms p90 {:.1} ms ({} frames); \
+             SFU thread {:.1} % of one core for this call",
             100.0 * cpu / 2.0 / wall,
             cpu,
             frames as f64 / 2.0 / wall,
@@ -389,6 +398,7 @@ async fn main() {
             pct(&mut lat, 0.5),
             pct(&mut lat, 0.9),
             lat.len(),
+            100.0 * sfu / wall,
         );
         hangup(&alice, &bob).await;
     }
