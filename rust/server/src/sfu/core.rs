@@ -813,6 +813,9 @@ impl Core {
                 (Role::Subscriber, Ev::Connected) => {
                     self.keyframes_for(&call_id, &user_id, |_| true)
                 }
+                // Requests made before the publisher's connection was up
+                // could not be sent (no SRTP yet): ask again now.
+                (Role::Publisher, Ev::Connected) => self.keyframe_from_publisher(from),
                 _ => {}
             }
         }
@@ -919,6 +922,32 @@ impl Core {
         for mid in mids {
             self.keyframe(call_id, user, mid, KeyframeRequestKind::Pli);
         }
+    }
+
+    /// Ask a publisher for a keyframe on each of its video tracks.
+    fn keyframe_from_publisher(&mut self, pub_id: PeerId) {
+        let mids: Vec<Mid> = self
+            .rooms
+            .values()
+            .flat_map(|room| room.members.values())
+            .filter(|m| m.publisher == Some(pub_id))
+            .flat_map(|m| m.tracks.iter())
+            .filter(|(_, kind)| *kind == MediaKind::Video)
+            .map(|(mid, _)| *mid)
+            .collect();
+        let Some(publisher) = self.peers.get_mut(&pub_id) else {
+            return;
+        };
+        let mut api = publisher.rtc.direct_api();
+        for mid in mids {
+            if let Some(rx) = api.stream_rx_by_mid(mid, None) {
+                rx.request_keyframe(KeyframeRequestKind::Pli);
+                self.metrics
+                    .sfu_keyframe_requests_total
+                    .fetch_add(1, Relaxed);
+            }
+        }
+        self.dirty.push(pub_id);
     }
 
     /// A subscriber asked for a keyframe: ask the track's publisher.
