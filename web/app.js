@@ -21,6 +21,11 @@ const REASONS = /** @type {Record<string, string>} */ ({
   other_device_reject: 'Declined on another device', end_by_server: 'Ended by the server', unknown: 'Call ended',
 });
 
+/** Why an invited user is not coming, in words. */
+const USER_GONE = /** @type {Record<string, string>} */ ({
+  onUserReject: REASONS.reject, onUserNoResponse: REASONS.no_response, onUserLineBusy: REASONS.line_busy,
+});
+
 class App {
   constructor() {
     /** What the server says about itself (GET /config.json). */
@@ -316,11 +321,13 @@ class App {
         if (e.new === 'audio') this.media?.dropVideo();
         break;
       case 'onUserLeave':
+        ui.removeTile(/** @type {string} */ (e.user_id));
+        break;
       case 'onUserReject':
       case 'onUserNoResponse':
       case 'onUserLineBusy':
         ui.removeTile(/** @type {string} */ (e.user_id));
-        if (e.name !== 'onUserLeave') ui.notice(`${e.user_id}: ${REASONS[{ onUserReject: 'reject', onUserNoResponse: 'no_response', onUserLineBusy: 'line_busy' }[e.name] ?? 'unknown']}`);
+        ui.notice(`${e.user_id}: ${USER_GONE[e.name]}`);
         break;
       case 'onCallEnd':
       case 'onCallNotConnected':

@@ -87,7 +87,7 @@ export class CallMedia {
     this.startedAt = performance.now();
     /** @type {Record<string, number>} milliseconds since the media started */
     this.marks = {};
-    /** @type {Map<string, {lost: number, received: number, at: number, bytes: number}>} per inbound-rtp id */
+    /** @type {Map<string, {lost: number, received: number, at: number}>} per inbound-rtp id */
     this.lastCounters = new Map();
     this.statsTimer = 0;
     /** Offers are handled one at a time, in order. */
@@ -266,7 +266,7 @@ export class CallMedia {
           u.loss_percent = Math.max(u.loss_percent, dl + dr > 0 ? (100 * dl) / (dl + dr) : 0);
           if (dr === 0) u.silent_ms = Math.max(u.silent_ms, now - last.at);
         }
-        if (!last || received !== last.received) this.lastCounters.set(s.id, { lost, received, at: now, bytes: s.bytesReceived ?? 0 });
+        if (!last || received !== last.received) this.lastCounters.set(s.id, { lost, received, at: now });
         u.jitter_ms = Math.max(u.jitter_ms, (s.jitter ?? 0) * 1000);
         if (s.kind === 'video') {
           u.frames_decoded = s.framesDecoded ?? 0;

@@ -21,25 +21,11 @@ use hotline_engine::media::devices::{
     AudioPlaybackDevice, AudioSource, Camera, DeviceDelegate, FillMode, VideoRenderParams,
     VideoSource,
 };
-use hotline_engine::media::synthetic::{SyntheticCamera, ToneMicrophone};
+use hotline_engine::media::synthetic::{SyntheticCamera, ToneMicrophone, TurnedCamera};
 use hotline_media::{
     AudioFrame, FileError, Orientation, Rotation, VideoEncoderParams, VideoFrame, VideoResolution,
     WavReader, Y4mReader,
 };
-
-/// A camera held turned: its frames carry `rotation`.
-struct TurnedCamera {
-    source: Arc<dyn VideoSource>,
-    rotation: Rotation,
-}
-
-impl VideoSource for TurnedCamera {
-    fn read_frame(&self) -> Option<VideoFrame> {
-        let mut frame = self.source.read_frame()?;
-        frame.rotation = self.rotation;
-        Some(frame)
-    }
-}
 
 /// Amplitude of the tone microphone (of full scale).
 pub const TONE_AMPLITUDE: f64 = 0.3;
@@ -339,14 +325,85 @@ fn describe(e: FileError) -> String {
     }
 }
 
+/// A media file read frame by frame.
+trait FrameFile: Sized {
+    type Frame;
+    fn open(path: &Path) -> Result<Self, FileError>;
+    fn read(&mut self) -> Result<Option<Self::Frame>, FileError>;
+}
+
+impl FrameFile for Y4mReader<BufReader<File>> {
+    type Frame = VideoFrame;
+    fn open(path: &Path) -> Result<Self, FileError> {
+        Y4mReader::open(path)
+    }
+    fn read(&mut self) -> Result<Option<VideoFrame>, FileError> {
+        self.read_frame()
+    }
+}
+
+impl FrameFile for WavReader<BufReader<File>> {
+    type Frame = AudioFrame;
+    fn open(path: &Path) -> Result<Self, FileError> {
+        WavReader::open(path)
+    }
+    fn read(&mut self) -> Result<Option<AudioFrame>, FileError> {
+        self.read_frame()
+    }
+}
+
+/// A media file played in a loop: at its end (or at a damaged frame, with
+/// one warning) it starts again from the beginning.
+struct LoopedFile<F> {
+    path: PathBuf,
+    reader: Mutex<F>,
+    warned: AtomicBool,
+}
+
+impl<F: FrameFile> LoopedFile<F> {
+    fn open(path: &Path) -> Result<Self, String> {
+        Ok(LoopedFile {
+            path: path.to_path_buf(),
+            reader: Mutex::new(F::open(path).map_err(describe)?),
+            warned: AtomicBool::new(false),
+        })
+    }
+
+    fn next(&self) -> Option<F::Frame> {
+        let mut reader = self.reader.lock().expect("media file");
+        // At most two attempts: this pass, then from the start.
+        for _ in 0..2 {
+            match reader.read() {
+                Ok(Some(f)) => return Some(f),
+                Ok(None) => {}
+                Err(e) => {
+                    if !self.warned.swap(true, Relaxed) {
+                        log::warn!(
+                            "{}: {}; playing from the start",
+                            self.path.display(),
+                            describe(e)
+                        );
+                    }
+                }
+            }
+            match F::open(&self.path) {
+                Ok(r) => *reader = r,
+                Err(e) => {
+                    log::warn!("cannot reopen {}: {}", self.path.display(), describe(e));
+                    return None;
+                }
+            }
+        }
+        None
+    }
+}
+
 /// A camera that plays a `.y4m` file, one frame per pull (so at the
 /// encoder's frame rate), from the start again at the end.
 pub struct Y4mCamera {
-    path: PathBuf,
     size: (u32, u32),
-    reader: Mutex<Y4mReader<BufReader<File>>>,
+    file: LoopedFile<Y4mReader<BufReader<File>>>,
     epoch: Instant,
-    warned: AtomicBool,
 }
 
 impl Y4mCamera {
@@ -367,46 +424,16 @@ impl Y4mCamera {
             Err(e) => return Err(format!("its first frame is unreadable: {}", describe(e))),
         }
         Ok(Y4mCamera {
-            path: path.to_path_buf(),
             size,
-            reader: Mutex::new(Y4mReader::open(path).map_err(describe)?),
+            file: LoopedFile::open(path)?,
             epoch: Instant::now(),
-            warned: AtomicBool::new(false),
         })
-    }
-
-    fn next(&self) -> Option<VideoFrame> {
-        let mut reader = self.reader.lock().expect("y4m reader");
-        // At most two attempts: this pass, then from the start.
-        for _ in 0..2 {
-            match reader.read_frame() {
-                Ok(Some(f)) => return Some(f),
-                Ok(None) => {}
-                Err(e) => {
-                    if !self.warned.swap(true, Relaxed) {
-                        log::warn!(
-                            "{}: {}; playing from the start",
-                            self.path.display(),
-                            describe(e)
-                        );
-                    }
-                }
-            }
-            match Y4mReader::open(&self.path) {
-                Ok(r) => *reader = r,
-                Err(e) => {
-                    log::warn!("cannot reopen {}: {}", self.path.display(), describe(e));
-                    return None;
-                }
-            }
-        }
-        None
     }
 }
 
 impl VideoSource for Y4mCamera {
     fn read_frame(&self) -> Option<VideoFrame> {
-        let mut frame = self.next()?;
+        let mut frame = self.file.next()?;
         // The file's own timestamps restart at each loop; the engine needs a clock.
         frame.timestamp_us = self.epoch.elapsed().as_micros() as u64;
         Some(frame)
@@ -415,10 +442,8 @@ impl VideoSource for Y4mCamera {
 
 /// A microphone that plays a `.wav` file (48 kHz, 16-bit), looped.
 pub struct WavMicrophone {
-    path: PathBuf,
-    reader: Mutex<WavReader<BufReader<File>>>,
+    file: LoopedFile<WavReader<BufReader<File>>>,
     next_us: Mutex<u64>,
-    warned: AtomicBool,
 }
 
 impl WavMicrophone {
@@ -431,44 +456,15 @@ impl WavMicrophone {
             Err(e) => return Err(format!("its audio is unreadable: {}", describe(e))),
         }
         Ok(WavMicrophone {
-            path: path.to_path_buf(),
-            reader: Mutex::new(WavReader::open(path).map_err(describe)?),
+            file: LoopedFile::open(path)?,
             next_us: Mutex::new(0),
-            warned: AtomicBool::new(false),
         })
     }
 }
 
 impl AudioSource for WavMicrophone {
     fn read_audio(&self) -> Option<AudioFrame> {
-        let mut reader = self.reader.lock().expect("wav reader");
-        let mut frame = None;
-        for _ in 0..2 {
-            match reader.read_frame() {
-                Ok(Some(f)) => {
-                    frame = Some(f);
-                    break;
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    if !self.warned.swap(true, Relaxed) {
-                        log::warn!(
-                            "{}: {}; playing from the start",
-                            self.path.display(),
-                            describe(e)
-                        );
-                    }
-                }
-            }
-            match WavReader::open(&self.path) {
-                Ok(r) => *reader = r,
-                Err(e) => {
-                    log::warn!("cannot reopen {}: {}", self.path.display(), describe(e));
-                    return None;
-                }
-            }
-        }
-        let mut frame = frame?;
+        let mut frame = self.file.next()?;
         let mut next = self.next_us.lock().expect("clock");
         frame.timestamp_us = *next;
         *next += 10_000;

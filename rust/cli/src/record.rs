@@ -152,32 +152,16 @@ fn write_video(
                 continue;
             }
         };
-        if writer.is_none() {
-            let made = File::create(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|f| {
-                    Y4mWriter::new(
-                        BufWriter::with_capacity(1 << 20, f),
-                        frame.width(),
-                        frame.height(),
-                        fps,
-                        1,
-                    )
-                    .map_err(|e| e.to_string())
-                });
-            match made {
-                Ok(w) => {
-                    summary.path = Some(path.clone());
-                    writer = Some(w);
-                }
-                Err(e) => {
-                    log::error!("cannot record {user}'s video to {}: {e}", path.display());
-                    summary.error = Some(e);
-                    continue;
-                }
-            }
-        }
-        let w = writer.as_mut().expect("made above");
+        let made = open_once(&mut writer, &path, &mut summary, &user, "video", |f| {
+            Y4mWriter::new(
+                BufWriter::with_capacity(1 << 20, f),
+                frame.width(),
+                frame.height(),
+                fps,
+                1,
+            )
+        });
+        let Some(w) = made else { continue };
         match w.write_frame(&frame) {
             Ok(()) => summary.frames += 1,
             Err(hotline_media::FileError::SizeMismatch {
@@ -210,6 +194,35 @@ fn write_video(
     summary
 }
 
+/// The recording's writer, created with the first frame; a file that cannot
+/// be created is logged and noted in `summary` (and `None` is returned).
+fn open_once<'w, W>(
+    writer: &'w mut Option<W>,
+    path: &Path,
+    summary: &mut FileSummary,
+    user: &str,
+    kind: &str,
+    make: impl FnOnce(File) -> Result<W, hotline_media::FileError>,
+) -> Option<&'w mut W> {
+    if writer.is_none() {
+        let made = File::create(path)
+            .map_err(|e| e.to_string())
+            .and_then(|f| make(f).map_err(|e| e.to_string()));
+        match made {
+            Ok(w) => {
+                summary.path = Some(path.to_path_buf());
+                *writer = Some(w);
+            }
+            Err(e) => {
+                log::error!("cannot record {user}'s {kind} to {}: {e}", path.display());
+                summary.error = Some(e);
+                return None;
+            }
+        }
+    }
+    writer.as_mut()
+}
+
 fn write_audio(rx: Receiver<AudioFrame>, path: PathBuf, user: String) -> FileSummary {
     let mut summary = FileSummary::default();
     let mut writer: Option<WavWriter<BufWriter<File>>> = None;
@@ -217,26 +230,10 @@ fn write_audio(rx: Receiver<AudioFrame>, path: PathBuf, user: String) -> FileSum
         if summary.error.is_some() {
             continue;
         }
-        if writer.is_none() {
-            let made = File::create(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|f| {
-                    WavWriter::create(BufWriter::with_capacity(64 << 10, f))
-                        .map_err(|e| e.to_string())
-                });
-            match made {
-                Ok(w) => {
-                    summary.path = Some(path.clone());
-                    writer = Some(w);
-                }
-                Err(e) => {
-                    log::error!("cannot record {user}'s audio to {}: {e}", path.display());
-                    summary.error = Some(e);
-                    continue;
-                }
-            }
-        }
-        let w = writer.as_mut().expect("made above");
+        let made = open_once(&mut writer, &path, &mut summary, &user, "audio", |f| {
+            WavWriter::create(BufWriter::with_capacity(64 << 10, f))
+        });
+        let Some(w) = made else { continue };
         match w.write_frame(&frame) {
             Ok(()) => summary.frames += 1,
             Err(e) => {

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use hotline_engine::media::devices::Camera;
 use hotline_engine::media::synthetic::{
-    FrameCollector, PcmCollector, SyntheticCamera, ToneMicrophone,
+    FrameCollector, PcmCollector, SyntheticCamera, ToneMicrophone, TurnedCamera,
 };
 use hotline_engine::{CallParams, Event, MediaType};
 use hotline_media::synthetic::tone_window_correlations;
@@ -120,9 +120,12 @@ async fn one_to_one_video_call_carries_matching_video_and_audio() {
     let (bob_sees, bob_hears) = bob.watch("alice");
     // Bob holds his phone turned: the rotation travels with his frames.
     let (w, h) = bob.size;
-    bob.phone.engine.set_video_source(Some(Arc::new(
-        SyntheticCamera::new(w, h).with_rotation(Rotation::R90),
-    )));
+    bob.phone
+        .engine
+        .set_video_source(Some(Arc::new(TurnedCamera {
+            source: Arc::new(SyntheticCamera::new(w, h)),
+            rotation: Rotation::R90,
+        })));
 
     let invite = Instant::now();
     alice.video_call_answered_by(&bob).await;

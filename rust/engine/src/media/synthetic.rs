@@ -17,7 +17,6 @@ pub struct SyntheticCamera {
     pattern: Mutex<VideoPattern>,
     epoch: Instant,
     frames: AtomicU64,
-    rotation: Rotation,
 }
 
 impl SyntheticCamera {
@@ -27,14 +26,7 @@ impl SyntheticCamera {
             pattern: Mutex::new(VideoPattern::new(width, height)),
             epoch: Instant::now(),
             frames: AtomicU64::new(0),
-            rotation: Rotation::R0,
         }
-    }
-
-    /// Frames that carry `rotation`, like a phone's camera held turned.
-    pub fn with_rotation(mut self, rotation: Rotation) -> SyntheticCamera {
-        self.rotation = rotation;
-        self
     }
 
     /// Frames handed out so far.
@@ -52,7 +44,22 @@ impl VideoSource for SyntheticCamera {
     fn read_frame(&self) -> Option<VideoFrame> {
         self.frames.fetch_add(1, Relaxed);
         let ts = self.epoch.elapsed().as_micros() as u64;
-        let mut frame = self.pattern.lock().expect("pattern").next_frame(ts);
+        Some(self.pattern.lock().expect("pattern").next_frame(ts))
+    }
+}
+
+/// Any video source held turned, like a phone's camera on its side: its
+/// frames carry `rotation`, which travels to the receivers with the video.
+pub struct TurnedCamera {
+    /// The source whose frames are turned.
+    pub source: std::sync::Arc<dyn VideoSource>,
+    /// The rotation each frame carries.
+    pub rotation: Rotation,
+}
+
+impl VideoSource for TurnedCamera {
+    fn read_frame(&self) -> Option<VideoFrame> {
+        let mut frame = self.source.read_frame()?;
         frame.rotation = self.rotation;
         Some(frame)
     }

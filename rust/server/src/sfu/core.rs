@@ -720,24 +720,7 @@ impl Core {
                 None => return,
             },
         };
-        let Some(peer) = self.peers.get_mut(&id) else {
-            return;
-        };
-        if peer.dead {
-            return;
-        }
-        if let Err(e) = peer.rtc.handle_input(input) {
-            log::info!(
-                "sfu: input for {} in {} failed: {e}",
-                peer.user_id,
-                peer.call_id
-            );
-            peer.dead = true;
-            return;
-        }
-        let mut evs = vec![];
-        drain(peer, &mut self.out, &mut evs, now);
-        self.process(id, evs);
+        self.feed(id, input, now);
     }
 
     /// Let time pass: every peer whose timer is due (or all, after a read
@@ -757,15 +740,21 @@ impl Core {
 
     /// Give one live peer the time, then carry out what it has to say.
     fn advance(&mut self, id: PeerId, now: Instant) {
+        self.feed(id, Input::Timeout(now), now);
+    }
+
+    /// Hand one live peer an input (a datagram or the time), then carry out
+    /// what it has to say. A peer that fails is dead from then on.
+    fn feed(&mut self, id: PeerId, input: Input, now: Instant) {
         let Some(peer) = self.peers.get_mut(&id) else {
             return;
         };
         if peer.dead {
             return;
         }
-        if let Err(e) = peer.rtc.handle_input(Input::Timeout(now)) {
+        if let Err(e) = peer.rtc.handle_input(input) {
             log::info!(
-                "sfu: timeout for {} in {} failed: {e}",
+                "sfu: input for {} in {} failed: {e}",
                 peer.user_id,
                 peer.call_id
             );
@@ -926,9 +915,13 @@ impl Core {
 
     /// Ask a publisher for a keyframe on each of its video tracks.
     fn keyframe_from_publisher(&mut self, pub_id: PeerId) {
+        let Some(call_id) = self.peers.get(&pub_id).map(|p| p.call_id.clone()) else {
+            return;
+        };
         let mids: Vec<Mid> = self
             .rooms
-            .values()
+            .get(&call_id)
+            .into_iter()
             .flat_map(|room| room.members.values())
             .filter(|m| m.publisher == Some(pub_id))
             .flat_map(|m| m.tracks.iter())
