@@ -231,6 +231,27 @@ fn engine_cpu(before: &HashMap<String, f64>, after: &HashMap<String, f64>) -> f6
         .sum()
 }
 
+/// Engine CPU by thread kind (digits stripped, so both engines' threads add
+/// up), in percent of one core, largest first: where the time goes.
+fn engine_cpu_by_thread(
+    before: &HashMap<String, f64>,
+    after: &HashMap<String, f64>,
+    wall: f64,
+) -> String {
+    let mut kinds: HashMap<String, f64> = HashMap::new();
+    for (name, v) in after.iter().filter(|(k, _)| is_engine_thread(k)) {
+        let kind = name.trim_end_matches(|c: char| c.is_ascii_digit() || c == '-');
+        *kinds.entry(kind.to_string()).or_default() += v - before.get(name).copied().unwrap_or(0.0);
+    }
+    let mut kinds: Vec<_> = kinds.into_iter().collect();
+    kinds.sort_by(|a, b| b.1.total_cmp(&a.1));
+    kinds
+        .iter()
+        .map(|(k, v)| format!("{k} {:.1} %", 100.0 * v / wall))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// CPU seconds of the server's SFU thread (it forwards every packet of the call).
 fn sfu_cpu(before: &HashMap<String, f64>, after: &HashMap<String, f64>) -> f64 {
     let of = |m: &HashMap<String, f64>| m.get("hotline-sfu").copied().unwrap_or(0.0);
@@ -400,6 +421,7 @@ async fn main() {
             lat.len(),
             100.0 * sfu / wall,
         );
+        println!("  by thread: {}", engine_cpu_by_thread(&cpu0, &cpu1, wall));
         hangup(&alice, &bob).await;
     }
     server.shutdown().await;
