@@ -1,8 +1,8 @@
 // Hotline's thin Swift layer over the UniFFI-generated bindings
 // (Sources/HotlineSDK/Generated/HotlineSDK.swift, written by scripts/build-ios.sh).
 // It only adapts: events as an AsyncStream, observers and device delegates
-// with empty defaults, closure sinks and sources. The engine's methods are
-// already `async throws`.
+// with empty defaults, closure sinks, sources and log listeners. The
+// engine's methods are already `async throws`.
 //
 // Checked on Linux only by a tree-sitter syntax check (tests/swift/check.sh),
 // never compiled there: there is no Swift compiler on the build machine.
@@ -230,5 +230,21 @@ public final class ClosureAudioSource: AudioSource {
 
     public func readAudio() -> AudioFrame? {
         block()
+    }
+}
+
+/// A `LogListener` from a closure, for `setLogListener(listener:)`. It runs on
+/// the SDK's logging thread, one record at a time, in order; return quickly.
+public final class ClosureLogListener: LogListener {
+    private let block: @Sendable (LogLevel, String, String) -> Void
+
+    /// `block` receives each record's level, target (the Rust module that
+    /// logged it) and message.
+    public init(_ block: @escaping @Sendable (LogLevel, String, String) -> Void) {
+        self.block = block
+    }
+
+    public func onLog(level: LogLevel, target: String, message: String) {
+        block(level, target, message)
     }
 }

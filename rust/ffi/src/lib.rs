@@ -12,6 +12,10 @@
 //! [`DeviceDelegate`] carries out device requests. Foreign code that throws
 //! is logged and ignored (`guard`), never a panic on an engine thread.
 //!
+//! Logs: every crate logs with `log`; the first engine installs our logger
+//! (`logging`), which writes to logcat, the unified log or stderr and passes
+//! records to the app's [`LogListener`]; [`set_log_level`] sets the level.
+//!
 //! Generated with the workspace's `uniffi-bindgen` in library mode; see
 //! `scripts/bindings.sh` and `docs/bindings.md`.
 
@@ -24,6 +28,7 @@ mod convert;
 mod devices;
 mod encoder;
 mod guard;
+mod logging;
 mod observer;
 mod stats;
 mod testing;
@@ -39,6 +44,7 @@ pub use devices::{
 };
 pub use encoder::{ResolutionMode, VideoEncoderParams, VideoEncoderSettings, VideoResolution};
 pub use hotline_engine::media::devices::{AudioPlaybackDevice, Camera, FillMode};
+pub use logging::{set_log_level, set_log_listener, LogLevel, LogListener};
 pub use observer::CallObserver;
 pub use stats::{CallStats, NetworkQuality, NetworkQualityInfo, RemoteUserStats};
 pub use testing::{synthetic_camera, tone_microphone};
@@ -157,8 +163,10 @@ pub struct HotlineEngine {
 #[uniffi::export]
 impl HotlineEngine {
     /// A new engine with its own runtime and event thread. Call `init` next.
+    /// The first engine installs the SDK's logger (see `set_log_level`).
     #[uniffi::constructor]
     pub fn new() -> Arc<Self> {
+        logging::install();
         Arc::new(HotlineEngine {
             inner: Arc::new(CallEngine::new()),
         })

@@ -1,8 +1,9 @@
 // Hotline's thin Kotlin layer over the UniFFI-generated bindings
 // (io.hotline.sdk, generated into build/bindings/kotlin by scripts/bindings.sh).
 // It only adapts: events as a Flow, observers with empty defaults, an
-// AutoCloseable subscription, lambda sinks and sources. Every call goes
-// straight to the generated HotlineEngine, whose methods are already `suspend`.
+// AutoCloseable subscription, lambda sinks, sources and log listeners. Every
+// call goes straight to the generated HotlineEngine, whose methods are
+// already `suspend`.
 package io.hotline.sdk
 
 import kotlinx.coroutines.channels.Channel
@@ -208,6 +209,15 @@ fun videoSource(block: () -> CapturedFrame?): VideoSource = object : VideoSource
 /** An [AudioSource] from a lambda, pulled on the engine's audio thread every 10 ms. */
 fun audioSource(block: () -> AudioFrame?): AudioSource = object : AudioSource {
     override fun readAudio(): AudioFrame? = block()
+}
+
+/**
+ * A [LogListener] from a lambda, for [setLogListener]: e.g.
+ * `setLogListener(logListener { level, target, message -> Timber.tag("Hotline").d("%s: %s", target, message) })`.
+ * It runs on the SDK's logging thread, one record at a time, in order; return quickly.
+ */
+fun logListener(block: (level: LogLevel, target: String, message: String) -> Unit): LogListener = object : LogListener {
+    override fun onLog(level: LogLevel, target: String, message: String) = block(level, target, message)
 }
 
 /** Log out and free the engine now (instead of when it is garbage collected). */
