@@ -1,8 +1,8 @@
 //! The hub: one task that owns the call registry and knows every logged-in
 //! device. Sessions send it logins and call requests; it applies them to the
 //! registry in arrival order (which is what makes glare deterministic),
-//! persists the result, answers, and pushes snapshots to every device of
-//! every participant.
+//! pushes the new snapshots to every device of every participant, persists
+//! them, and then answers.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering::Relaxed;
@@ -11,12 +11,13 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hotline_proto::{CallInfo, ClientMsg, EndReason, LoginResult, ServerMsg};
 use rand::Rng;
-use tokio::sync::{mpsc, oneshot, Notify};
+use tokio::sync::{mpsc, oneshot, watch, Notify};
 
 use crate::metrics::Metrics;
 use crate::registry::{Change, NewCall, Refusal, Registry};
 use crate::sfu::{Cmd, Sfu};
 use crate::store::Store;
+use crate::writer::{Persist, Watermark, Writer};
 
 /// Unix time in milliseconds.
 pub fn unix_ms() -> i64 {
@@ -131,7 +132,7 @@ struct Device {
 /// Most requests applied before one commit.
 const MAX_BATCH: usize = 256;
 
-/// Work applied to the registry but not yet persisted or answered.
+/// Work applied to the registry but not yet handed to the writer.
 #[derive(Default)]
 struct Batch {
     change: Change,
@@ -146,6 +147,10 @@ pub struct Hub {
     batch: Batch,
     registry: Registry,
     store: Store,
+    /// Numbers batches for readers that wait for them to be stored.
+    watermark: Watermark,
+    /// Taken by the writer when the hub starts running.
+    committed: Option<watch::Sender<u64>>,
     metrics: Arc<Metrics>,
     devices: HashMap<String, Vec<Device>>,
     heartbeat_interval_s: u32,
@@ -159,10 +164,12 @@ pub struct Hub {
 pub const CLOSE_POLICY: u16 = 1008;
 
 impl Hub {
-    /// A hub over a registry restored from the store.
+    /// A hub over a registry restored from the store. Its writer advances
+    /// `committed`, the sender of `watermark`.
     pub fn new(
         registry: Registry,
         store: Store,
+        (watermark, committed): (Watermark, watch::Sender<u64>),
         metrics: Arc<Metrics>,
         heartbeat_interval_s: u32,
         idle_timeout_s: u32,
@@ -171,6 +178,8 @@ impl Hub {
             batch: Batch::default(),
             registry,
             store,
+            watermark,
+            committed: Some(committed),
             metrics,
             devices: HashMap::new(),
             heartbeat_interval_s,
@@ -190,6 +199,8 @@ impl Hub {
 
     /// Run until every sender is dropped.
     pub async fn run(mut self, mut rx: mpsc::Receiver<HubMsg>) {
+        let committed = self.committed.take().expect("a hub runs once");
+        let writer = Writer::start(self.store.clone(), self.sfu.clone(), committed);
         loop {
             let wait = self
                 .registry
@@ -204,8 +215,8 @@ impl Hub {
             tokio::select! {
                 msg = rx.recv() => match msg {
                     Some(msg) => {
-                        // Group commit: take everything already waiting, apply it,
-                        // then persist it all in one transaction before answering.
+                        // Take everything already waiting, apply it, and hand
+                        // it to the writer as one batch.
                         self.handle(msg).await;
                         for _ in 1..MAX_BATCH {
                             match rx.try_recv() {
@@ -213,17 +224,18 @@ impl Hub {
                                 Err(_) => break,
                             }
                         }
-                        self.flush().await;
+                        self.flush(&writer).await;
                     }
                     None => break,
                 },
                 _ = timer => {
                     let change = self.registry.on_timer(unix_ms());
                     self.batch.change.merge(change);
-                    self.flush().await;
+                    self.flush(&writer).await;
                 }
             }
         }
+        writer.finish().await;
         self.store.close().await;
     }
 
@@ -320,14 +332,17 @@ impl Hub {
             let found = match self.registry.get(id) {
                 Some(c) if c.participant(user_id).is_some() => Some(c.clone()),
                 Some(_) => None,
-                None => self
-                    .store
-                    .call_for_user(id, user_id)
-                    .await
-                    .unwrap_or_else(|e| {
-                        log::error!("loading call {id} for login: {e}");
-                        None
-                    }),
+                None => {
+                    // An ended call may still be on its way to the database.
+                    self.watermark.settled().await;
+                    self.store
+                        .call_for_user(id, user_id)
+                        .await
+                        .unwrap_or_else(|e| {
+                            log::error!("loading call {id} for login: {e}");
+                            None
+                        })
+                }
             };
             calls.extend(found);
         }
@@ -536,72 +551,39 @@ impl Hub {
         Ok(())
     }
 
-    /// Persist the batch's changes, push them to everyone concerned, then
-    /// answer the requests and logins that made them, then hand the SFU its
-    /// work (so its offers follow the snapshots they depend on).
-    async fn flush(&mut self) {
+    /// Push the batch's snapshots to every device concerned, then hand the
+    /// batch to the writer, which stores it and then answers the requests and
+    /// logins that made it and hands the SFU its work (so the SFU's offers
+    /// follow the snapshots they depend on).
+    ///
+    /// Snapshots go out before the write so that a callee starts ringing
+    /// without waiting for SQLite; the requester's answer still waits for
+    /// it. A crash in between can only lose a change nobody was told had
+    /// succeeded: the requester's engine gets no answer, and the other
+    /// devices learn on reconnecting that the call is gone. See
+    /// docs/adr/0005-deliver-then-acknowledge.md.
+    async fn flush(&mut self, writer: &Writer) {
         let Batch {
             change,
             replies,
             logins,
-            sfu,
+            mut sfu,
         } = std::mem::take(&mut self.batch);
-        let membership = self.commit(change).await;
-        for (outbox, reply) in replies {
-            outbox.send(&reply);
+        if change.calls.is_empty() && replies.is_empty() && logins.is_empty() && sfu.is_empty() {
+            return;
         }
-        for (reply, result) in logins {
-            let _ = reply.send(result);
-        }
-        if let Some(s) = &self.sfu {
-            // Membership last: it is the state after the whole batch.
-            for cmd in sfu.into_iter().chain(membership) {
-                s.send(cmd);
-            }
-        }
-    }
-
-    /// Persist and broadcast; returns what the SFU must hear about calls with media.
-    async fn commit(&mut self, change: Change) -> Vec<Cmd> {
-        let mut membership = vec![];
-        if change.calls.is_empty() {
-            return membership;
-        }
-        let registry = &self.registry;
-        if let Err(e) = self
-            .store
-            .save(
-                &change.calls,
-                &|id| registry.offline_push(id).cloned(),
-                &change.records,
-            )
-            .await
-        {
-            // Memory stays authoritative; the next change of the call rewrites its row.
-            log::error!("persisting {} call(s): {e}", change.calls.len());
-        }
+        let number = self.watermark.announce();
+        let mut push = HashMap::new();
         for call in &change.calls {
             if call.state == hotline_proto::CallState::Ended {
                 self.metrics.calls_ended_total.fetch_add(1, Relaxed);
             }
-            if self.media_calls.contains(&call.call_id) {
-                if call.state == hotline_proto::CallState::Ended {
-                    self.media_calls.remove(&call.call_id);
-                    membership.push(Cmd::EndCall {
-                        call_id: call.call_id.clone(),
-                    });
-                } else {
-                    let in_call = call
-                        .participants
-                        .iter()
-                        .filter(|p| p.state == hotline_proto::ParticipantState::InCall)
-                        .map(|p| (p.user_id.clone(), p.device_id.clone().unwrap_or_default()))
-                        .collect();
-                    membership.push(Cmd::Members {
-                        call_id: call.call_id.clone(),
-                        in_call,
-                    });
-                }
+            // Membership last: it is the state after the whole batch.
+            if let Some(cmd) = self.membership_change(call) {
+                sfu.push(cmd);
+            }
+            if let Some(p) = self.registry.offline_push(&call.call_id) {
+                push.insert(call.call_id.clone(), p.clone());
             }
             let msg = ServerMsg::CallUpdate { call: call.clone() };
             let text = serde_json::to_string(&msg).expect("ServerMsg serialises");
@@ -613,8 +595,44 @@ impl Hub {
                 }
             }
         }
-        self.update_gauges();
-        membership
+        if !change.calls.is_empty() {
+            self.update_gauges();
+        }
+        writer
+            .send(Persist {
+                number,
+                calls: change.calls,
+                push,
+                records: change.records,
+                replies,
+                logins,
+                sfu: if self.sfu.is_some() { sfu } else { vec![] },
+            })
+            .await;
+    }
+
+    /// What the SFU must hear about a change of a call someone published
+    /// media in: its new members, or that it ended.
+    fn membership_change(&mut self, call: &CallInfo) -> Option<Cmd> {
+        if !self.media_calls.contains(&call.call_id) {
+            return None;
+        }
+        if call.state == hotline_proto::CallState::Ended {
+            self.media_calls.remove(&call.call_id);
+            return Some(Cmd::EndCall {
+                call_id: call.call_id.clone(),
+            });
+        }
+        let in_call = call
+            .participants
+            .iter()
+            .filter(|p| p.state == hotline_proto::ParticipantState::InCall)
+            .map(|p| (p.user_id.clone(), p.device_id.clone().unwrap_or_default()))
+            .collect();
+        Some(Cmd::Members {
+            call_id: call.call_id.clone(),
+            in_call,
+        })
     }
 
     fn update_gauges(&self) {

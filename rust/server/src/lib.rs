@@ -22,6 +22,7 @@ pub mod session;
 pub mod sfu;
 pub mod store;
 pub mod web;
+pub mod writer;
 
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
@@ -129,9 +130,11 @@ pub async fn start(config: ServerConfig) -> Result<ServerHandle, StartError> {
         metrics.clone(),
     )?;
     let (media, media_candidate) = (sfu.local_addr(), sfu.candidate_addr());
+    let (watermark, committed) = writer::Watermark::new();
     let hub = hub::Hub::new(
         registry,
         store.clone(),
+        (watermark.clone(), committed),
         metrics.clone(),
         config.heartbeat_interval_s,
         config.idle_timeout_s,
@@ -154,6 +157,7 @@ pub async fn start(config: ServerConfig) -> Result<ServerHandle, StartError> {
         config,
         hub: hub_tx,
         store,
+        watermark,
         metrics: metrics.clone(),
         shutdown: shutdown_rx.clone(),
         next_conn_id: AtomicU64::new(1),

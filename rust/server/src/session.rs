@@ -18,6 +18,7 @@ use crate::config::ServerConfig;
 use crate::hub::{unix_ms, HubMsg, Outbound, Outbox, CLOSE_POLICY};
 use crate::metrics::Metrics;
 use crate::store::Store;
+use crate::writer::Watermark;
 
 /// What every session shares.
 pub struct Shared {
@@ -27,6 +28,8 @@ pub struct Shared {
     pub hub: mpsc::Sender<HubMsg>,
     /// Storage for records and profiles.
     pub store: Store,
+    /// How far the store writer has got; record reads wait for it.
+    pub watermark: Watermark,
     /// Metrics.
     pub metrics: Arc<Metrics>,
     /// Flips to true when the server shuts down.
@@ -390,23 +393,31 @@ async fn handle_request(
                 }
             }
         }
-        ClientMsg::QueryRecords { filter } => match shared.store.records(user, &filter).await {
-            Ok(records) => ServerMsg::Response {
-                seq,
-                code: 0,
-                message: String::new(),
-                login: None,
-                call: None,
-                records: Some(records),
-                sdp: None,
-            },
-            Err(e) => store_failure(seq, e),
-        },
+        // Records of a call that just ended may still be on their way to
+        // the database: wait for what this user may already have seen.
+        ClientMsg::QueryRecords { filter } => {
+            match settled(shared).await.records(user, &filter).await {
+                Ok(records) => ServerMsg::Response {
+                    seq,
+                    code: 0,
+                    message: String::new(),
+                    login: None,
+                    call: None,
+                    records: Some(records),
+                    sdp: None,
+                },
+                Err(e) => store_failure(seq, e),
+            }
+        }
         ClientMsg::DeleteRecords { record_ids } => {
             if record_ids.is_empty() || record_ids.len() > 100 {
                 ServerMsg::err(seq, ErrorCode::ParamInvalid, "give 1 to 100 record IDs")
             } else {
-                match shared.store.delete_records(user, &record_ids).await {
+                match settled(shared)
+                    .await
+                    .delete_records(user, &record_ids)
+                    .await
+                {
                     Ok(_) => ServerMsg::ok(seq),
                     Err(e) => store_failure(seq, e),
                 }
@@ -433,6 +444,12 @@ async fn handle_request(
     }
     send(socket, &reply).await;
     Flow::Continue
+}
+
+/// The store, once every call change announced so far is in it.
+async fn settled(shared: &Shared) -> &Store {
+    shared.watermark.settled().await;
+    &shared.store
 }
 
 fn store_failure(seq: u64, e: crate::store::StoreError) -> ServerMsg {
