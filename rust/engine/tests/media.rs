@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
+use hotline_core::NetworkQuality;
 use hotline_engine::media::devices::Camera;
 use hotline_engine::media::synthetic::{
     FrameCollector, PcmCollector, SyntheticCamera, ToneMicrophone, TurnedCamera,
@@ -188,6 +189,18 @@ async fn one_to_one_video_call_carries_matching_video_and_audio() {
         stats.publisher_connected_ms > 0 && stats.subscriber_connected_ms > 0,
         "{stats:?}"
     );
+    // ICE's checks measure the round trip to the SFU (well under 50 ms here).
+    assert!(stats.rtt_ms > 0.0 && stats.rtt_ms < 50.0, "{stats:?}");
+    // Quality reports use the same round trip: a clean loopback link is rated
+    // at least Good.
+    alice
+        .phone
+        .wait("onUserNetworkQualityChanged bob", |e| {
+            matches!(e, Event::UserNetworkQualityChanged { qualities, .. }
+                if qualities.iter().any(|q| q.user_id == "bob"
+                    && matches!(q.quality, NetworkQuality::Excellent | NetworkQuality::Good)))
+        })
+        .await;
     let bob_stats = stats
         .users
         .iter()

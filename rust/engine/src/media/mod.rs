@@ -181,18 +181,7 @@ impl Media {
             let peers = s.peers.lock().expect("peers").clone();
             (s.remotes.clone(), s.milestones.clone(), peers)
         };
-        let mut rtt_ms: f64 = 0.0;
-        for pc in peers {
-            let report = pc
-                .get_stats(
-                    std::time::Instant::now(),
-                    rtc::statistics::StatsSelector::None,
-                )
-                .await;
-            for pair in report.candidate_pairs() {
-                rtt_ms = rtt_ms.max(pair.current_round_trip_time * 1000.0);
-            }
-        }
+        let rtt_ms = round_trip_ms(peers).await;
         let fps = self.shared.encoder_params().fps;
         let mut stats = stats::compute(
             &self.shared,
@@ -218,15 +207,18 @@ impl Media {
             loop {
                 tokio::time::sleep(QUALITY_INTERVAL).await;
                 let Some(media) = media.upgrade() else { return };
-                let remotes = {
+                let (remotes, peers) = {
                     let slot = media.session.lock().expect("media session");
                     match slot.as_ref() {
-                        Some(s) if s.call_id == call_id => s.remotes.clone(),
+                        Some(s) if s.call_id == call_id => {
+                            (s.remotes.clone(), s.peers.lock().expect("peers").clone())
+                        }
                         _ => return,
                     }
                 };
+                let rtt_ms = round_trip_ms(peers).await;
                 let fps = media.shared.encoder_params().fps;
-                let stats = stats::compute(&media.shared, &remotes, &mut rates, 0.0, fps);
+                let stats = stats::compute(&media.shared, &remotes, &mut rates, rtt_ms, fps);
                 let qualities = stats
                     .users
                     .iter()
@@ -244,6 +236,24 @@ impl Media {
             }
         });
     }
+}
+
+/// The worst current round-trip time to the SFU over the call's peer
+/// connections (from ICE's STUN checks), in ms; 0 before any was measured.
+async fn round_trip_ms(peers: Vec<Arc<dyn webrtc::peer_connection::PeerConnection>>) -> f64 {
+    let mut rtt_ms: f64 = 0.0;
+    for pc in peers {
+        let report = pc
+            .get_stats(
+                std::time::Instant::now(),
+                rtc::statistics::StatsSelector::None,
+            )
+            .await;
+        for pair in report.candidate_pairs() {
+            rtt_ms = rtt_ms.max(pair.current_round_trip_time * 1000.0);
+        }
+    }
+    rtt_ms
 }
 
 fn to_core(q: NetworkQuality) -> CoreQuality {
