@@ -853,5 +853,23 @@ pub fn records_for(call: &CallInfo) -> Vec<CallRecord> {
 }
 
 #[cfg(test)]
+impl NewCall {
+    /// A 1v1 or group video call with every option at its default, for tests.
+    pub(crate) fn for_test(call_id: &str, user_ids: &[&str]) -> NewCall {
+        NewCall {
+            call_id: call_id.into(),
+            user_ids: user_ids.iter().map(|s| s.to_string()).collect(),
+            media_type: MediaType::Video,
+            room_id: String::new(),
+            timeout_s: 0,
+            user_data: String::new(),
+            chat_group_id: String::new(),
+            group: false,
+            offline_push: None,
+        }
+    }
+}
+
+#[cfg(test)]
 #[path = "registry_tests.rs"]
 mod tests;

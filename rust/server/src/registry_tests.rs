@@ -13,17 +13,7 @@ fn reg() -> Registry {
 }
 
 fn new_call(id: &str, users: &[&str]) -> NewCall {
-    NewCall {
-        call_id: id.into(),
-        user_ids: users.iter().map(|s| s.to_string()).collect(),
-        media_type: MediaType::Video,
-        room_id: String::new(),
-        timeout_s: 0,
-        user_data: String::new(),
-        chat_group_id: String::new(),
-        group: false,
-        offline_push: None,
-    }
+    NewCall::for_test(id, users)
 }
 
 fn last(change: &Change) -> &CallInfo {

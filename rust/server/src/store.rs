@@ -306,18 +306,11 @@ mod tests {
         let store = Store::open(&dir.path().join("t.db")).await.unwrap();
         let mut reg = Registry::new(Limits::default());
         let req = NewCall {
-            call_id: "c1".into(),
-            user_ids: vec!["b".into(), "c".into()],
-            media_type: MediaType::Audio,
-            room_id: String::new(),
-            timeout_s: 0,
-            user_data: String::new(),
-            chat_group_id: String::new(),
-            group: false,
             offline_push: Some(OfflinePushInfo {
                 title: "t".into(),
                 ..Default::default()
             }),
+            ..NewCall::for_test("c1", &["b", "c"])
         };
         let change = reg.call("a", "da", req, 1_000).unwrap();
         let change2 = reg.accept("b", "db", "c1", 2_000).unwrap();

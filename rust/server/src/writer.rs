@@ -163,22 +163,7 @@ mod tests {
     use super::*;
     use crate::hub::Outbound;
     use crate::registry::{Limits, NewCall, Registry};
-    use hotline_proto::MediaType;
     use std::time::Duration;
-
-    fn new_call(id: &str, callee: &str) -> NewCall {
-        NewCall {
-            call_id: id.into(),
-            user_ids: vec![callee.into()],
-            media_type: MediaType::Audio,
-            room_id: String::new(),
-            timeout_s: 0,
-            user_data: String::new(),
-            chat_group_id: String::new(),
-            group: false,
-            offline_push: None,
-        }
-    }
 
     #[tokio::test]
     async fn settled_waits_for_every_announced_batch() {
@@ -211,7 +196,7 @@ mod tests {
             // Different people each time: nobody is busy.
             let (caller, callee) = (format!("a{i}"), format!("b{i}"));
             let change = reg
-                .call(&caller, "d", new_call(id, &callee), 1_000)
+                .call(&caller, "d", NewCall::for_test(id, &[&callee]), 1_000)
                 .unwrap();
             writer
                 .send(Persist {
