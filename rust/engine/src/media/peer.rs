@@ -118,25 +118,56 @@ pub(crate) fn video_orientation_id(sdp: &str) -> Option<u8> {
 }
 
 /// The local address that routes to `server_host`: the one address to
-/// bind and offer (loopback for a local server).
-pub(crate) fn local_ip_towards(server_host: &str) -> IpAddr {
-    let probe = || -> std::io::Result<IpAddr> {
-        let target: SocketAddr = match server_host.parse::<IpAddr>() {
-            Ok(ip) => SocketAddr::new(ip, 9),
-            Err(_) => std::net::ToSocketAddrs::to_socket_addrs(&(server_host, 9))?
-                .next()
-                .ok_or_else(|| std::io::Error::other("no address"))?,
-        };
-        let bind: SocketAddr = if target.is_ipv4() {
-            "0.0.0.0:0".parse().unwrap()
-        } else {
-            "[::]:0".parse().unwrap()
-        };
-        let s = UdpSocket::bind(bind)?;
-        s.connect(target)?;
-        Ok(s.local_addr()?.ip())
+/// bind and offer (loopback for a local server). A host name is resolved
+/// without blocking the runtime (a slow DNS server must not stall the
+/// engine's other tasks); the route itself is a local lookup.
+pub(crate) async fn local_ip_towards(server_host: &str) -> IpAddr {
+    let target = match server_host.parse::<IpAddr>() {
+        Ok(ip) => Some(SocketAddr::new(ip, 9)),
+        Err(_) => tokio::net::lookup_host((server_host, 9))
+            .await
+            .ok()
+            .and_then(|mut addrs| addrs.next()),
     };
-    probe().unwrap_or(IpAddr::from([0, 0, 0, 0]))
+    target
+        .and_then(|target| route_source(target).ok())
+        .unwrap_or(IpAddr::from([0, 0, 0, 0]))
+}
+
+/// The source address the kernel picks for `target` (a connected UDP socket
+/// sends nothing).
+fn route_source(target: SocketAddr) -> std::io::Result<IpAddr> {
+    let bind: SocketAddr = if target.is_ipv4() {
+        "0.0.0.0:0".parse().unwrap()
+    } else {
+        "[::]:0".parse().unwrap()
+    };
+    let s = UdpSocket::bind(bind)?;
+    s.connect(target)?;
+    Ok(s.local_addr()?.ip())
+}
+
+#[cfg(test)]
+mod route_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_route_to_a_local_server_is_loopback() {
+        assert_eq!(
+            local_ip_towards("127.0.0.1").await,
+            IpAddr::from([127, 0, 0, 1])
+        );
+        assert!(local_ip_towards("localhost").await.is_loopback());
+        assert_eq!(
+            local_ip_towards("::1").await,
+            "::1".parse::<IpAddr>().unwrap()
+        );
+        // Unresolvable: the unspecified address, never a hang or a panic.
+        assert_eq!(
+            local_ip_towards("no-such-host.invalid").await,
+            IpAddr::from([0, 0, 0, 0])
+        );
+    }
 }
 
 /// A new peer connection bound to one UDP port on `local_ip`.

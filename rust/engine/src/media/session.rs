@@ -207,7 +207,7 @@ impl Task {
     }
 
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<SessionMsg>) {
-        self.local_ip = local_ip_towards(&self.ctx.server_host);
+        self.local_ip = local_ip_towards(&self.ctx.server_host).await;
         let (pub_tx, mut pub_events) = mpsc::unbounded_channel();
         let publisher = match self.publish(pub_tx, &mut pub_events).await {
             Ok(p) => p,
