@@ -193,13 +193,19 @@ impl VideoFrame {
         check_plane("Y", y, stride_y, w, h)?;
         check_plane("U", u, stride_uv, w / 2, h / 2)?;
         check_plane("V", v, stride_uv, w / 2, h / 2)?;
-        let mut frame = Self::black(width, height)?;
-        copy_plane(&mut frame.y, w, y, stride_y, w, h);
-        copy_plane(&mut frame.u, w / 2, u, stride_uv, w / 2, h / 2);
-        copy_plane(&mut frame.v, w / 2, v, stride_uv, w / 2, h / 2);
-        frame.timestamp_us = timestamp_us;
-        frame.rotation = rotation;
-        Ok(frame)
+        // Gathered row by row into fresh buffers: no zero-filling first
+        // (this runs for every decoded frame).
+        Ok(VideoFrame {
+            width,
+            height,
+            y: gather_plane(y, stride_y, w, h),
+            u: gather_plane(u, stride_uv, w / 2, h / 2),
+            v: gather_plane(v, stride_uv, w / 2, h / 2),
+            stride_y: w,
+            stride_uv: w / 2,
+            timestamp_us,
+            rotation,
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -298,6 +304,16 @@ impl VideoFrame {
         }
         out
     }
+}
+
+/// The first `row` bytes of each of `rows` rows, `stride` apart, as one
+/// tight plane.
+fn gather_plane(src: &[u8], stride: usize, row: usize, rows: usize) -> Vec<u8> {
+    let mut plane = Vec::with_capacity(row * rows);
+    for r in 0..rows {
+        plane.extend_from_slice(&src[r * stride..r * stride + row]);
+    }
+    plane
 }
 
 fn copy_plane(
@@ -415,6 +431,19 @@ mod tests {
         );
         assert_eq!(f.rotation.degrees(), 90);
         assert_eq!(f.timestamp_us, 5);
+    }
+
+    #[test]
+    fn i420_with_padded_strides_becomes_tight_planes() {
+        // 4x2 picture; Y rows padded to 6 bytes, chroma rows to 3.
+        let y = [0, 1, 2, 3, 99, 99, 4, 5, 6, 7, 99, 99];
+        let (u, v) = ([10, 11, 99], [20, 21, 99]);
+        let f = VideoFrame::from_i420(4, 2, &y, 6, &u, &v, 3, 7, Rotation::R180).unwrap();
+        assert_eq!(
+            f.to_packed_i420(),
+            vec![0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 20, 21]
+        );
+        assert_eq!((f.rotation.degrees(), f.timestamp_us), (180, 7));
     }
 
     #[test]
