@@ -161,6 +161,44 @@ async fn one_to_one_accept_hangup_and_records() {
     assert!(gone.is_empty());
 }
 
+/// The end of a call reaches the other party before it is stored (ADR 0005);
+/// a record query sent the moment it arrives must still find the call. (The
+/// race is narrow here, since one database connection serves reads and the
+/// writer; `writer::tests` checks the wait itself.)
+#[tokio::test]
+async fn the_other_party_finds_the_record_the_moment_it_sees_the_end() {
+    let s = server().await;
+    let mut alice = Client::login(&s.url(), "alice").await;
+    let mut bob = Client::login(&s.url(), "bob").await;
+    // A race each round: repeat it so that losing it would show.
+    for round in 1..=20 {
+        let call = placed(alice.request(call_msg(&["bob"])).await);
+        while next_update(&mut bob).await.state != CallState::Ringing {}
+        // Alice cancels without waiting for her answer (which follows the commit).
+        let cancel = alice
+            .send(ClientMsg::Hangup {
+                call_id: call.call_id.clone(),
+            })
+            .await;
+        while next_update(&mut bob).await.state != CallState::Ended {}
+        let ServerMsg::Response {
+            records: Some(recs),
+            ..
+        } = bob
+            .request(ClientMsg::QueryRecords {
+                filter: RecordFilter::default(),
+            })
+            .await
+        else {
+            panic!("no records")
+        };
+        assert_eq!(recs.len(), round, "round {round}: {recs:?}");
+        assert_eq!(recs[0].call_id, call.call_id, "newest first");
+        assert_eq!(recs[0].result, hotline_proto::CallResult::Missed);
+        assert_eq!(code(&alice.response(cancel).await), 0);
+    }
+}
+
 #[tokio::test]
 async fn glare_the_second_caller_is_refused_and_rings() {
     let s = server().await;
