@@ -381,7 +381,7 @@ async fn main() {
                 .unwrap()
                 .clear();
         }
-        let _ = alice.engine.call_stats().await; // start the bitrate window
+        let _ = alice.engine.call_stats().await; // start the bitrate window after the settling
         let cpu0 = thread_cpu();
         let t0 = Instant::now();
         tokio::time::sleep(Duration::from_secs(seconds)).await;

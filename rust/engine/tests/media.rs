@@ -185,6 +185,11 @@ async fn one_to_one_video_call_carries_matching_video_and_audio() {
         .await
         .expect("stats during the call");
     assert!(stats.video_frames_sent > 30, "{stats:?}");
+    // The first query's rates are averages since the media started, not 0.
+    assert!(
+        stats.send_bitrate_kbps > 100.0 && stats.send_fps > 5.0,
+        "{stats:?}"
+    );
     assert!(
         stats.publisher_connected_ms > 0 && stats.subscriber_connected_ms > 0,
         "{stats:?}"

@@ -101,8 +101,9 @@ pub struct RemoteUserStats {
 }
 
 /// Statistics of the current call's media (`call_stats`). Rates are over
-/// the time since the previous `call_stats` (ask every second or two);
-/// totals are since the call's media started.
+/// the time since the previous `call_stats` (ask every second or two; the
+/// first covers the time since the call's media started); totals are since
+/// the call's media started.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct CallStats {
     /// Round-trip time to the server's SFU in ms (0 until measured).

@@ -94,8 +94,8 @@ impl Media {
             return;
         }
         log::info!("starting {} media for call {call_id}", media_type.as_str());
-        *self.rates.lock().expect("rates") = RateMemory::default();
         self.shared.counters.reset();
+        *self.rates.lock().expect("rates") = RateMemory::starting_now();
         let ctx = SessionContext {
             call_id: call_id.to_string(),
             media_type,
@@ -203,7 +203,7 @@ impl Media {
     ) {
         let media = Arc::downgrade(self);
         tokio::spawn(async move {
-            let mut rates = RateMemory::default();
+            let mut rates = RateMemory::starting_now();
             loop {
                 tokio::time::sleep(QUALITY_INTERVAL).await;
                 let Some(media) = media.upgrade() else { return };

@@ -1,6 +1,7 @@
 //! Per-call statistics (`getCallStatistics`-style), computed on demand from
 //! the media threads' counters: rates are over the time since the previous
-//! query (at most a few seconds), totals since the call's media started.
+//! query (or, for the first, since the call's media started), totals since
+//! the call's media started.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering::Relaxed;
@@ -81,6 +82,17 @@ pub(crate) struct RateMemory {
     sent_bytes: u64,
     sent_frames: u64,
     per_user: HashMap<String, (u64, u64)>, // bytes, frames decoded
+}
+
+impl RateMemory {
+    /// Memory of zeroed counters now: the first query's rates are averages
+    /// since this moment (the start of the call's media) rather than 0.
+    pub(crate) fn starting_now() -> RateMemory {
+        RateMemory {
+            at: Some(Instant::now()),
+            ..RateMemory::default()
+        }
+    }
 }
 
 pub(crate) fn compute(
