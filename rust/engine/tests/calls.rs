@@ -14,11 +14,7 @@ async fn one_to_one_accept_then_hangup() {
     let s = TestServer::start().await;
     let alice = Phone::login(&s.url(), "alice").await;
     let bob = Phone::login(&s.url(), "bob").await;
-    let call_id = alice
-        .engine
-        .calls(vec!["bob".into()], video(), CallParams::default())
-        .await
-        .unwrap();
+    let call_id = alice.call(&["bob"]).await;
     let received = bob
         .wait("onCallReceived", |e| {
             matches!(e, Event::CallReceived { .. })
@@ -102,10 +98,7 @@ async fn reject_reaches_the_caller() {
         .calls(vec!["bob".into()], MediaType::Audio, CallParams::default())
         .await
         .unwrap();
-    bob.wait("onCallReceived", |e| {
-        matches!(e, Event::CallReceived { .. })
-    })
-    .await;
+    bob.ringing().await;
     bob.engine.reject().await.unwrap();
     alice
         .wait(
@@ -113,21 +106,7 @@ async fn reject_reaches_the_caller() {
             |e| matches!(e, Event::UserReject { user_id, .. } if user_id == "bob"),
         )
         .await;
-    let nc = alice
-        .wait("onCallNotConnected", |e| {
-            matches!(e, Event::CallNotConnected { .. })
-        })
-        .await;
-    assert!(
-        matches!(
-            nc,
-            Event::CallNotConnected {
-                reason: EndReason::Reject,
-                ..
-            }
-        ),
-        "{nc:?}"
-    );
+    assert_eq!(alice.not_connected().await, EndReason::Reject);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -135,15 +114,8 @@ async fn ignore_looks_like_a_busy_line_to_the_caller() {
     let s = TestServer::start().await;
     let alice = Phone::login(&s.url(), "alice").await;
     let bob = Phone::login(&s.url(), "bob").await;
-    alice
-        .engine
-        .calls(vec!["bob".into()], video(), CallParams::default())
-        .await
-        .unwrap();
-    bob.wait("onCallReceived", |e| {
-        matches!(e, Event::CallReceived { .. })
-    })
-    .await;
+    alice.call(&["bob"]).await;
+    bob.ringing().await;
     bob.engine.ignore().await.unwrap();
     alice
         .wait(
@@ -167,31 +139,14 @@ async fn unanswered_calls_time_out_on_the_server() {
         .calls(vec!["bob".into()], video(), params)
         .await
         .unwrap();
-    bob.wait("onCallReceived", |e| {
-        matches!(e, Event::CallReceived { .. })
-    })
-    .await;
+    bob.ringing().await;
     alice
         .wait(
             "onUserNoResponse",
             |e| matches!(e, Event::UserNoResponse { user_id, .. } if user_id == "bob"),
         )
         .await;
-    let nc = bob
-        .wait("onCallNotConnected", |e| {
-            matches!(e, Event::CallNotConnected { .. })
-        })
-        .await;
-    assert!(
-        matches!(
-            nc,
-            Event::CallNotConnected {
-                reason: EndReason::NoResponse,
-                ..
-            }
-        ),
-        "{nc:?}"
-    );
+    assert_eq!(bob.not_connected().await, EndReason::NoResponse);
     assert_eq!(
         bob.engine.accept().await.unwrap_err().code,
         ErrorCode::RequestRefused
@@ -204,42 +159,17 @@ async fn a_busy_callee_gives_line_busy() {
     let alice = Phone::login(&s.url(), "alice").await;
     let bob = Phone::login(&s.url(), "bob").await;
     let carol = Phone::login(&s.url(), "carol").await;
-    carol
-        .engine
-        .calls(vec!["bob".into()], video(), CallParams::default())
-        .await
-        .unwrap();
-    bob.wait("onCallReceived", |e| {
-        matches!(e, Event::CallReceived { .. })
-    })
-    .await;
+    carol.call(&["bob"]).await;
+    bob.ringing().await;
     bob.engine.accept().await.unwrap();
-    alice
-        .engine
-        .calls(vec!["bob".into()], video(), CallParams::default())
-        .await
-        .unwrap();
+    alice.call(&["bob"]).await;
     alice
         .wait(
             "onUserLineBusy",
             |e| matches!(e, Event::UserLineBusy { user_id, .. } if user_id == "bob"),
         )
         .await;
-    let nc = alice
-        .wait("onCallNotConnected", |e| {
-            matches!(e, Event::CallNotConnected { .. })
-        })
-        .await;
-    assert!(
-        matches!(
-            nc,
-            Event::CallNotConnected {
-                reason: EndReason::LineBusy,
-                ..
-            }
-        ),
-        "{nc:?}"
-    );
+    assert_eq!(alice.not_connected().await, EndReason::LineBusy);
     assert_eq!(
         bob.events
             .count(|e| matches!(e, Event::CallReceived { .. })),
@@ -253,31 +183,10 @@ async fn caller_cancel_stops_the_ringing() {
     let s = TestServer::start().await;
     let alice = Phone::login(&s.url(), "alice").await;
     let bob = Phone::login(&s.url(), "bob").await;
-    alice
-        .engine
-        .calls(vec!["bob".into()], video(), CallParams::default())
-        .await
-        .unwrap();
-    bob.wait("onCallReceived", |e| {
-        matches!(e, Event::CallReceived { .. })
-    })
-    .await;
+    alice.call(&["bob"]).await;
+    bob.ringing().await;
     alice.engine.hangup().await.unwrap();
-    let nc = bob
-        .wait("onCallNotConnected", |e| {
-            matches!(e, Event::CallNotConnected { .. })
-        })
-        .await;
-    assert!(
-        matches!(
-            nc,
-            Event::CallNotConnected {
-                reason: EndReason::Canceled,
-                ..
-            }
-        ),
-        "{nc:?}"
-    );
+    assert_eq!(bob.not_connected().await, EndReason::Canceled);
     let err = bob.engine.accept().await.unwrap_err();
     assert_eq!(err.code, ErrorCode::RequestRefused);
 }
@@ -328,10 +237,7 @@ async fn group_call_with_reject_invite_timeout_and_join() {
         .invite_user(vec!["erin".into()], 0)
         .await
         .unwrap();
-    erin.wait("onCallReceived", |e| {
-        matches!(e, Event::CallReceived { .. })
-    })
-    .await;
+    erin.ringing().await;
     erin.engine.accept().await.unwrap();
     for p in [&alice, &bob] {
         p.wait(
@@ -380,15 +286,8 @@ async fn switching_video_to_audio_reaches_both_sides() {
     let s = TestServer::start().await;
     let alice = Phone::login(&s.url(), "alice").await;
     let bob = Phone::login(&s.url(), "bob").await;
-    alice
-        .engine
-        .calls(vec!["bob".into()], video(), CallParams::default())
-        .await
-        .unwrap();
-    bob.wait("onCallReceived", |e| {
-        matches!(e, Event::CallReceived { .. })
-    })
-    .await;
+    alice.call(&["bob"]).await;
+    bob.ringing().await;
     bob.engine.accept().await.unwrap();
     alice
         .wait("onCallBegin", |e| matches!(e, Event::CallBegin { .. }))
@@ -429,11 +328,7 @@ async fn switching_video_to_audio_reaches_both_sides() {
 async fn an_offline_callee_gets_the_invitation_at_login() {
     let s = TestServer::start().await;
     let alice = Phone::login(&s.url(), "alice").await;
-    let call_id = alice
-        .engine
-        .calls(vec!["bob".into()], video(), CallParams::default())
-        .await
-        .unwrap();
+    let call_id = alice.call(&["bob"]).await;
     let bob = Phone::login(&s.url(), "bob").await;
     let r = bob
         .wait("onCallReceived", |e| {
@@ -466,11 +361,7 @@ async fn multi_device_every_device_rings_and_the_first_answer_wins() {
     let alice = Phone::login(&s.url(), "alice").await;
     let phone = Phone::login_with(&s.url(), "bob", true).await;
     let tablet = Phone::login_with(&s.url(), "bob", true).await;
-    alice
-        .engine
-        .calls(vec!["bob".into()], video(), CallParams::default())
-        .await
-        .unwrap();
+    alice.call(&["bob"]).await;
     phone
         .wait("ring", |e| matches!(e, Event::CallReceived { .. }))
         .await;
@@ -498,11 +389,7 @@ async fn multi_device_every_device_rings_and_the_first_answer_wins() {
         .wait("onCallEnd", |e| matches!(e, Event::CallEnd { .. }))
         .await;
 
-    alice
-        .engine
-        .calls(vec!["bob".into()], video(), CallParams::default())
-        .await
-        .unwrap();
+    alice.call(&["bob"]).await;
     for device in [&phone, &tablet] {
         let ring = |e: &Event| matches!(e, Event::CallReceived { .. });
         let (first, _) = device.events.wait_from(0, "first ring", ring);
@@ -561,15 +448,8 @@ async fn calls_survive_a_server_restart() {
     let mut s = TestServer::start().await;
     let alice = Phone::login(&s.url(), "alice").await;
     let bob = Phone::login(&s.url(), "bob").await;
-    alice
-        .engine
-        .calls(vec!["bob".into()], video(), CallParams::default())
-        .await
-        .unwrap();
-    bob.wait("onCallReceived", |e| {
-        matches!(e, Event::CallReceived { .. })
-    })
-    .await;
+    alice.call(&["bob"]).await;
+    bob.ringing().await;
     s.restart().await;
     // The engines reconnect by themselves; the call is still ringing.
     let accepted = loop {
@@ -687,15 +567,8 @@ async fn self_info_observers_and_un_init() {
     let extra = std::sync::Arc::new(Recorder::default());
     let id = bob.engine.add_observer(extra.clone());
     bob.engine.remove_observer(id);
-    alice
-        .engine
-        .calls(vec!["bob".into()], video(), CallParams::default())
-        .await
-        .unwrap();
-    bob.wait("onCallReceived", |e| {
-        matches!(e, Event::CallReceived { .. })
-    })
-    .await;
+    alice.call(&["bob"]).await;
+    bob.ringing().await;
     assert!(extra.all().is_empty(), "{:?}", extra.all());
 
     bob.engine.un_init().await;

@@ -176,4 +176,38 @@ impl Phone {
     pub fn names(&self) -> Vec<&'static str> {
         self.events.all().iter().map(|e| e.name()).collect()
     }
+
+    /// Place a video call with default parameters; returns its ID once it
+    /// is placed.
+    pub async fn call(&self, users: &[&str]) -> String {
+        self.engine
+            .calls(
+                users.iter().map(|u| u.to_string()).collect(),
+                hotline_engine::MediaType::Video,
+                hotline_engine::CallParams::default(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{} calls {users:?}: {e}", self.user))
+    }
+
+    /// Wait until an invitation rings here (`onCallReceived`).
+    pub async fn ringing(&self) -> Event {
+        self.wait("onCallReceived", |e| {
+            matches!(e, Event::CallReceived { .. })
+        })
+        .await
+    }
+
+    /// Wait for `onCallNotConnected` and return its reason.
+    pub async fn not_connected(&self) -> hotline_engine::EndReason {
+        match self
+            .wait("onCallNotConnected", |e| {
+                matches!(e, Event::CallNotConnected { .. })
+            })
+            .await
+        {
+            Event::CallNotConnected { reason, .. } => reason,
+            _ => unreachable!("the wait matched onCallNotConnected"),
+        }
+    }
 }
