@@ -9,9 +9,11 @@
 //!    both sides' publisher and subscriber connected, and accept → first
 //!    decoded remote frame on each side. Prints p50/p90/max.
 //! 2. **CPU**: a bidirectional call for `seconds` (default 10) at 720p30
-//!    1.2 Mbps and at 360p15 550 kbps; CPU time of the engines' threads
-//!    (from /proc, so the server's threads are excluded) per engine, as a
-//!    share of one core.
+//!    1.2 Mbps and at 360p15 550 kbps, each with the test pattern moving
+//!    across the whole picture (the encoder's worst case) and with a still
+//!    background around a moving box (closer to a person in a call); CPU
+//!    time of the engines' threads (from /proc, so the server's threads are
+//!    excluded) per engine, as a share of one core, and by thread.
 //! 3. **Latency**: capture → render of each frame (both engines share this
 //!    process's clock), p50/p90.
 
@@ -42,10 +44,72 @@ struct TimedCamera {
     epoch: Instant,
 }
 
-impl TimedCamera {
-    fn new(width: u32, height: u32, captured: Arc<Mutex<HashMap<u32, Instant>>>) -> TimedCamera {
+/// What the camera shows.
+#[derive(Clone, Copy, PartialEq)]
+enum Scene {
+    /// The test pattern moving across the whole picture: every macroblock
+    /// changes in every frame, the encoder's worst case.
+    FullMotion,
+    /// A call-like picture: the pattern's first frame stands still, except
+    /// a head-and-shoulders box (the middle third, lower three quarters) and
+    /// the frame-number code in the top-left corner.
+    StillBackground,
+}
+
+impl Scene {
+    fn label(self) -> &'static str {
+        match self {
+            Scene::FullMotion => "full-picture motion",
+            Scene::StillBackground => "still background",
+        }
+    }
+
+    fn frames(self, width: u32, height: u32) -> Vec<VideoFrame> {
         let pattern = VideoPattern::new(width, height);
-        let frames = (0..CYCLE).map(|n| pattern.frame(n, 0)).collect();
+        let mut frames: Vec<VideoFrame> = (0..CYCLE).map(|n| pattern.frame(n, 0)).collect();
+        if self == Scene::StillBackground {
+            let moving = |x: u32, y: u32| {
+                let code = x < width / 2 && y < height / 8;
+                let person = (width / 3..2 * width / 3).contains(&x) && y >= height / 4;
+                code || person
+            };
+            let background = frames[0].clone();
+            for frame in &mut frames[1..] {
+                keep_still(frame, &background, moving);
+            }
+        }
+        frames
+    }
+}
+
+/// Copies `background` into `frame` wherever `moving(x, y)` is false (luma
+/// and chroma).
+fn keep_still(frame: &mut VideoFrame, background: &VideoFrame, moving: impl Fn(u32, u32) -> bool) {
+    let (w, h) = (frame.width(), frame.height());
+    let (sy, suv) = (frame.stride_y(), frame.stride_uv());
+    for y in 0..h {
+        for x in 0..w {
+            if !moving(x, y) {
+                let i = y as usize * sy + x as usize;
+                frame.y_mut()[i] = background.y()[i];
+                if x % 2 == 0 && y % 2 == 0 {
+                    let j = (y / 2) as usize * suv + (x / 2) as usize;
+                    frame.u_mut()[j] = background.u()[j];
+                    frame.v_mut()[j] = background.v()[j];
+                }
+            }
+        }
+    }
+}
+
+impl TimedCamera {
+    fn new(
+        width: u32,
+        height: u32,
+        scene: Scene,
+        captured: Arc<Mutex<HashMap<u32, Instant>>>,
+    ) -> TimedCamera {
+        let frames = scene.frames(width, height);
         TimedCamera {
             frames,
             captured,
@@ -160,6 +224,7 @@ impl Side {
     fn configure(
         &mut self,
         params: VideoEncoderParams,
+        scene: Scene,
         other: &str,
         other_captured: Arc<Mutex<HashMap<u32, Instant>>>,
     ) {
@@ -167,6 +232,7 @@ impl Side {
         self.engine.set_video_source(Some(Arc::new(TimedCamera::new(
             params.width,
             params.height,
+            scene,
             self.captured.clone(),
         ))));
         let view = Arc::new(TimedView {
@@ -308,8 +374,8 @@ async fn main() {
     let (mut connect_ms, mut first_frame_ms) = (vec![], vec![]);
     for i in 0..calls {
         let (ac, bc) = (alice.captured.clone(), bob.captured.clone());
-        alice.configure(p360, "bob", bc);
-        bob.configure(p360, "alice", ac);
+        alice.configure(p360, Scene::FullMotion, "bob", bc);
+        bob.configure(p360, Scene::FullMotion, "alice", ac);
         let (invite, accept) = call(&alice, &bob).await;
         let mut connected = invite;
         for s in [&alice, &bob] {
@@ -361,10 +427,16 @@ async fn main() {
     // 2 and 3. CPU and latency.
     let p720 =
         VideoEncoderParams::preset(VideoResolution::R1280x720, Orientation::Landscape).with_fps(30);
-    for (label, params) in [("720p30 1.2 Mbps", p720), ("360p15 550 kbps", p360)] {
+    for (label, params, scene) in [
+        ("720p30 1.2 Mbps", p720, Scene::FullMotion),
+        ("720p30 1.2 Mbps", p720, Scene::StillBackground),
+        ("360p15 550 kbps", p360, Scene::FullMotion),
+        ("360p15 550 kbps", p360, Scene::StillBackground),
+    ] {
         let (ac, bc) = (alice.captured.clone(), bob.captured.clone());
-        alice.configure(params, "bob", bc);
-        bob.configure(params, "alice", ac);
+        alice.configure(params, scene, "bob", bc);
+        bob.configure(params, scene, "alice", ac);
+        let label = format!("{label}, {}", scene.label());
         call(&alice, &bob).await;
         // Let it settle (connect, first keyframes).
         tokio::time::sleep(Duration::from_secs(2)).await;
