@@ -18,6 +18,22 @@ async fn next_update(c: &mut Client) -> hotline_proto::CallInfo {
     }
 }
 
+/// The user's call records, newest first (default filter).
+async fn records(c: &mut Client) -> Vec<hotline_proto::CallRecord> {
+    match c
+        .request(ClientMsg::QueryRecords {
+            filter: RecordFilter::default(),
+        })
+        .await
+    {
+        ServerMsg::Response {
+            records: Some(records),
+            ..
+        } => records,
+        other => panic!("no records: {other:?}"),
+    }
+}
+
 fn placed(r: ServerMsg) -> hotline_proto::CallInfo {
     match r {
         ServerMsg::Response {
@@ -90,30 +106,10 @@ async fn one_to_one_accept_hangup_and_records() {
         ErrorCode::ParamInvalid.as_i32()
     );
 
-    let ServerMsg::Response {
-        records: Some(recs),
-        ..
-    } = bob
-        .request(ClientMsg::QueryRecords {
-            filter: RecordFilter::default(),
-        })
-        .await
-    else {
-        panic!()
-    };
+    let recs = records(&mut bob).await;
     assert_eq!(recs.len(), 1);
     assert_eq!(recs[0].result, hotline_proto::CallResult::Incoming);
-    let ServerMsg::Response {
-        records: Some(recs),
-        ..
-    } = alice
-        .request(ClientMsg::QueryRecords {
-            filter: RecordFilter::default(),
-        })
-        .await
-    else {
-        panic!()
-    };
+    let recs = records(&mut alice).await;
     assert_eq!(recs[0].result, hotline_proto::CallResult::Outgoing);
     // Deleting someone else's record does nothing; deleting one's own works.
     assert_eq!(
@@ -125,17 +121,7 @@ async fn one_to_one_accept_hangup_and_records() {
         ),
         0
     );
-    let ServerMsg::Response {
-        records: Some(still),
-        ..
-    } = alice
-        .request(ClientMsg::QueryRecords {
-            filter: RecordFilter::default(),
-        })
-        .await
-    else {
-        panic!()
-    };
+    let still = records(&mut alice).await;
     assert_eq!(still.len(), 1);
     assert_eq!(
         code(
@@ -147,17 +133,7 @@ async fn one_to_one_accept_hangup_and_records() {
         ),
         0
     );
-    let ServerMsg::Response {
-        records: Some(gone),
-        ..
-    } = alice
-        .request(ClientMsg::QueryRecords {
-            filter: RecordFilter::default(),
-        })
-        .await
-    else {
-        panic!()
-    };
+    let gone = records(&mut alice).await;
     assert!(gone.is_empty());
 }
 
@@ -181,17 +157,7 @@ async fn the_other_party_finds_the_record_the_moment_it_sees_the_end() {
             })
             .await;
         while next_update(&mut bob).await.state != CallState::Ended {}
-        let ServerMsg::Response {
-            records: Some(recs),
-            ..
-        } = bob
-            .request(ClientMsg::QueryRecords {
-                filter: RecordFilter::default(),
-            })
-            .await
-        else {
-            panic!("no records")
-        };
+        let recs = records(&mut bob).await;
         assert_eq!(recs.len(), round, "round {round}: {recs:?}");
         assert_eq!(recs[0].call_id, call.call_id, "newest first");
         assert_eq!(recs[0].result, hotline_proto::CallResult::Missed);
