@@ -225,23 +225,30 @@ impl VideoFrame {
         let (w, h) = (width as usize, height as usize);
         check_plane("Y", y, stride_y, w, h)?;
         check_plane("UV", uv, stride_uv, w, h / 2)?;
-        let mut frame = Self::black(width, height)?;
-        copy_plane(&mut frame.y, w, y, stride_y, w, h);
         let cw = w / 2;
+        let (mut u, mut v) = (vec![0; cw * h / 2], vec![0; cw * h / 2]);
         for row in 0..h / 2 {
             let src = &uv[row * stride_uv..row * stride_uv + w];
-            let du = &mut frame.u[row * cw..(row + 1) * cw];
+            let du = &mut u[row * cw..(row + 1) * cw];
             for (d, pair) in du.iter_mut().zip(src.chunks_exact(2)) {
                 *d = pair[0];
             }
-            let dv = &mut frame.v[row * cw..(row + 1) * cw];
+            let dv = &mut v[row * cw..(row + 1) * cw];
             for (d, pair) in dv.iter_mut().zip(src.chunks_exact(2)) {
                 *d = pair[1];
             }
         }
-        frame.timestamp_us = timestamp_us;
-        frame.rotation = rotation;
-        Ok(frame)
+        Ok(VideoFrame {
+            width,
+            height,
+            y: gather_plane(y, stride_y, w, h),
+            u,
+            v,
+            stride_y: w,
+            stride_uv: cw,
+            timestamp_us,
+            rotation,
+        })
     }
 
     /// Width in pixels.
@@ -314,20 +321,6 @@ fn gather_plane(src: &[u8], stride: usize, row: usize, rows: usize) -> Vec<u8> {
         plane.extend_from_slice(&src[r * stride..r * stride + row]);
     }
     plane
-}
-
-fn copy_plane(
-    dst: &mut [u8],
-    dst_stride: usize,
-    src: &[u8],
-    src_stride: usize,
-    row: usize,
-    rows: usize,
-) {
-    for r in 0..rows {
-        dst[r * dst_stride..r * dst_stride + row]
-            .copy_from_slice(&src[r * src_stride..r * src_stride + row]);
-    }
 }
 
 impl openh264::formats::YUVSource for VideoFrame {

@@ -149,8 +149,6 @@ pub struct Hub {
     store: Store,
     /// Numbers batches for readers that wait for them to be stored.
     watermark: Watermark,
-    /// Taken by the writer when the hub starts running.
-    committed: Option<watch::Sender<u64>>,
     metrics: Arc<Metrics>,
     devices: HashMap<String, Vec<Device>>,
     heartbeat_interval_s: u32,
@@ -164,12 +162,12 @@ pub struct Hub {
 pub const CLOSE_POLICY: u16 = 1008;
 
 impl Hub {
-    /// A hub over a registry restored from the store. Its writer advances
-    /// `committed`, the sender of `watermark`.
+    /// A hub over a registry restored from the store; it numbers its batches
+    /// with `watermark`.
     pub fn new(
         registry: Registry,
         store: Store,
-        (watermark, committed): (Watermark, watch::Sender<u64>),
+        watermark: Watermark,
         metrics: Arc<Metrics>,
         heartbeat_interval_s: u32,
         idle_timeout_s: u32,
@@ -179,7 +177,6 @@ impl Hub {
             registry,
             store,
             watermark,
-            committed: Some(committed),
             metrics,
             devices: HashMap::new(),
             heartbeat_interval_s,
@@ -197,9 +194,9 @@ impl Hub {
         self
     }
 
-    /// Run until every sender is dropped.
-    pub async fn run(mut self, mut rx: mpsc::Receiver<HubMsg>) {
-        let committed = self.committed.take().expect("a hub runs once");
+    /// Run until every sender is dropped. The hub's writer advances
+    /// `committed`, the sender of the hub's watermark.
+    pub async fn run(mut self, mut rx: mpsc::Receiver<HubMsg>, committed: watch::Sender<u64>) {
         let writer = Writer::start(self.store.clone(), self.sfu.clone(), committed);
         loop {
             let wait = self
@@ -606,7 +603,7 @@ impl Hub {
                 records: change.records,
                 replies,
                 logins,
-                sfu: if self.sfu.is_some() { sfu } else { vec![] },
+                sfu,
             })
             .await;
     }

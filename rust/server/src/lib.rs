@@ -134,13 +134,13 @@ pub async fn start(config: ServerConfig) -> Result<ServerHandle, StartError> {
     let hub = hub::Hub::new(
         registry,
         store.clone(),
-        (watermark.clone(), committed),
+        watermark.clone(),
         metrics.clone(),
         config.heartbeat_interval_s,
         config.idle_timeout_s,
     )
     .with_sfu(sfu);
-    let hub_task = tokio::spawn(hub.run(hub_rx));
+    let hub_task = tokio::spawn(hub.run(hub_rx, committed));
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -12,10 +12,6 @@ fn reg() -> Registry {
     })
 }
 
-fn new_call(id: &str, users: &[&str]) -> NewCall {
-    NewCall::for_test(id, users)
-}
-
 fn last(change: &Change) -> &CallInfo {
     change.calls.last().expect("a snapshot")
 }
@@ -28,7 +24,9 @@ fn state(c: &CallInfo, user: &str) -> (ParticipantState, Option<EndReason>) {
 #[test]
 fn one_to_one_reject_ends_the_call_for_both() {
     let mut r = reg();
-    let c = r.call("a", "da", new_call("c1", &["b"]), T0).unwrap();
+    let c = r
+        .call("a", "da", NewCall::for_test("c1", &["b"]), T0)
+        .unwrap();
     assert_eq!((last(&c).version, last(&c).state), (1, CallState::Ringing));
     assert_eq!(
         last(&c).participant("b").unwrap().deadline_ms,
@@ -58,7 +56,8 @@ fn one_to_one_reject_ends_the_call_for_both() {
 #[test]
 fn unanswered_invitations_time_out_as_no_response() {
     let mut r = reg();
-    r.call("a", "da", new_call("c1", &["b"]), T0).unwrap();
+    r.call("a", "da", NewCall::for_test("c1", &["b"]), T0)
+        .unwrap();
     assert_eq!(r.next_deadline(), Some(T0 + 30_000));
     assert!(r.on_timer(T0 + 29_999).calls.is_empty());
     let c = r.on_timer(T0 + 30_000);
@@ -73,7 +72,7 @@ fn unanswered_invitations_time_out_as_no_response() {
 #[test]
 fn timeout_resolution_follows_tuicallengine() {
     let mut r = reg();
-    let mut req = new_call("c1", &["b"]);
+    let mut req = NewCall::for_test("c1", &["b"]);
     req.timeout_s = 9;
     assert_eq!(
         r.call("a", "da", req.clone(), T0).unwrap_err().code,
@@ -91,7 +90,8 @@ fn timeout_resolution_follows_tuicallengine() {
 #[test]
 fn accept_then_hangup_and_repeats() {
     let mut r = reg();
-    r.call("a", "da", new_call("c1", &["b"]), T0).unwrap();
+    r.call("a", "da", NewCall::for_test("c1", &["b"]), T0)
+        .unwrap();
     let c = r.accept("b", "db", "c1", T0 + 2000).unwrap();
     assert_eq!(
         (last(&c).state, last(&c).began_at_ms),
@@ -128,7 +128,8 @@ fn accept_then_hangup_and_repeats() {
 #[test]
 fn caller_hangup_while_ringing_cancels_and_a_late_accept_is_refused() {
     let mut r = reg();
-    r.call("a", "da", new_call("c1", &["b", "c"]), T0).unwrap();
+    r.call("a", "da", NewCall::for_test("c1", &["b", "c"]), T0)
+        .unwrap();
     let c = r.hangup("a", "da", "c1", T0 + 500).unwrap();
     let call = last(&c);
     assert_eq!(call.end_reason, Some(EndReason::Canceled));
@@ -158,7 +159,8 @@ fn caller_hangup_while_ringing_cancels_and_a_late_accept_is_refused() {
 #[test]
 fn callee_hangup_while_ringing_is_a_reject_and_ignore_is_a_busy_line() {
     let mut r = reg();
-    r.call("a", "da", new_call("c1", &["b", "c"]), T0).unwrap();
+    r.call("a", "da", NewCall::for_test("c1", &["b", "c"]), T0)
+        .unwrap();
     let c = r.hangup("b", "db", "c1", T0 + 1).unwrap();
     assert_eq!(
         state(last(&c), "b"),
@@ -178,15 +180,18 @@ fn callee_hangup_while_ringing_is_a_reject_and_ignore_is_a_busy_line() {
 #[test]
 fn busy_users_get_line_busy_and_glare_refuses_the_second_caller() {
     let mut r = reg();
-    r.call("a", "da", new_call("c1", &["b"]), T0).unwrap();
-    let c = r.call("c", "dc", new_call("c2", &["b"]), T0 + 1).unwrap();
+    r.call("a", "da", NewCall::for_test("c1", &["b"]), T0)
+        .unwrap();
+    let c = r
+        .call("c", "dc", NewCall::for_test("c2", &["b"]), T0 + 1)
+        .unwrap();
     assert_eq!(last(&c).end_reason, Some(EndReason::LineBusy));
     let glare = r
-        .call("b", "db", new_call("c3", &["a"]), T0 + 2)
+        .call("b", "db", NewCall::for_test("c3", &["a"]), T0 + 2)
         .unwrap_err();
     assert_eq!(glare.code, ErrorCode::RequestRefused);
     let c = r
-        .call("c", "dc", new_call("c4", &["a", "d"]), T0 + 3)
+        .call("c", "dc", NewCall::for_test("c4", &["a", "d"]), T0 + 3)
         .unwrap();
     let call = last(&c);
     assert_eq!(
@@ -203,7 +208,7 @@ fn busy_users_get_line_busy_and_glare_refuses_the_second_caller() {
 #[test]
 fn group_calls_go_on_until_one_is_left() {
     let mut r = reg();
-    r.call("a", "da", new_call("g", &["b", "c", "d"]), T0)
+    r.call("a", "da", NewCall::for_test("g", &["b", "c", "d"]), T0)
         .unwrap();
     r.decline("d", "dd", "g", EndReason::Reject, T0 + 1)
         .unwrap();
@@ -235,7 +240,8 @@ fn group_calls_go_on_until_one_is_left() {
 #[test]
 fn invite_makes_a_group_and_respects_the_limit() {
     let mut r = reg();
-    r.call("a", "da", new_call("c1", &["b"]), T0).unwrap();
+    r.call("a", "da", NewCall::for_test("c1", &["b"]), T0)
+        .unwrap();
     assert_eq!(
         r.invite("b", "c1", &["c".into()], 0, T0).unwrap_err().code,
         ErrorCode::RequestRefused,
@@ -265,12 +271,14 @@ fn invite_makes_a_group_and_respects_the_limit() {
 #[test]
 fn join_needs_a_group_call_in_progress_and_room() {
     let mut r = reg();
-    r.call("a", "da", new_call("one", &["b"]), T0).unwrap();
+    r.call("a", "da", NewCall::for_test("one", &["b"]), T0)
+        .unwrap();
     assert_eq!(
         r.join("b", "db", "one", T0).unwrap_err().code,
         ErrorCode::SceneNotSupported
     );
-    r.call("c", "dc", new_call("g", &["d", "e"]), T0).unwrap();
+    r.call("c", "dc", NewCall::for_test("g", &["d", "e"]), T0)
+        .unwrap();
     r.accept("d", "dd", "g", T0 + 1).unwrap();
     let c = r.on_timer(T0 + 30_000);
     let g = c.calls.iter().find(|x| x.call_id == "g").unwrap();
@@ -294,7 +302,8 @@ fn join_needs_a_group_call_in_progress_and_room() {
 #[test]
 fn media_switches_only_from_video_to_audio() {
     let mut r = reg();
-    r.call("a", "da", new_call("c1", &["b"]), T0).unwrap();
+    r.call("a", "da", NewCall::for_test("c1", &["b"]), T0)
+        .unwrap();
     r.accept("b", "db", "c1", T0).unwrap();
     let c = r.switch_media("b", "c1", MediaType::Audio, T0).unwrap();
     assert_eq!(last(&c).media_type, MediaType::Audio);
@@ -315,7 +324,8 @@ fn media_switches_only_from_video_to_audio() {
 #[test]
 fn people_who_stay_offline_leave_after_the_grace_period() {
     let mut r = reg();
-    r.call("a", "da", new_call("c1", &["b"]), T0).unwrap();
+    r.call("a", "da", NewCall::for_test("c1", &["b"]), T0)
+        .unwrap();
     r.accept("b", "db", "c1", T0).unwrap();
     r.set_presence("b", false, T0 + 1000);
     r.set_presence("b", true, T0 + 5000);
@@ -332,7 +342,9 @@ fn people_who_stay_offline_leave_after_the_grace_period() {
 #[test]
 fn restore_resumes_timeouts_and_grace() {
     let mut r = reg();
-    let c = r.call("a", "da", new_call("c1", &["b"]), T0).unwrap();
+    let c = r
+        .call("a", "da", NewCall::for_test("c1", &["b"]), T0)
+        .unwrap();
     let mut fresh = reg();
     fresh.restore(vec![(last(&c).clone(), None)], T0 + 10_000);
     assert_eq!(
@@ -342,7 +354,9 @@ fn restore_resumes_timeouts_and_grace() {
     );
     assert_eq!(fresh.calls_of("b").len(), 1);
     assert!(
-        fresh.call("b", "db", new_call("c2", &["z"]), T0).is_err(),
+        fresh
+            .call("b", "db", NewCall::for_test("c2", &["z"]), T0)
+            .is_err(),
         "b is still busy after restore"
     );
 }
@@ -350,8 +364,13 @@ fn restore_resumes_timeouts_and_grace() {
 #[test]
 fn versions_grow_by_one_per_change() {
     let mut r = reg();
-    let mut versions =
-        vec![last(&r.call("a", "da", new_call("g", &["b", "c"]), T0).unwrap()).version];
+    let mut versions = vec![
+        last(
+            &r.call("a", "da", NewCall::for_test("g", &["b", "c"]), T0)
+                .unwrap(),
+        )
+        .version,
+    ];
     versions.push(last(&r.accept("b", "db", "g", T0).unwrap()).version);
     versions.push(last(&r.decline("c", "dc", "g", EndReason::Reject, T0).unwrap()).version);
     versions.push(last(&r.hangup("a", "da", "g", T0).unwrap()).version);
@@ -367,10 +386,12 @@ fn bad_parameters_are_refused_before_anything_changes() {
         (vec!["b", "b"], "twice"),
         (vec!["b c"], "invalid id"),
     ] {
-        let e = r.call("a", "da", new_call("c", &users), T0).unwrap_err();
+        let e = r
+            .call("a", "da", NewCall::for_test("c", &users), T0)
+            .unwrap_err();
         assert_eq!(e.code, ErrorCode::ParamInvalid, "{why}");
     }
-    let mut req = new_call("c", &["b"]);
+    let mut req = NewCall::for_test("c", &["b"]);
     req.user_data = "x".repeat(17);
     assert_eq!(
         r.call("a", "da", req, T0).unwrap_err().code,
