@@ -1,7 +1,7 @@
 //! Media benchmarks for docs/benchmarks.md (run in release):
 //!
 //! ```text
-//! cargo run --release -p hotline-engine --example media_bench -- [calls] [seconds]
+//! cargo run --release -p hotline-engine --example media_bench -- [calls] [seconds] [rounds]
 //! ```
 //!
 //! One process holds a server (signaling + SFU) and two engines on loopback.
@@ -13,7 +13,10 @@
 //!    across the whole picture (the encoder's worst case) and with a still
 //!    background around a moving box (closer to a person in a call); CPU
 //!    time of the engines' threads (from /proc, so the server's threads are
-//!    excluded) per engine, as a share of one core, and by thread.
+//!    excluded) per engine, as a share of one core, and by thread. The four
+//!    calls repeat for `rounds` rounds (default 3), interleaved, and a
+//!    summary gives each one's median and range: this machine is shared
+//!    and its speed swings by a third from one minute to the next.
 //! 3. **Latency**: capture → render of each frame (both engines share this
 //!    process's clock), p50/p90.
 
@@ -355,6 +358,7 @@ async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let calls: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(20);
     let seconds: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(10);
+    let rounds: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(3);
     let dir = tempfile::tempdir().unwrap();
     let server = hotline_server::start(ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -424,77 +428,109 @@ async fn main() {
         pct(&mut first_frame_ms, 1.0),
     );
 
-    // 2 and 3. CPU and latency.
+    // 2 and 3. CPU and latency, in rounds that interleave the presets so a
+    // slow spell of this shared machine does not land on one preset only.
     let p720 =
         VideoEncoderParams::preset(VideoResolution::R1280x720, Orientation::Landscape).with_fps(30);
-    for (label, params, scene) in [
+    let presets = [
         ("720p30 1.2 Mbps", p720, Scene::FullMotion),
         ("720p30 1.2 Mbps", p720, Scene::StillBackground),
         ("360p15 550 kbps", p360, Scene::FullMotion),
         ("360p15 550 kbps", p360, Scene::StillBackground),
-    ] {
-        let (ac, bc) = (alice.captured.clone(), bob.captured.clone());
-        alice.configure(params, scene, "bob", bc);
-        bob.configure(params, scene, "alice", ac);
-        let label = format!("{label}, {}", scene.label());
-        call(&alice, &bob).await;
-        // Let it settle (connect, first keyframes).
-        tokio::time::sleep(Duration::from_secs(2)).await;
-        let frames0: u64 = [&alice, &bob]
-            .iter()
-            .map(|s| s.view.as_ref().unwrap().frames.load(Relaxed))
-            .sum();
-        for s in [&alice, &bob] {
+    ];
+    let mut per_engine: Vec<Vec<f64>> = vec![Vec::new(); presets.len()];
+    for round in 1..=rounds {
+        println!("-- round {round} of {rounds}");
+        for (i, &(label, params, scene)) in presets.iter().enumerate() {
+            let label = format!("{label}, {}", scene.label());
+            let share = measure(&mut alice, &mut bob, &label, params, scene, seconds).await;
+            per_engine[i].push(share);
+        }
+    }
+    println!("-- per engine, % of one core, over {rounds} windows of {seconds} s:");
+    for (i, (label, _, scene)) in presets.iter().enumerate() {
+        let v = &mut per_engine[i];
+        println!(
+            "{label}, {}: median {:.1} %, least {:.1} %, most {:.1} %",
+            scene.label(),
+            pct(v, 0.5),
+            pct(v, 0.0),
+            pct(v, 1.0)
+        );
+    }
+    server.shutdown().await;
+}
+
+/// One bidirectional call with these settings: prints its CPU, bitrate and
+/// latency figures and returns the CPU per engine as a percentage of one core.
+async fn measure(
+    alice: &mut Side,
+    bob: &mut Side,
+    label: &str,
+    params: VideoEncoderParams,
+    scene: Scene,
+    seconds: u64,
+) -> f64 {
+    let (ac, bc) = (alice.captured.clone(), bob.captured.clone());
+    alice.configure(params, scene, "bob", bc);
+    bob.configure(params, scene, "alice", ac);
+    call(alice, bob).await;
+    // Let it settle (connect, first keyframes).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let frames0: u64 = [&*alice, &*bob]
+        .iter()
+        .map(|s| s.view.as_ref().unwrap().frames.load(Relaxed))
+        .sum();
+    for s in [&*alice, &*bob] {
+        s.view
+            .as_ref()
+            .unwrap()
+            .latencies_us
+            .lock()
+            .unwrap()
+            .clear();
+    }
+    let _ = alice.engine.call_stats().await; // start the bitrate window after the settling
+    let cpu0 = thread_cpu();
+    let t0 = Instant::now();
+    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    let cpu1 = thread_cpu();
+    let cpu = engine_cpu(&cpu0, &cpu1);
+    let sfu = sfu_cpu(&cpu0, &cpu1);
+    let wall = t0.elapsed().as_secs_f64();
+    let frames: u64 = [&*alice, &*bob]
+        .iter()
+        .map(|s| s.view.as_ref().unwrap().frames.load(Relaxed))
+        .sum::<u64>()
+        - frames0;
+    let stats = alice.engine.call_stats().await.unwrap_or_default();
+    let mut lat: Vec<f64> = [&*alice, &*bob]
+        .iter()
+        .flat_map(|s| {
             s.view
                 .as_ref()
                 .unwrap()
                 .latencies_us
                 .lock()
                 .unwrap()
-                .clear();
-        }
-        let _ = alice.engine.call_stats().await; // start the bitrate window after the settling
-        let cpu0 = thread_cpu();
-        let t0 = Instant::now();
-        tokio::time::sleep(Duration::from_secs(seconds)).await;
-        let cpu1 = thread_cpu();
-        let cpu = engine_cpu(&cpu0, &cpu1);
-        let sfu = sfu_cpu(&cpu0, &cpu1);
-        let wall = t0.elapsed().as_secs_f64();
-        let frames: u64 = [&alice, &bob]
-            .iter()
-            .map(|s| s.view.as_ref().unwrap().frames.load(Relaxed))
-            .sum::<u64>()
-            - frames0;
-        let stats = alice.engine.call_stats().await.unwrap_or_default();
-        let mut lat: Vec<f64> = [&alice, &bob]
-            .iter()
-            .flat_map(|s| {
-                s.view
-                    .as_ref()
-                    .unwrap()
-                    .latencies_us
-                    .lock()
-                    .unwrap()
-                    .clone()
-            })
-            .map(|us| us as f64 / 1000.0)
-            .collect();
-        println!(
-            "{label}: per engine {:.1} % of one core (encode + decode + transport; {:.2} CPU-s over {wall:.1} s for two engines); \
-             received {:.1} fps per side, send {:.0} kbps; capture → render p50 {:.1} ms p90 {:.1} ms ({} frames); \
-             SFU thread {:.1} % of one core for this call",
-            100.0 * cpu / 2.0 / wall,
-            cpu,
-            frames as f64 / 2.0 / wall,
-            stats.send_bitrate_kbps,
-            pct(&mut lat, 0.5),
-            pct(&mut lat, 0.9),
-            lat.len(),
-            100.0 * sfu / wall,
-        );
-        println!("  by thread: {}", engine_cpu_by_thread(&cpu0, &cpu1, wall));
-        hangup(&alice, &bob).await;
-    }
-    server.shutdown().await;
+                .clone()
+        })
+        .map(|us| us as f64 / 1000.0)
+        .collect();
+    println!(
+        "{label}: per engine {:.1} % of one core (encode + decode + transport; {:.2} CPU-s over {wall:.1} s for two engines); \
+         received {:.1} fps per side, send {:.0} kbps; capture → render p50 {:.1} ms p90 {:.1} ms ({} frames); \
+         SFU thread {:.1} % of one core for this call",
+        100.0 * cpu / 2.0 / wall,
+        cpu,
+        frames as f64 / 2.0 / wall,
+        stats.send_bitrate_kbps,
+        pct(&mut lat, 0.5),
+        pct(&mut lat, 0.9),
+        lat.len(),
+        100.0 * sfu / wall,
+    );
+    println!("  by thread: {}", engine_cpu_by_thread(&cpu0, &cpu1, wall));
+    hangup(alice, bob).await;
+    100.0 * cpu / 2.0 / wall
 }

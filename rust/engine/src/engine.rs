@@ -415,7 +415,9 @@ impl CallEngine {
         *self.media.shared.local_view.lock().expect("local view") = None;
     }
 
-    /// Render `user_id`'s video into `sink` (`startRemoteView`).
+    /// Render `user_id`'s video into `sink` (`startRemoteView`). The video
+    /// is decoded only while a view shows it; a new view asks the sender for
+    /// a keyframe and shows it from there.
     pub fn start_remote_view(&self, user_id: &str, sink: Arc<dyn VideoSink>) {
         let view = VideoView::new(&format!("hotline-view-{user_id}"), sink);
         self.media

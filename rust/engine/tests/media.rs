@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use hotline_core::NetworkQuality;
 use hotline_engine::media::devices::Camera;
+use hotline_engine::media::stats::RemoteUserStats;
 use hotline_engine::media::synthetic::{
     FrameCollector, PcmCollector, SyntheticCamera, ToneMicrophone, TurnedCamera,
 };
@@ -441,6 +442,86 @@ async fn four_party_group_call_everyone_decodes_everyone_with_leave_invite_and_j
             c.psnr_min
         );
     }
+}
+
+/// `who`'s receive statistics for `user`'s media, from `who`'s engine.
+async fn stats_of(who: &MediaPhone, user: &str) -> RemoteUserStats {
+    let stats = who.phone.engine.call_stats().await.expect("in a call");
+    stats
+        .users
+        .into_iter()
+        .find(|u| u.user_id == user)
+        .unwrap_or_default()
+}
+
+/// Polls `who`'s statistics for `user` until `cond` holds (bounded).
+async fn stats_when(
+    who: &MediaPhone,
+    user: &str,
+    what: &str,
+    cond: impl Fn(&RemoteUserStats) -> bool,
+) -> RemoteUserStats {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let stats = stats_of(who, user).await;
+        if cond(&stats) {
+            return stats;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}: {stats:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn video_is_decoded_only_while_a_remote_view_shows_it() {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let s = TestServer::start().await;
+    let url = s.url();
+    let alice = MediaPhone::login(&url, "alice", 440.0).await;
+    let bob = MediaPhone::login(&url, "bob", 550.0).await;
+    alice.video_call_answered_by(&bob).await;
+
+    // Bob shows no view of Alice: her video arrives but is not decoded.
+    let unwatched = stats_when(&bob, "alice", "Alice's video at Bob", |u| {
+        u.video_packets_received > 60
+    })
+    .await;
+    assert_eq!(unwatched.video_frames_decoded, 0, "{unwatched:?}");
+    assert_eq!(unwatched.first_frame_ms, 0, "{unwatched:?}");
+
+    // A view starts decoding at the keyframe it asks for.
+    let view = Arc::new(FrameCollector::new(Some(alice.size)));
+    bob.phone.engine.start_remote_view("alice", view.clone());
+    until(
+        "10 frames of Alice in Bob's new view",
+        Duration::from_secs(10),
+        || view.collected().frames >= 10,
+    )
+    .await;
+    let watched = stats_of(&bob, "alice").await;
+    assert!(
+        watched.keyframe_requests_sent > unwatched.keyframe_requests_sent,
+        "the new view asked for a keyframe: {unwatched:?} then {watched:?}"
+    );
+    let c = view.collected();
+    assert!(c.mean_psnr() > 30.0, "PSNR {:.1} dB", c.mean_psnr());
+
+    // Without the view, decoding stops again while packets keep coming.
+    bob.phone.engine.stop_remote_view("alice");
+    let stopped = stats_of(&bob, "alice").await;
+    let later = stats_when(&bob, "alice", "more of Alice's video", |u| {
+        u.video_packets_received > stopped.video_packets_received + 60
+    })
+    .await;
+    // One picture may have been on its way through the decoder.
+    assert!(
+        later.video_frames_decoded <= stopped.video_frames_decoded + 1,
+        "{stopped:?} then {later:?}"
+    );
+    alice.phone.engine.hangup().await.unwrap();
 }
 
 /// Decoded frames of a view over `window`: (new frames, mean PSNR of the whole view so far).

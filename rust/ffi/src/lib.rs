@@ -385,7 +385,9 @@ impl HotlineEngine {
 
     /// Render `user_id`'s decoded video into `sink` (`startRemoteView`),
     /// replacing an earlier sink for that user. May be called before the
-    /// call connects.
+    /// call connects. The video is decoded only while a view shows it, so
+    /// an app saves the decoding by stopping views it does not display; a
+    /// new view asks the sender for a keyframe and shows it from there.
     pub fn start_remote_view(&self, user_id: String, sink: Arc<dyn VideoSink>) {
         self.inner
             .start_remote_view(&user_id, Arc::new(VideoSinkAdapter(sink)))

@@ -77,7 +77,8 @@ pub struct RemoteUserStats {
     pub user_id: String,
     /// Video packets received.
     pub video_packets_received: u64,
-    /// Video frames decoded.
+    /// Video frames decoded. A user's video is decoded only while a remote
+    /// view shows it (`startRemoteView`), so this stands still otherwise.
     pub video_frames_decoded: u64,
     /// Decoded frames per second (since the previous `call_stats`).
     pub video_fps: f64,

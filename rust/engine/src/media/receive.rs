@@ -129,13 +129,13 @@ pub(crate) async fn receive_video(
     // keyframes and changes while it is 0), so it holds until it changes.
     let mut rotation = Rotation::R0;
     let (au_tx, au_rx) = sync_channel::<(AccessUnit, Rotation)>(DECODE_QUEUE);
-    let decoder_failed = Arc::new(AtomicBool::new(false));
+    let keyframe_wanted = Arc::new(AtomicBool::new(false));
     spawn_decoder(
         user.clone(),
         au_rx,
         shared,
         counters.clone(),
-        decoder_failed.clone(),
+        keyframe_wanted.clone(),
         remotes.epoch,
     );
 
@@ -174,7 +174,7 @@ pub(crate) async fn receive_video(
                     Ok(()) => {}
                     Err(TrySendError::Full(_)) => {
                         counters.video_frames_dropped.fetch_add(1, Relaxed);
-                        decoder_failed.store(true, Relaxed);
+                        keyframe_wanted.store(true, Relaxed);
                     }
                     Err(TrySendError::Disconnected(_)) => return,
                 },
@@ -183,7 +183,7 @@ pub(crate) async fn receive_video(
                 }
             }
         }
-        let wants = depack.waiting_for_keyframe() || decoder_failed.swap(false, Relaxed);
+        let wants = depack.waiting_for_keyframe() || keyframe_wanted.swap(false, Relaxed);
         if wants && last_pli.is_none_or(|t| t.elapsed() >= PLI_INTERVAL) {
             last_pli = Some(Instant::now());
             counters.keyframe_requests_sent.fetch_add(1, Relaxed);
@@ -204,7 +204,7 @@ fn spawn_decoder(
     aus: Receiver<(AccessUnit, Rotation)>,
     shared: Arc<MediaShared>,
     counters: Arc<RemoteCounters>,
-    failed: Arc<AtomicBool>,
+    keyframe_wanted: Arc<AtomicBool>,
     epoch: Instant,
 ) {
     thread::Builder::new()
@@ -217,7 +217,26 @@ fn spawn_decoder(
                     return;
                 }
             };
+            // Decoding costs about a tenth of a core at 720p30, so it runs
+            // only while someone watches (as TRTC decodes only between
+            // startRemoteView and stopRemoteView). The pictures skipped were
+            // references, so watching again starts at a keyframe.
+            let mut needs_keyframe = false;
             for (au, rotation) in aus {
+                let watched = shared
+                    .remote_views
+                    .lock()
+                    .expect("remote views")
+                    .contains_key(&user);
+                if !watched {
+                    needs_keyframe = true;
+                    continue;
+                }
+                if needs_keyframe && !au.keyframe {
+                    keyframe_wanted.store(true, Relaxed);
+                    continue;
+                }
+                needs_keyframe = false;
                 // The RTP timestamp (90 kHz) in µs, as the frame's timestamp.
                 let ts_us = u64::from(au.timestamp) * 1_000 / 90;
                 match decoder.decode_nals(&au.nals, ts_us, rotation) {
@@ -237,7 +256,7 @@ fn spawn_decoder(
                     Err(e) => {
                         log::debug!("decoding {user}'s video failed: {e}; asking for a keyframe");
                         counters.decode_errors.fetch_add(1, Relaxed);
-                        failed.store(true, Relaxed);
+                        keyframe_wanted.store(true, Relaxed);
                     }
                 }
             }

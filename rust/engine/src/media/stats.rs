@@ -19,7 +19,8 @@ pub struct RemoteUserStats {
     pub user_id: String,
     /// Video packets received.
     pub video_packets_received: u64,
-    /// Video frames decoded.
+    /// Video frames decoded. A user's video is decoded only while a remote
+    /// view shows it (`start_remote_view`), so this stands still otherwise.
     pub video_frames_decoded: u64,
     /// Frames given up (incomplete after loss, or the decoder fell behind).
     pub video_frames_dropped: u64,
