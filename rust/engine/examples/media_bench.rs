@@ -224,6 +224,11 @@ fn now_s() -> u64 {
 }
 
 impl Side {
+    /// The remote view `configure` set up.
+    fn view(&self) -> &TimedView {
+        self.view.as_deref().expect("configured")
+    }
+
     fn configure(
         &mut self,
         params: VideoEncoderParams,
@@ -406,7 +411,7 @@ async fn main() {
         let first = loop {
             let firsts: Vec<Option<Instant>> = [&alice, &bob]
                 .iter()
-                .map(|s| *s.view.as_ref().unwrap().first.lock().unwrap())
+                .map(|s| *s.view().first.lock().unwrap())
                 .collect();
             if let [Some(a), Some(b)] = firsts[..] {
                 break a.max(b);
@@ -479,16 +484,10 @@ async fn measure(
     tokio::time::sleep(Duration::from_secs(2)).await;
     let frames0: u64 = [&*alice, &*bob]
         .iter()
-        .map(|s| s.view.as_ref().unwrap().frames.load(Relaxed))
+        .map(|s| s.view().frames.load(Relaxed))
         .sum();
     for s in [&*alice, &*bob] {
-        s.view
-            .as_ref()
-            .unwrap()
-            .latencies_us
-            .lock()
-            .unwrap()
-            .clear();
+        s.view().latencies_us.lock().unwrap().clear();
     }
     let _ = alice.engine.call_stats().await; // start the bitrate window after the settling
     let cpu0 = thread_cpu();
@@ -500,21 +499,13 @@ async fn measure(
     let wall = t0.elapsed().as_secs_f64();
     let frames: u64 = [&*alice, &*bob]
         .iter()
-        .map(|s| s.view.as_ref().unwrap().frames.load(Relaxed))
+        .map(|s| s.view().frames.load(Relaxed))
         .sum::<u64>()
         - frames0;
     let stats = alice.engine.call_stats().await.unwrap_or_default();
     let mut lat: Vec<f64> = [&*alice, &*bob]
         .iter()
-        .flat_map(|s| {
-            s.view
-                .as_ref()
-                .unwrap()
-                .latencies_us
-                .lock()
-                .unwrap()
-                .clone()
-        })
+        .flat_map(|s| s.view().latencies_us.lock().unwrap().clone())
         .map(|us| us as f64 / 1000.0)
         .collect();
     println!(

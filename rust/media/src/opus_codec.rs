@@ -40,9 +40,10 @@ pub struct OpusEncoderConfig {
     /// Expected packet loss in percent (0–100); FEC spends bits accordingly.
     /// Default 10.
     pub packet_loss_percent: u8,
-    /// Encoder complexity 0–10. Default 5, libwebrtc's default on phones:
-    /// 20 % fewer instructions than 9 on a voice-like signal (see
-    /// `examples/opus_cost.rs` and docs/benchmarks.md).
+    /// Encoder complexity 0–10. Default 7: 12 % fewer instructions than 9
+    /// (`examples/opus_cost.rs`, docs/benchmarks.md), and the lowest setting
+    /// at which libopus still analyses the signal to tell music from speech;
+    /// below it a tone or music is coded as speech and loses its waveform.
     pub complexity: u8,
 }
 
@@ -53,7 +54,7 @@ impl Default for OpusEncoderConfig {
             fec: true,
             dtx: true,
             packet_loss_percent: 10,
-            complexity: 5,
+            complexity: 7,
         }
     }
 }
