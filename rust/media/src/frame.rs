@@ -226,16 +226,15 @@ impl VideoFrame {
         check_plane("Y", y, stride_y, w, h)?;
         check_plane("UV", uv, stride_uv, w, h / 2)?;
         let cw = w / 2;
-        let (mut u, mut v) = (vec![0; cw * h / 2], vec![0; cw * h / 2]);
+        // Split into fresh buffers, like `gather_plane`: no zero-filling first.
+        let (mut u, mut v) = (
+            Vec::with_capacity(cw * h / 2),
+            Vec::with_capacity(cw * h / 2),
+        );
         for row in 0..h / 2 {
-            let src = &uv[row * stride_uv..row * stride_uv + w];
-            let du = &mut u[row * cw..(row + 1) * cw];
-            for (d, pair) in du.iter_mut().zip(src.chunks_exact(2)) {
-                *d = pair[0];
-            }
-            let dv = &mut v[row * cw..(row + 1) * cw];
-            for (d, pair) in dv.iter_mut().zip(src.chunks_exact(2)) {
-                *d = pair[1];
+            for pair in uv[row * stride_uv..row * stride_uv + w].chunks_exact(2) {
+                u.push(pair[0]);
+                v.push(pair[1]);
             }
         }
         Ok(VideoFrame {
