@@ -243,6 +243,22 @@ pub struct FrameError {
 }
 
 impl ClientFrame {
+    /// The `seq` of a frame that is refused before it is parsed (for its
+    /// rate or its size), so the refusal can still be that frame's response.
+    /// One pass over the text that keeps nothing but `seq`; `None` when the
+    /// text is not a JSON object with an unsigned integer `seq`.
+    pub fn peek_seq(text: &str) -> Option<u64> {
+        #[derive(Deserialize)]
+        struct SeqOnly {
+            seq: Option<u64>,
+        }
+        // Serde would also read a struct from an array (`[7]`).
+        if !text.trim_start().starts_with('{') {
+            return None;
+        }
+        serde_json::from_str::<SeqOnly>(text).ok()?.seq
+    }
+
     /// Parse one text frame, telling malformed frames from unknown types.
     pub fn parse(text: &str) -> Result<ClientFrame, FrameError> {
         let value: serde_json::Value = serde_json::from_str(text).map_err(|e| FrameError {
@@ -296,9 +312,17 @@ pub struct RecordFilter {
     /// Only records that began before this time (Unix ms), for paging.
     #[serde(default)]
     pub before_ms: Option<i64>,
-    /// At most this many records (1–100; 0 means 50).
+    /// At most this many records (1–100; 0 means 50), plus any others that
+    /// began in the same millisecond as the last one (see `docs/protocol.md`).
     #[serde(default)]
     pub count: u32,
+}
+
+impl RecordFilter {
+    /// The largest `count` a query may ask for.
+    pub const MAX_COUNT: u32 = 100;
+    /// The `count` used when a query gives 0.
+    pub const DEFAULT_COUNT: u32 = 50;
 }
 
 /// How a call went, from one user's point of view.
@@ -503,6 +527,19 @@ mod tests {
         assert_eq!(e.code, ErrorCode::MalformedMessage);
         let e = ClientFrame::parse(r#"{"seq":-1,"type":"ping"}"#).unwrap_err();
         assert_eq!(e.code, ErrorCode::MalformedMessage);
+    }
+
+    #[test]
+    fn peek_seq_reads_only_an_unsigned_seq() {
+        let big = format!(
+            r#"{{"type":"call","user_data":"{}","nested":{{"seq":1}},"seq":12}}"#,
+            "x".repeat(20_000)
+        );
+        assert_eq!(ClientFrame::peek_seq(&big), Some(12));
+        assert_eq!(ClientFrame::peek_seq(r#"{"seq":5,"type":"teleport"}"#), Some(5));
+        for unreadable in ["{nope", "[1]", r#"{"type":"ping"}"#, r#"{"seq":-1}"#, r#"{"seq":"7"}"#] {
+            assert_eq!(ClientFrame::peek_seq(unreadable), None, "{unreadable}");
+        }
     }
 
     #[test]

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use hotline_proto::usersig::{self, UserSigError};
 use hotline_proto::{
-    user_id::validate_user_id, ClientFrame, ClientMsg, ErrorCode, ServerMsg, MAX_MESSAGE_BYTES,
-    PROTOCOL_VERSION,
+    user_id::validate_user_id, ClientFrame, ClientMsg, ErrorCode, RecordFilter, ServerMsg,
+    MAX_MESSAGE_BYTES, PROTOCOL_VERSION,
 };
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -149,8 +149,10 @@ pub async fn serve(mut socket: WebSocket, shared: Arc<Shared>) {
                     _ => continue, // ping/pong frames: the library answers pings
                 };
                 shared.metrics.frames_total.fetch_add(1, Relaxed);
+                // Refusals before parsing still answer the frame's `seq` when it can be read.
                 if !limit.allow() {
-                    reply_error(&mut socket, &shared, None, ErrorCode::RateLimited, "too many messages; slow down").await;
+                    let seq = ClientFrame::peek_seq(&text);
+                    reply_error(&mut socket, &shared, seq, ErrorCode::RateLimited, "too many messages; slow down").await;
                     if limit.violations >= RATE_VIOLATIONS_BEFORE_CLOSE {
                         break Some((CLOSE_POLICY, "rate limit exceeded".to_string()));
                     }
@@ -158,7 +160,7 @@ pub async fn serve(mut socket: WebSocket, shared: Arc<Shared>) {
                 }
                 if text.len() > MAX_MESSAGE_BYTES {
                     let m = format!("message is {} bytes; the limit is {MAX_MESSAGE_BYTES}", text.len());
-                    reply_error(&mut socket, &shared, None, ErrorCode::MessageTooLarge, &m).await;
+                    reply_error(&mut socket, &shared, ClientFrame::peek_seq(&text), ErrorCode::MessageTooLarge, &m).await;
                     break Some((CLOSE_TOO_BIG, "message too large".to_string()));
                 }
                 let frame = match ClientFrame::parse(&text) {
@@ -395,6 +397,17 @@ async fn handle_request(
         }
         // Records of a call that just ended may still be on their way to
         // the database: wait for what this user may already have seen.
+        ClientMsg::QueryRecords { filter } if filter.count > RecordFilter::MAX_COUNT => {
+            ServerMsg::err(
+                seq,
+                ErrorCode::ParamInvalid,
+                format!(
+                    "count must be 1 to {} (0 means {})",
+                    RecordFilter::MAX_COUNT,
+                    RecordFilter::DEFAULT_COUNT
+                ),
+            )
+        }
         ClientMsg::QueryRecords { filter } => {
             match settled(shared).await.records(user, &filter).await {
                 Ok(records) => ServerMsg::Response {

@@ -190,21 +190,31 @@ impl Store {
         .transpose()
     }
 
-    /// A user's call records, newest first.
+    /// A user's call records, newest first: by begin time, and records that
+    /// began in the same millisecond by the order they were stored (SQLite's
+    /// rowid grows with each insert). A page never splits a millisecond: it
+    /// holds `count` records plus any others that began in the same
+    /// millisecond as its last, so paging on `before_ms` skips and repeats
+    /// nothing. `filter.count` must already be checked (at most
+    /// [`RecordFilter::MAX_COUNT`]).
     pub async fn records(
         &self,
         user_id: &str,
         filter: &RecordFilter,
     ) -> Result<Vec<CallRecord>, StoreError> {
         let limit = match filter.count {
-            0 => 50,
-            n => n.min(100),
+            0 => RecordFilter::DEFAULT_COUNT,
+            n => n,
         };
         let rows = sqlx::query(
-            "SELECT record_id, call_id, caller_id, callee_ids, media_type, is_group, result, begin_time_ms, total_time_s
-             FROM call_records WHERE user_id = ?
-               AND (? IS NULL OR media_type = ?) AND (? IS NULL OR result = ?) AND (? IS NULL OR begin_time_ms < ?)
-             ORDER BY begin_time_ms DESC, record_id LIMIT ?",
+            "WITH matching AS (
+                 SELECT rowid AS stored, * FROM call_records WHERE user_id = ?
+                   AND (? IS NULL OR media_type = ?) AND (? IS NULL OR result = ?) AND (? IS NULL OR begin_time_ms < ?)
+             ),
+             page AS (SELECT begin_time_ms FROM matching ORDER BY begin_time_ms DESC, stored DESC LIMIT ?)
+             SELECT record_id, call_id, caller_id, callee_ids, media_type, is_group, result, begin_time_ms, total_time_s
+             FROM matching WHERE begin_time_ms >= (SELECT MIN(begin_time_ms) FROM page)
+             ORDER BY begin_time_ms DESC, stored DESC",
         )
         .bind(user_id)
         .bind(filter.media_type.map(|m| m.as_str()))
@@ -213,7 +223,7 @@ impl Store {
         .bind(filter.result.as_ref().map(enum_str))
         .bind(filter.before_ms)
         .bind(filter.before_ms)
-        .bind(limit as i64)
+        .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
@@ -299,6 +309,58 @@ impl Store {
 mod tests {
     use super::*;
     use crate::registry::{Limits, NewCall, Registry};
+
+    fn record(n: u32, begin_time_ms: i64) -> CallRecord {
+        CallRecord {
+            record_id: format!("c{n}-bob"),
+            user_id: "bob".into(),
+            call_id: format!("c{n}"),
+            caller_id: "alice".into(),
+            callee_ids: vec!["bob".into()],
+            media_type: MediaType::Video,
+            is_group: false,
+            result: CallResult::Missed,
+            begin_time_ms,
+            total_time_s: 0,
+        }
+    }
+
+    fn call_ids(records: &[CallRecord]) -> Vec<&str> {
+        records.iter().map(|r| r.call_id.as_str()).collect()
+    }
+
+    /// Records that share a begin time come newest-stored first, and paging
+    /// by `before_ms` walks every record exactly once whatever the page size.
+    #[tokio::test]
+    async fn records_are_totally_ordered_and_pages_never_split_a_millisecond() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).await.unwrap();
+        // Stored one by one, as calls end: c1..c4 began in the same millisecond.
+        let begins = [(0, 900), (1, 1_000), (2, 1_000), (3, 1_000), (4, 1_000), (5, 1_100)];
+        for (n, at) in begins {
+            store.save(&[], &|_| None, &[record(n, at)]).await.unwrap();
+        }
+        let everything = store.records("bob", &RecordFilter::default()).await.unwrap();
+        assert_eq!(call_ids(&everything), ["c5", "c4", "c3", "c2", "c1", "c0"]);
+
+        for count in 1..=6 {
+            let mut walked = vec![];
+            let mut before_ms = None;
+            loop {
+                let filter = RecordFilter { count, before_ms, ..Default::default() };
+                let page = store.records("bob", &filter).await.unwrap();
+                let Some(last) = page.last() else { break };
+                before_ms = Some(last.begin_time_ms);
+                walked.extend(page.iter().map(|r| r.call_id.clone()));
+            }
+            assert_eq!(walked, call_ids(&everything), "pages of {count}");
+        }
+        // The page is `count` long unless its last millisecond holds more.
+        let two = RecordFilter { count: 2, ..Default::default() };
+        assert_eq!(call_ids(&store.records("bob", &two).await.unwrap()), ["c5", "c4", "c3", "c2", "c1"]);
+        let one = RecordFilter { count: 1, ..Default::default() };
+        assert_eq!(call_ids(&store.records("bob", &one).await.unwrap()), ["c5"]);
+    }
 
     #[tokio::test]
     async fn snapshots_round_trip_and_the_views_show_participants_and_invitations() {

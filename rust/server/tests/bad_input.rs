@@ -71,11 +71,39 @@ async fn oversized_messages_close_the_connection_but_not_the_server() {
     );
     c.send_text(big).await;
     let seen = c.until_closed().await;
+    // The frame's seq is read without parsing the rest, so the refusal is its response.
     assert!(
-        seen.iter().any(|m| is_error(m, ErrorCode::MessageTooLarge)),
+        seen.iter().any(|m| matches!(m, ServerMsg::Response { seq: 1, code: -1313, .. })),
         "{seen:?}"
     );
     still_serves(&s.url(), "bob").await;
+}
+
+/// A frame refused by the rate limit is still answered once, as the response
+/// to its own `seq`, so a client waiting for that `seq` learns why.
+#[tokio::test]
+async fn a_rate_limited_frame_gets_a_response_with_its_seq() {
+    let s = server_with(|c| {
+        c.rate_limit_per_s = 1;
+        c.rate_limit_burst = 3;
+    })
+    .await;
+    let mut c = Client::login(&s.url(), "alice").await;
+    // Sent back to back: the bucket (3, one more per second) cannot keep up
+    // with eight, however slow the machine.
+    let mut seqs = vec![];
+    for _ in 0..8 {
+        seqs.push(c.send(ClientMsg::Ping).await);
+    }
+    let mut limited = 0;
+    for seq in seqs {
+        match c.response(seq).await {
+            ServerMsg::Response { code: 0, .. } => {}
+            ServerMsg::Response { code: -1314, .. } => limited += 1,
+            other => panic!("seq {seq}: {other:?}"),
+        }
+    }
+    assert!(limited >= 3, "{limited} of 8 pings were refused");
 }
 
 #[tokio::test]
@@ -232,8 +260,10 @@ async fn strangers_cannot_touch_a_call_and_it_carries_on() {
 
 #[tokio::test]
 async fn floods_are_throttled_then_cut_off_while_others_are_served() {
+    // One token a second: the 20 refusals in a row that cut the flooder off
+    // cannot be interrupted by a refill however slowly the flood is sent.
     let s = server_with(|c| {
-        c.rate_limit_per_s = 10;
+        c.rate_limit_per_s = 1;
         c.rate_limit_burst = 10;
     })
     .await;
