@@ -29,4 +29,7 @@ dependencies {
     // UniFFI's Kotlin calls Rust through JNA; the AAR carries JNA's own native libraries.
     implementation("net.java.dev.jna:jna:5.14.0@aar")
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.8.1")
+    // The generated Kotlin (uniffi-android.toml, `android = true`) imports
+    // androidx.annotation.RequiresApi for its Android cleaner (API 34+).
+    implementation("androidx.annotation:annotation:1.9.1")
 }

@@ -36,12 +36,16 @@ async function received(client, user) {
   return { frames: u?.frames_decoded ?? 0, energy: u?.audio_energy ?? 0, fps: u?.fps ?? 0, width: u?.frame_width ?? 0, marks: s.media?.marks ?? {} };
 }
 
-/** Over two seconds, `client` keeps decoding `user`'s video and playing their audio. */
+/**
+ * Over two seconds, `client` keeps decoding `user`'s video and playing their
+ * audio. Five frames of the sender's thirty: a loaded machine (Chromium and
+ * debug-built phones on two cores) encodes and decodes fewer than its rate.
+ */
 async function assertFlowing(client, user) {
   const a = await received(client, user);
   await sleep(2000);
   const b = await received(client, user);
-  assert.ok(b.frames - a.frames >= 10, `${client.user} decodes ${user}'s video: ${a.frames} → ${b.frames} frames in 2 s`);
+  assert.ok(b.frames - a.frames >= 5, `${client.user} decodes ${user}'s video: ${a.frames} → ${b.frames} frames in 2 s`);
   assert.ok(b.energy > a.energy, `${client.user} hears ${user}: audio energy ${a.energy} → ${b.energy}`);
   return b;
 }
@@ -180,7 +184,9 @@ test('browser → phone: each decodes the other (the phone records the browser)'
 
 test('phone → browser: the browser answers, and each decodes the other', async () => {
   const dave = await openClient(chrome.browser, server, 'dave');
-  const phone = startPhone(server, 'phone2', ['--call', 'dave', '--hangup-after', '6']);
+  // The phone hangs up 15 s after the call begins: the checks below take
+  // about 6 s on an idle machine, and all of them must happen in the call.
+  const phone = startPhone(server, 'phone2', ['--call', 'dave', '--hangup-after', '15']);
   try {
     await dave.page.waitForSelector('#incoming:not([hidden])', { timeout: 10_000 });
     assert.match(await dave.page.textContent('#incoming-title'), /phone2 is calling/);
@@ -271,9 +277,10 @@ test('reject, timeout and busy as the browser sees them', async () => {
     assert.match(await grace.page.textContent('#notice'), /Declined/);
 
     // Busy: the silent phone rings for grace, so heidi finds its line busy.
+    // Heidi's page is open before grace dials: the silent phone rings for 10 s only.
+    const heidi = await openClient(chrome.browser, server, 'heidi');
     const from = await grace.eventCount();
     await grace.page.evaluate(() => window.hotline.call(['silent'], 'audio', { timeout_s: 10 }));
-    const heidi = await openClient(chrome.browser, server, 'heidi');
     try {
       await heidi.call(['silent']);
       await heidi.waitForEvent('onUserLineBusy');

@@ -191,7 +191,7 @@ public final class ClosureVideoSink: VideoSink {
     }
 }
 
-/// An `AudioSink` from a closure. It runs on the engine's audio thread every 10 ms; return at once.
+/// An `AudioSink` from a closure. It runs on the sink's own thread every 10 ms, in order; return quickly.
 public final class ClosureAudioSink: AudioSink {
     private let block: @Sendable (AudioFrame) -> Void
 

@@ -263,12 +263,16 @@ async fn phone(args: PhoneArgs, devices: devices::Devices) -> ExitCode {
     // recorder's sinks read them.
     let render_params = RenderParamsMap::default();
     engine.set_device_delegate(Some(Arc::new(PhoneDelegate::new(render_params.clone()))));
+    // As an app does: open the camera for each video call placed or
+    // received; the engine closes it when the call ends.
     let camera_given = devices.camera.is_some();
+    let open_camera_for = |media: MediaType| {
+        if camera_given && media == MediaType::Video {
+            engine.open_camera(Camera::Front);
+        }
+    };
     engine.set_video_source(devices.camera);
     engine.set_audio_source(devices.mic);
-    if camera_given {
-        engine.open_camera(Camera::Front);
-    }
     let (milestone_tx, mut milestones) = mpsc::unbounded_channel::<Value>();
     let watcher = Watcher::new(
         args.record.clone(),
@@ -335,6 +339,7 @@ async fn phone(args: PhoneArgs, devices: devices::Devices) -> ExitCode {
             is_group: args.group,
             ..Default::default()
         };
+        open_camera_for(media);
         match engine.calls(args.call.clone(), media, params).await {
             Ok(call_id) => print(json!({"event": "callPlaced", "callId": call_id})),
             Err(e) => {
@@ -395,7 +400,8 @@ async fn phone(args: PhoneArgs, devices: devices::Devices) -> ExitCode {
                     _ => {}
                 }
                 match &event {
-                    Event::CallReceived { caller_id, callee_ids, .. } => {
+                    Event::CallReceived { caller_id, callee_ids, media_type, .. } => {
+                        open_camera_for(*media_type);
                         watch(caller_id);
                         callee_ids.iter().for_each(|u| watch(u));
                         let action = match args.answer {

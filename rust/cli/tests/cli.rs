@@ -169,7 +169,11 @@ fn two_phones_place_and_end_a_call() {
     assert_eq!(received["mediaType"], "audio");
     let end = alice.iter().find(|v| v["event"] == "onCallEnd").unwrap();
     assert_eq!(end["reason"], "hangup");
-    assert!(end["totalTimeS"].as_u64().unwrap() <= 2, "{end}");
+    // Alice hung up one second after her onCallBegin, which follows the
+    // server's start of the call: at least 1 s, and not many more even on a
+    // loaded machine.
+    let total = end["totalTimeS"].as_u64().unwrap();
+    assert!((1..=5).contains(&total), "{end}");
 }
 
 #[test]

@@ -153,7 +153,7 @@ fn demo_prints_a_sane_json_summary_and_records_both_sides() {
         .args([
             "demo",
             "--duration",
-            "3",
+            "5",
             "--resolution",
             "640x360",
             "--json",
@@ -184,7 +184,7 @@ fn demo_prints_a_sane_json_summary_and_records_both_sides() {
     assert!(f("audio_correlation") > 0.8, "{s}");
     assert!(f("bitrate_kbps") > 50.0, "{s}");
     assert!(f("loss_percent") >= 0.0 && f("rtt_ms") >= 0.0, "{s}");
-    assert!(f("duration_s") >= 3.0, "{s}");
+    assert!(f("duration_s") >= 5.0, "{s}");
     assert_eq!(s["resolution"], "640x360");
     // A progress line and a human summary came first.
     assert!(stderr.contains("fps"), "{stderr}");
@@ -250,7 +250,7 @@ fn phones_send_from_files_and_record_what_they_receive() {
     let alice = phone(
         &server.1,
         "alice",
-        &["--call", "bob", "--hangup-after", "3"],
+        &["--call", "bob", "--hangup-after", "6"],
     )
     .args(["--exit-after", "40", "--camera", &y4m, "--mic", &wav])
     .arg("--record")
@@ -334,6 +334,45 @@ fn phones_send_from_files_and_record_what_they_receive() {
     assert!(rms(&pcm) > 500.0, "bob.wav is silent");
 }
 
+/// A `--stay` phone opens its camera for every video call it answers (the
+/// engine closes the camera when a call ends, as TUICallEngine does), so
+/// each caller receives its video, not just the first.
+#[test]
+fn a_staying_phone_sends_video_in_every_call() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path());
+    let mut bob = phone(&server.1, "bob", &["--stay", "--answer", "accept"])
+        .args(["--exit-after", "80", "--camera", "synthetic"])
+        .spawn()
+        .unwrap();
+    let bob_rest = ready_then_collect(&mut bob);
+    for round in 1..=3 {
+        let alice = phone(&server.1, "alice", &["--call", "bob", "--hangup-after", "5"])
+            .args(["--exit-after", "40"])
+            .spawn()
+            .unwrap();
+        let out = finish(alice, "alice's phone");
+        assert!(out.status.success(), "round {round}: {out:?}");
+        let lines = json_lines(&out);
+        let stats = lines
+            .iter()
+            .find(|v| v["event"] == "callStats")
+            .unwrap_or_else(|| panic!("round {round}: no callStats in {lines:?}"));
+        assert!(
+            stats["received"][0]["videoFrames"].as_u64().unwrap_or(0) > 0,
+            "round {round}: no video from bob: {stats}"
+        );
+    }
+    Command::new("kill")
+        .args(["-TERM", &bob.id().to_string()])
+        .status()
+        .unwrap();
+    let bob_result = finish(bob, "bob's phone");
+    assert!(bob_result.status.success(), "{bob_result:?}");
+    let bob_lines = bob_rest.join().unwrap();
+    assert_eq!(bob_lines.matches("\"onCallBegin\"").count(), 3, "{bob_lines}");
+}
+
 /// Every frame of a recorded `.y4m`, and its size.
 fn y4m_frames(path: &Path) -> ((u32, u32), Vec<VideoFrame>) {
     let mut r = Y4mReader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -377,7 +416,7 @@ fn recordings_follow_the_render_params() {
             "--call",
             "bob",
             "--hangup-after",
-            "2.5",
+            "5",
             "--exit-after",
             "40",
         ],

@@ -443,6 +443,26 @@ async fn glare_one_call_wins_and_the_other_caller_rings() {
         .await;
 }
 
+/// Retry a request that fails with TIMEOUT while the engine is still
+/// reconnecting (it may not have seen the old connection close yet), for up
+/// to 30 s; any other error fails the test.
+async fn until_reconnected<F, Fut>(what: &str, request: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<(), hotline_engine::CallError>>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        match request().await {
+            Ok(()) => return,
+            Err(e) if e.code == ErrorCode::Timeout && std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await
+            }
+            Err(e) => panic!("{what}: {e}"),
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_survive_a_server_restart() {
     let mut s = TestServer::start().await;
@@ -452,16 +472,7 @@ async fn calls_survive_a_server_restart() {
     bob.ringing().await;
     s.restart().await;
     // The engines reconnect by themselves; the call is still ringing.
-    let accepted = loop {
-        match bob.engine.accept().await {
-            Ok(()) => break true,
-            Err(e) if e.code == ErrorCode::Timeout => {
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await
-            }
-            Err(e) => panic!("accept after restart: {e}"),
-        }
-    };
-    assert!(accepted);
+    until_reconnected("accept after restart", || bob.engine.accept()).await;
     alice
         .wait("onCallBegin", |e| matches!(e, Event::CallBegin { .. }))
         .await;
@@ -472,7 +483,7 @@ async fn calls_survive_a_server_restart() {
         "no second ring after reconnecting"
     );
     s.restart().await;
-    alice.engine.hangup().await.unwrap();
+    until_reconnected("hangup after restart", || alice.engine.hangup()).await;
     bob.wait("onCallEnd after a second restart", |e| {
         matches!(
             e,

@@ -188,9 +188,10 @@ pub trait AudioSource: Send + Sync {
 /// Receives audio: the mix of everyone in the call (`set_audio_playback_sink`,
 /// the speaker) or one user's decoded audio (`start_remote_audio`).
 ///
-/// Called every 10 ms on the engine's audio thread, in order. Copy the
-/// samples into your playout buffer and return at once: a slow audio sink
-/// delays the call's audio.
+/// Called every 10 ms, in order, on the sink's own thread (not the engine's
+/// audio thread), behind a queue of half a second: a sink further behind
+/// than that loses frames, and the call's audio never waits for it. Copy the
+/// samples into your playout buffer and return.
 #[uniffi::export(with_foreign)]
 pub trait AudioSink: Send + Sync {
     /// 10 ms of 48 kHz mono PCM (480 samples).

@@ -6,7 +6,11 @@
 //! synchronously to the platform's log: logcat with the tag `Hotline` on
 //! Android (`android_logger`), the unified log with the subsystem
 //! `io.hotline.sdk` on iOS (`oslog`), stderr elsewhere (the JVM, desktops).
-//! The level is Info until `set_log_level` says otherwise.
+//! The level is Info until `set_log_level` says otherwise. Records of
+//! Hotline's own crates pass at that level; its dependencies' (WebRTC, DTLS,
+//! ICE, the WebSocket client) only at Error, unless the level is Debug or
+//! Trace: they warn about harmless conditions (RTP before the SRTP keys, ICE
+//! checks before candidates) in words that look like failures.
 //!
 //! The listener is not called on the thread that logged: that thread may hold
 //! an engine lock or be a media thread. Records are queued (bounded; when the
@@ -37,9 +41,11 @@ pub enum LogLevel {
     Error,
     /// Problems the SDK worked around (a malformed frame skipped).
     Warn,
-    /// A few lines per call and connection (the default).
+    /// A few lines per call and connection (the default). At this level and
+    /// the ones above, records from Hotline's dependencies (WebRTC) show
+    /// only if they are errors.
     Info,
-    /// Detail for debugging, including WebRTC's.
+    /// Detail for debugging, including WebRTC's records at every level.
     Debug,
     /// Everything, per packet and frame: very verbose.
     Trace,
@@ -154,9 +160,21 @@ struct HotlineLogger {
     platform: Box<dyn Log>,
 }
 
+/// Whether a record passes at `max`: Hotline's own at `max`, its
+/// dependencies' only as errors below Debug (see the module's header).
+fn passes(metadata: &Metadata, max: LevelFilter) -> bool {
+    let own = metadata.target().starts_with("hotline");
+    let limit = if own || max >= LevelFilter::Debug {
+        max
+    } else {
+        max.min(LevelFilter::Error)
+    };
+    metadata.level() <= limit
+}
+
 impl Log for HotlineLogger {
     fn enabled(&self, metadata: &Metadata) -> bool {
-        metadata.level() <= log::max_level()
+        passes(metadata, log::max_level())
     }
 
     fn log(&self, record: &Record) {
@@ -353,6 +371,31 @@ mod tests {
         assert_eq!(messages(&until_end(&rx)), ["trace", "end"]);
         set_log_listener(None);
         set_log_level(LogLevel::Info);
+    }
+
+    /// WebRTC's harmless start-up warnings stay out of an app's log unless
+    /// it asks for Debug; Hotline's own warnings and everyone's errors show.
+    #[test]
+    fn dependencies_show_only_errors_below_debug() {
+        let record = |level: Level, target: &'static str| {
+            Metadata::builder().level(level).target(target).build()
+        };
+        let dependency_warn = record(Level::Warn, "rtc::peer_connection::handler");
+        let dependency_error = record(Level::Error, "rtc_ice::agent");
+        let own_warn = record(Level::Warn, "hotline_engine::media::session");
+        let own_info = record(Level::Info, "hotline_core::call_core");
+        for max in [LevelFilter::Warn, LevelFilter::Info] {
+            assert!(!passes(&dependency_warn, max), "{max}");
+            assert!(passes(&dependency_error, max), "{max}");
+            assert!(passes(&own_warn, max), "{max}");
+        }
+        assert!(passes(&own_info, LevelFilter::Info));
+        assert!(!passes(&own_info, LevelFilter::Warn));
+        assert!(!passes(&dependency_error, LevelFilter::Off));
+        for max in [LevelFilter::Debug, LevelFilter::Trace] {
+            assert!(passes(&dependency_warn, max), "{max}");
+            assert!(passes(&record(Level::Debug, "rtc_dtls::conn"), max), "{max}");
+        }
     }
 
     #[test]

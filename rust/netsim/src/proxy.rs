@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{sleep, sleep_until, Instant};
 
-use crate::Impairment;
+use crate::{bind_udp, Impairment};
 
 /// Most distinct client source addresses the proxy maps; datagrams from
 /// further clients are dropped (and counted in `dropped_up`).
@@ -105,7 +105,7 @@ impl UdpImpairmentProxy {
                 format!("netsim proxies only loopback addresses, not {upstream}"),
             ));
         }
-        let front = Arc::new(UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await?);
+        let front = Arc::new(bind_udp((Ipv4Addr::LOCALHOST, 0).into())?);
         let local_addr = front.local_addr()?;
         let (rng_up, rng_down) = match seed {
             Some(s) => (
@@ -420,7 +420,7 @@ async fn run_front(front: Arc<UdpSocket>, upstream: SocketAddr, shared: Arc<Shar
                     IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
                     IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
                 };
-                let socket = match UdpSocket::bind((bind_ip, 0)).await {
+                let socket = match bind_udp((bind_ip, 0).into()) {
                     Ok(s) => Arc::new(s),
                     Err(e) => {
                         log::warn!("netsim: cannot bind upstream socket for {from}: {e}");

@@ -23,7 +23,7 @@ const QUIET: Duration = Duration::from_millis(150);
 const PAYLOAD: usize = 100;
 
 async fn bind() -> Arc<UdpSocket> {
-    Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap())
+    Arc::new(hotline_netsim::bind_udp("127.0.0.1:0".parse().unwrap()).unwrap())
 }
 
 fn packet(seq: u32) -> Vec<u8> {

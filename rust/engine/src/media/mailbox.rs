@@ -96,16 +96,18 @@ mod tests {
     fn a_slow_sink_drops_frames_instead_of_blocking() {
         let (tx, rx) = mpsc::channel();
         let (gate_tx, gate_rx) = mpsc::channel::<()>();
+        let (took_tx, took_first) = mpsc::channel::<()>();
         let gate = Mutex::new(gate_rx);
         let mb = Mailbox::spawn("test-sink", move |n: u32| {
             // Hold the first item until the test lets go.
             if n == 0 {
+                took_tx.send(()).unwrap();
                 gate.lock().unwrap().recv().unwrap();
             }
             tx.send(n).unwrap();
         });
         mb.post(0);
-        std::thread::sleep(Duration::from_millis(50));
+        took_first.recv_timeout(Duration::from_secs(10)).unwrap();
         // The sink is stuck on 0; these must not block, and only the newest survives.
         for n in 1..=100 {
             mb.post(n);

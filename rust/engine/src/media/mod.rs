@@ -94,6 +94,9 @@ impl Media {
             return;
         }
         log::info!("starting {} media for call {call_id}", media_type.as_str());
+        if media_type == MediaType::Video && !self.shared.camera_open.load(Relaxed) {
+            log::info!("the camera is closed: call {call_id} sends no video until openCamera");
+        }
         self.shared.counters.reset();
         *self.rates.lock().expect("rates") = RateMemory::starting_now();
         let ctx = SessionContext {
@@ -129,9 +132,12 @@ impl Media {
         if let Some(s) = session {
             log::info!("stopping media for call {call_id}");
             s.stop();
+            // The camera is per call (TUICallEngine): closed here whether or
+            // not a delegate is there to hear of it.
+            let camera_was_open = self.shared.camera_open.swap(false, Relaxed);
             let delegate = self.shared.delegate.lock().expect("delegate").clone();
             if let Some(d) = delegate {
-                if self.shared.camera_open.swap(false, Relaxed) {
+                if camera_was_open {
                     d.close_camera();
                 }
                 d.close_microphone();

@@ -211,6 +211,11 @@ impl Task {
         let (pub_tx, mut pub_events) = mpsc::unbounded_channel();
         let publisher = match self.publish(pub_tx, &mut pub_events).await {
             Ok(p) => p,
+            // The call ended while it was publishing: nothing went wrong.
+            Err(e) if self.stop.load(Relaxed) => {
+                log::debug!("call {} ended before its media was published ({e})", self.ctx.call_id);
+                return;
+            }
             Err(e) => {
                 log::warn!("publishing media for call {} failed: {e}", self.ctx.call_id);
                 let _ = self.ctx.events.send(Event::Error {

@@ -196,7 +196,7 @@ fun videoSink(block: (VideoFrame) -> Unit): VideoSink = object : VideoSink {
     override fun onFrame(frame: VideoFrame) = block(frame)
 }
 
-/** An [AudioSink] from a lambda. It runs on the engine's audio thread every 10 ms; return at once. */
+/** An [AudioSink] from a lambda. It runs on the sink's own thread every 10 ms, in order; return quickly. */
 fun audioSink(block: (AudioFrame) -> Unit): AudioSink = object : AudioSink {
     override fun onAudio(frame: AudioFrame) = block(frame)
 }
