@@ -101,7 +101,7 @@ class RecordingDelegate : DeviceDelegate {
 }
 
 /** Poll [cond] every 50 ms until it holds; fail with [what] after [ms]. */
-suspend fun until(what: String, ms: Long = 10_000, cond: () -> Boolean) {
+suspend fun until(what: String, ms: Long = 30_000, cond: () -> Boolean) {
     val deadline = System.nanoTime() + ms * 1_000_000
     while (!cond()) {
         if (System.nanoTime() > deadline) fail("timed out after $ms ms waiting for $what")
@@ -112,7 +112,7 @@ suspend fun until(what: String, ms: Long = 10_000, cond: () -> Boolean) {
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class MediaCallTest {
     @Test
-    fun `a video call carries a Kotlin camera and the Rust test camera into Kotlin sinks, with media events and stats`() = bounded(45_000) {
+    fun `a video call carries a Kotlin camera and the Rust test camera into Kotlin sinks, with media events and stats`() = bounded(90_000) {
         val testThread = Thread.currentThread()
         phones("alice", "bob") { (alice, bob) ->
             val params = VideoEncoderParams(VideoResolution.R640X360, ResolutionMode.LANDSCAPE)
