@@ -1,7 +1,8 @@
 // Hotline's thin Swift layer over the UniFFI-generated bindings
 // (Sources/HotlineSDK/Generated/HotlineSDK.swift, written by scripts/build-ios.sh).
 // It only adapts: events as an AsyncStream, observers and device delegates
-// with empty defaults, closure sinks, sources and log listeners. The
+// with empty defaults, closure sinks, sources and log listeners, PushKit
+// payload dictionaries for handlePushPayload. The
 // engine's methods are already `async throws`.
 //
 // Checked on Linux only by a tree-sitter syntax check (tests/swift/check.sh),
@@ -140,6 +141,21 @@ public extension HotlineEngine {
                 self?.removeObserver(id: id)
             }
         }
+    }
+}
+
+public extension HotlineEngine {
+    /// Read a VoIP push from PushKit's `PKPushPayload.dictionaryPayload` (the
+    /// whole APNs payload): serialises it to JSON and calls
+    /// `handlePushPayload(payload:)`. Throws `HotlineError.Api(-1202, ...)`
+    /// for a payload that is not JSON-serialisable or not Hotline's.
+    func handlePushPayload(dictionary: [AnyHashable: Any]) throws -> PushAction {
+        guard JSONSerialization.isValidJSONObject(dictionary),
+              let data = try? JSONSerialization.data(withJSONObject: dictionary),
+              let json = String(data: data, encoding: .utf8) else {
+            throw HotlineError.Api(code: -1202, msg: "not a Hotline push: the payload is not JSON")
+        }
+        return try handlePushPayload(payload: json)
     }
 }
 

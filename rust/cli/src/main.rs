@@ -5,6 +5,7 @@ mod demo_cmd;
 mod devices;
 mod event_json;
 mod phone_cmd;
+mod push_cmd;
 mod record;
 mod server_cmd;
 mod usersig_cmd;
@@ -31,6 +32,9 @@ enum Command {
     Phone(phone_cmd::PhoneArgs),
     /// A real video call between two in-process phones through an embedded server, with a summary.
     Demo(demo_cmd::DemoArgs),
+    /// Offline push: send a test push with the server's credentials.
+    #[command(subcommand)]
+    Push(push_cmd::PushCommand),
     /// Load-test on loopback (bounded in count and time).
     #[command(subcommand)]
     Bench(bench_cmd::BenchCommand),
@@ -56,5 +60,6 @@ fn main() -> ExitCode {
         Command::Phone(args) => phone_cmd::run(args),
         Command::Demo(args) => demo_cmd::run(args),
         Command::Bench(cmd) => bench_cmd::run(cmd),
+        Command::Push(cmd) => push_cmd::run(cmd),
     }
 }

@@ -9,6 +9,11 @@
 //! user's render params (`--fill-mode`, `--render-rotation`) through the
 //! engine, its device delegate receives them, and the recorder applies them
 //! (into a `--view WxH` if given).
+//!
+//! With `--push-provider` and `--push-token` it registers a push token after
+//! login (the engine sends it again after every reconnect), and on exit it
+//! only disconnects, as a locked phone does: the token stays registered, so
+//! the server pushes the next invitation to it.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,7 +23,10 @@ use std::time::{Duration, Instant};
 use clap::{Args, ValueEnum};
 use hotline_engine::media::devices::{Camera, FillMode, VideoRenderParams};
 use hotline_engine::media::stats::CallStats;
-use hotline_engine::{CallEngine, CallObserver, CallParams, EngineConfig, Event, MediaType};
+use hotline_engine::{
+    CallEngine, CallObserver, CallParams, EngineConfig, Event, MediaType, PushEnvironment,
+    PushProvider,
+};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
@@ -46,6 +54,27 @@ pub enum Media {
     Audio,
     /// Audio and video.
     Video,
+}
+
+/// `--push-provider`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PushProviderArg {
+    /// Apple VoIP pushes (PushKit).
+    #[value(name = "apns_voip")]
+    ApnsVoip,
+    /// Apple alert pushes.
+    Apns,
+    /// Firebase Cloud Messaging.
+    Fcm,
+}
+
+/// `--push-environment`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PushEnvironmentArg {
+    /// APNs production.
+    Production,
+    /// APNs sandbox (development builds).
+    Sandbox,
 }
 
 /// Simulate a phone.
@@ -110,6 +139,23 @@ pub struct PhoneArgs {
     /// (0, 90, 180 or 270). Set through setVideoRenderParams.
     #[arg(long, value_name = "DEGREES", default_value = "0", value_parser = devices::parse_rotation)]
     render_rotation: u32,
+    /// Register a push token after login with this provider (needs --push-token).
+    #[arg(long, value_enum, requires = "push_token")]
+    push_provider: Option<PushProviderArg>,
+    /// The push token to register (needs --push-provider).
+    #[arg(long, requires = "push_provider")]
+    push_token: Option<String>,
+    /// The app the token belongs to: iOS bundle ID or FCM project ID.
+    #[arg(long, default_value = "io.hotline.phone", requires = "push_token")]
+    push_app: String,
+    /// The APNs endpoint of the token.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "production",
+        requires = "push_token"
+    )]
+    push_environment: PushEnvironmentArg,
     #[command(flatten)]
     media_args: MediaArgs,
 }
@@ -326,6 +372,26 @@ async fn phone(args: PhoneArgs, devices: devices::Devices) -> ExitCode {
         return ExitCode::FAILURE;
     }
     print(json!({"event": "ready", "userId": args.user_id, "deviceId": engine.device_id()}));
+    if let (Some(provider), Some(token)) = (args.push_provider, args.push_token.clone()) {
+        let provider = match provider {
+            PushProviderArg::ApnsVoip => PushProvider::ApnsVoip,
+            PushProviderArg::Apns => PushProvider::Apns,
+            PushProviderArg::Fcm => PushProvider::Fcm,
+        };
+        let environment = match args.push_environment {
+            PushEnvironmentArg::Production => PushEnvironment::Production,
+            PushEnvironmentArg::Sandbox => PushEnvironment::Sandbox,
+        };
+        match engine
+            .register_push_token(provider, token, args.push_app.clone(), environment)
+            .await
+        {
+            Ok(()) => print(json!({"event": "pushRegistered"})),
+            Err(e) => print(
+                json!({"event": "commandFailed", "command": "registerPushToken", "code": e.code.as_i32(), "message": e.message}),
+            ),
+        }
+    }
     let deadline = args
         .exit_after
         .map(|s| tokio::time::Instant::now() + secs(s));
@@ -447,6 +513,7 @@ async fn phone(args: PhoneArgs, devices: devices::Devices) -> ExitCode {
         }
     }
     // Leaving during a call (--exit-after, a signal): report what it carried.
+    // Leaving only disconnects: a registered push token stays registered.
     if let Some(mut call) = in_call.take() {
         call.refresh(&engine).await;
         print(call.stats_line(&watcher, false));

@@ -1,12 +1,13 @@
 //! [`CallCore`]: the engine's sans-IO state machine.
 //!
-//! States: the link (`connection`: down / logging in / up / stopped) and the
-//! calls (`call_view`: at most one current call).
+//! States: the link (`connection`: down / logging in / up / stopped), the
+//! calls (`call_view`: at most one current call), and the push registration
+//! to send after every login (a token, or a request to forget it).
 //!
 //! Inputs, by source:
 //! - IO layer: `Connected`, `Disconnected`, `Tick` (every input also carries `now_ms`).
 //! - Server: `Frame` (responses, call updates, kicked offline, UserSig expired, errors).
-//! - API: `Command`.
+//! - API: `Command`, `PushedCall`.
 //!
 //! Outputs: `Send` frames, observer `Event`s, `CommandDone` (exactly once per
 //! command), `LoginDone`, `Disconnect`, and finally `Timeout` when nothing
@@ -36,6 +37,8 @@ pub struct CallCore {
     view: CallView,
     out: VecDeque<Output>,
     now: u64,
+    /// `register_push` or `unregister_push`, sent after every login.
+    push: Option<ClientMsg>,
 }
 
 impl CallCore {
@@ -48,6 +51,7 @@ impl CallCore {
             view,
             out: VecDeque::new(),
             now: 0,
+            push: None,
         }
     }
 
@@ -72,12 +76,7 @@ impl CallCore {
                     user_sig: self.config.user_sig.clone(),
                     device_id: self.config.device_id.clone(),
                     multi_device: self.config.multi_device,
-                    known_calls: self
-                        .view
-                        .current()
-                        .map(|c| c.call_id.clone())
-                        .into_iter()
-                        .collect(),
+                    known_calls: self.view.known_calls(),
                 };
                 self.out
                     .push_back(Output::Send(ClientFrame { seq, msg: login }));
@@ -92,6 +91,13 @@ impl CallCore {
                 self.on_frame(msg, now);
             }
             Input::Command { id, command } => self.on_command(id, command, now),
+            Input::PushedCall {
+                call_id,
+                media_type,
+            } => {
+                log::debug!("call {call_id} came by push");
+                self.view.pushed(call_id, media_type);
+            }
             Input::Tick => {}
         }
         // After the input: a frame arriving late still counts as a sign of
@@ -299,11 +305,32 @@ impl CallCore {
                 }
             }
         }
+        let mut pushed = self.view.take_pushed();
         for call in result.calls {
-            self.apply(call, Origin::Login);
+            let origin = match pushed.iter().position(|(id, _)| *id == call.call_id) {
+                Some(i) => {
+                    pushed.remove(i);
+                    Origin::Pushed
+                }
+                None => Origin::Login,
+            };
+            self.apply(call, origin);
+        }
+        for (call_id, media_type) in pushed {
+            let mut events = Vec::new();
+            self.view.pushed_unknown(&call_id, media_type, &mut events);
+            for e in events {
+                self.event(e);
+            }
         }
         for frame in queued {
             self.out.push_back(Output::Send(frame));
+        }
+        if let Some(msg) = self.push.clone() {
+            log::debug!("sending {} after login", msg.type_name());
+            if let Ok(Some(frame)) = self.conn.submit(None, msg, now) {
+                self.out.push_back(Output::Send(frame));
+            }
         }
     }
 
@@ -316,6 +343,25 @@ impl CallCore {
         records: Option<Vec<CallRecord>>,
         sdp: Option<String>,
     ) {
+        if let ClientMsg::RegisterPush { .. } | ClientMsg::UnregisterPush = req.msg {
+            if code == 0
+                && req.msg == ClientMsg::UnregisterPush
+                && self.push == Some(req.msg.clone())
+            {
+                // The server forgot the token: nothing more to send after logins.
+                self.push = None;
+            }
+            if code != 0 && req.cmd.is_none() {
+                // Sent after a login, not by the app: say so through onError.
+                let e = CoreError::from_wire(code, message);
+                log::warn!("{} after login failed: {e}", req.msg.type_name());
+                self.event(Event::Error {
+                    code: e.code,
+                    message: format!("{} failed: {}", req.msg.type_name(), e.message),
+                });
+                return;
+            }
+        }
         let call_id = call.as_ref().map(|c| c.call_id.clone());
         let origin = match (&req.msg, code) {
             (ClientMsg::Call { .. }, 0) => Origin::MyCalls,
@@ -368,6 +414,22 @@ impl CallCore {
             self.view.current(),
             self.conn.pending(),
         );
+        if let (Command::RegisterPush { .. } | Command::UnregisterPush, Ok(msg)) = (&command, &msg)
+        {
+            // Remembered for every later login; sent now only when logged in.
+            self.push = Some(msg.clone());
+            if !self.conn.is_up() {
+                log::debug!(
+                    "command {id} ({}): sent after the next login",
+                    command.name()
+                );
+                self.out.push_back(Output::CommandDone {
+                    id,
+                    result: Ok(CommandOk::default()),
+                });
+                return;
+            }
+        }
         let result = msg.and_then(|msg| {
             if let Command::EnableMultiDeviceAbility { enabled } = command {
                 // Also for every later login.

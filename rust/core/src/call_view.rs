@@ -8,6 +8,9 @@
 //! - Server: snapshots from `call_update`, from responses (`Origin::MyCalls`
 //!   and `Origin::MyJoin` may adopt a call), and from login results.
 //! - Login: `forget_current` when the server no longer knows the current call.
+//! - Pushes: `pushed` names a call the app learned of from a push; the next
+//!   login asks for it (`known_calls`) and its snapshot arrives with
+//!   `Origin::Pushed` (`pushed_unknown` when the server does not know it).
 //!
 //! Outputs: observer [`Event`]s, in order: other participants' events, then
 //! media changes, then this user's `CallBegin`, then the terminal event.
@@ -24,12 +27,18 @@
 //!   produce nothing, except for the caller's very first snapshot (a call that
 //!   ended at once because every callee was busy still tells who was busy).
 //! - A call this user left can ring again if a newer snapshot invites them again.
+//! - A pushed call this device never saw is reported exactly once: it rings
+//!   (`CallReceived`) if it still rings for this user; otherwise the app has
+//!   shown it from the push, so it ends with `CallNotConnected` and the reason
+//!   a device that had been ringing would have got (the user's own reason,
+//!   the call's end reason, or the other device's answer).
 
 use std::collections::{HashMap, VecDeque};
 
-use hotline_proto::{CallInfo, CallState, EndReason, Participant, ParticipantState};
+use hotline_proto::{CallInfo, CallState, EndReason, MediaType, Participant, ParticipantState};
 
 use crate::event::Event;
+use crate::MAX_KNOWN_CALLS;
 
 /// How many non-current calls are remembered (for version checks).
 const MAX_HELD_CALLS: usize = 64;
@@ -45,6 +54,8 @@ pub(crate) enum Origin {
     MyJoin,
     /// A login result.
     Login,
+    /// A login result for a call the app learned of from a push.
+    Pushed,
 }
 
 /// What applying a snapshot did.
@@ -90,6 +101,8 @@ pub(crate) struct CallView {
     tracks: HashMap<String, Track>,
     order: VecDeque<String>,
     current: Option<String>,
+    /// Calls learned of from pushes, oldest first, for the next login.
+    pushed: Vec<(String, MediaType)>,
 }
 
 impl CallView {
@@ -101,7 +114,59 @@ impl CallView {
             tracks: HashMap::new(),
             order: VecDeque::new(),
             current: None,
+            pushed: Vec::new(),
         }
+    }
+
+    /// The app learned of `call_id` from a push: ask for it at the next login,
+    /// unless this device already saw it.
+    pub fn pushed(&mut self, call_id: String, media_type: MediaType) {
+        if self.tracks.get(&call_id).is_some_and(|t| t.seen)
+            || self.pushed.iter().any(|(id, _)| *id == call_id)
+        {
+            log::debug!("pushed call {call_id}: already known here");
+            return;
+        }
+        self.pushed.push((call_id, media_type));
+        // Room for the current call beside them; the oldest go first.
+        let excess = self.pushed.len().saturating_sub(MAX_KNOWN_CALLS - 1);
+        self.pushed.drain(..excess);
+    }
+
+    /// The call IDs a login names: the current call, then pushed calls.
+    pub fn known_calls(&self) -> Vec<String> {
+        let current = self.current.clone();
+        let pushed = self
+            .pushed
+            .iter()
+            .map(|(id, _)| id.clone())
+            .filter(|id| Some(id) != current.as_ref());
+        current
+            .clone()
+            .into_iter()
+            .chain(pushed)
+            .take(MAX_KNOWN_CALLS)
+            .collect()
+    }
+
+    /// Hand over the pushed calls a successful login answers for.
+    pub fn take_pushed(&mut self) -> Vec<(String, MediaType)> {
+        std::mem::take(&mut self.pushed)
+    }
+
+    /// A pushed call is missing from a login result: the server does not know
+    /// it. Unless this device saw it, the app showed it from the push alone,
+    /// so end it here with reason `Unknown`.
+    pub fn pushed_unknown(&mut self, call_id: &str, media_type: MediaType, out: &mut Vec<Event>) {
+        if self.tracks.get(call_id).is_some_and(|t| t.seen) {
+            return;
+        }
+        log::info!("pushed call {call_id} is unknown to the server; ending it here");
+        out.push(Event::CallNotConnected {
+            call_id: call_id.to_string(),
+            media_type,
+            reason: EndReason::Unknown,
+        });
     }
 
     /// The current call's newest snapshot.
@@ -187,6 +252,18 @@ impl CallView {
             _ => None,
         };
         let Some(start) = start else {
+            if origin == Origin::Pushed && !seen && newest.caller_id != self.me {
+                if let Some(reason) = self.pushed_outcome(&newest) {
+                    log::info!("pushed call {id} is over for this device ({reason:?})");
+                    out.push(Event::CallNotConnected {
+                        call_id: id,
+                        media_type: newest.media_type,
+                        reason,
+                    });
+                    self.store(newest, true);
+                    return Applied::Stored;
+                }
+            }
             if !newer {
                 return Applied::Ignored;
             }
@@ -231,6 +308,29 @@ impl CallView {
         log::debug!("call {id} is now current ({start:?})");
         self.current = Some(id);
         Applied::Current
+    }
+
+    /// Why a pushed call that does not ring here (any more) is over for this
+    /// device, as a device that had been ringing would see it; `None` if it
+    /// still rings for this user or does not concern them.
+    fn pushed_outcome(&self, snap: &CallInfo) -> Option<EndReason> {
+        let p = snap.participant(&self.me)?;
+        let ended = snap.state == CallState::Ended;
+        let elsewhere = !self.here(p);
+        let end_reason = || snap.end_reason.unwrap_or(EndReason::Unknown);
+        Some(match p.state {
+            ParticipantState::Ringing if ended => end_reason(),
+            ParticipantState::Ringing => return None,
+            ParticipantState::InCall if elsewhere => EndReason::OtherDeviceAccepted,
+            ParticipantState::InCall => end_reason(),
+            ParticipantState::Gone => match p.reason {
+                Some(EndReason::Reject | EndReason::LineBusy) if elsewhere => {
+                    EndReason::OtherDeviceReject
+                }
+                Some(r) if r != EndReason::Unknown => r,
+                _ => end_reason(),
+            },
+        })
     }
 
     fn store(&mut self, snap: CallInfo, seen: bool) {

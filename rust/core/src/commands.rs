@@ -13,10 +13,12 @@
 //! and no pending `Calls`/`Join`. SwitchCallMediaType needs a current call and
 //! only goes from video to audio. The media layer's MediaPublish,
 //! MediaAnswer and MediaState need the named call to be current with this
-//! user in it.
+//! user in it. RegisterPush needs a token of 1–512 bytes and an app of 1–155
+//! bytes (the server's limits).
 
 use std::collections::HashSet;
 
+use hotline_proto::push::{MAX_PUSH_APP_BYTES, MAX_PUSH_TOKEN_BYTES};
 use hotline_proto::user_id::validate_user_id;
 use hotline_proto::{
     resolve_invite_timeout, CallInfo, ClientMsg, ErrorCode, MediaType, ParticipantState,
@@ -53,6 +55,24 @@ fn check_user_ids(me: &str, user_ids: &[String], max: usize) -> Result<(), CoreE
         if !seen.insert(id.as_str()) {
             return Err(invalid(format!("{id} is listed twice")));
         }
+    }
+    Ok(())
+}
+
+/// Check a push registration's token and app against the server's limits
+/// (token 1–512 bytes, app 1–155 bytes); `PARAM_INVALID` says which and why.
+pub fn validate_push_registration(token: &str, app: &str) -> Result<(), CoreError> {
+    if token.is_empty() || token.len() > MAX_PUSH_TOKEN_BYTES {
+        return Err(invalid(format!(
+            "the push token must be 1–{MAX_PUSH_TOKEN_BYTES} bytes (it is {})",
+            token.len()
+        )));
+    }
+    if app.is_empty() || app.len() > MAX_PUSH_APP_BYTES {
+        return Err(invalid(format!(
+            "the push app (bundle ID or FCM project ID) must be 1–{MAX_PUSH_APP_BYTES} bytes (it is {})",
+            app.len()
+        )));
     }
     Ok(())
 }
@@ -199,6 +219,21 @@ pub(crate) fn to_msg<'a>(
         Command::DeleteRecordCalls { record_ids } => ClientMsg::DeleteRecords {
             record_ids: record_ids.clone(),
         },
+        Command::RegisterPush {
+            provider,
+            token,
+            app,
+            environment,
+        } => {
+            validate_push_registration(token, app)?;
+            ClientMsg::RegisterPush {
+                provider: *provider,
+                token: token.clone(),
+                app: app.clone(),
+                environment: *environment,
+            }
+        }
+        Command::UnregisterPush => ClientMsg::UnregisterPush,
         Command::MediaPublish { call_id, sdp } => {
             in_current_call(current, me, call_id)?;
             ClientMsg::MediaPublish {

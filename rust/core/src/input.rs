@@ -1,5 +1,6 @@
 //! What the IO layer feeds into [`crate::CallCore::handle`].
 
+use hotline_proto::push::{PushEnvironment, PushProvider};
 use hotline_proto::{MediaType, OfflinePushInfo, RecordFilter, ServerMsg};
 
 /// Who this core logs in as. `Debug` hides the UserSig.
@@ -48,6 +49,19 @@ pub enum Input {
     },
     /// Time advanced (for example the [`crate::Output::Timeout`] instant was reached).
     Tick,
+    /// The app learned of this call from a push (the device had no
+    /// connection when it was invited). The next login names it in
+    /// `known_calls`, so its snapshot comes back even if it ended meanwhile,
+    /// and the core reports it: `CallReceived` if it still rings for this
+    /// user, else `CallNotConnected` with the snapshot's reason (`Unknown`
+    /// if the server does not know the call). Calls this core already holds
+    /// are left as they are.
+    PushedCall {
+        /// The call, from the push.
+        call_id: String,
+        /// Its media type, from the push (for a call the server does not know).
+        media_type: MediaType,
+    },
 }
 
 /// Optional parameters of [`Command::Calls`] (TUICallEngine's `TUICallParams`).
@@ -145,6 +159,24 @@ pub enum Command {
         /// The SDP answer.
         sdp: String,
     },
+    /// Register this device's push token: remembered, and sent after every
+    /// login from now on. Sent at once when logged in (the command finishes
+    /// with the server's answer); otherwise it finishes at once and the
+    /// token goes out after the next login.
+    RegisterPush {
+        /// Who delivers the pushes.
+        provider: PushProvider,
+        /// The token the platform gave the app (1–512 bytes).
+        token: String,
+        /// The iOS bundle ID or the FCM project ID (1–155 bytes).
+        app: String,
+        /// APNs only: which endpoint the token belongs to.
+        environment: PushEnvironment,
+    },
+    /// Forget this device's push token: no longer sent after logins, and
+    /// `unregister_push` goes out now when logged in (the command finishes
+    /// with the server's answer), otherwise after the next login.
+    UnregisterPush,
     /// Tell the others whether this user's microphone and camera are sending.
     MediaState {
         /// The current call.
@@ -175,6 +207,8 @@ impl Command {
             Command::MediaPublish { .. } => "mediaPublish",
             Command::MediaAnswer { .. } => "mediaAnswer",
             Command::MediaState { .. } => "mediaState",
+            Command::RegisterPush { .. } => "registerPushToken",
+            Command::UnregisterPush => "unregisterPushToken",
         }
     }
 }

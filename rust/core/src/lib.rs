@@ -36,6 +36,11 @@
 //! - `connection`: login, heartbeats, liveness and request tracking.
 //! - `call_view`: snapshots per call, and snapshot differences → events.
 //! - `commands`: local validation of API commands → client frames.
+//!
+//! Offline push: [`Command::RegisterPush`] is remembered and sent after every
+//! login; [`Input::PushedCall`] names a call the app learned of from a push
+//! in the next login's `known_calls`, so that it is reported even if it
+//! ended before the device came online.
 //! - `call_core`: [`CallCore`], gluing the above together.
 
 mod call_core;
@@ -48,6 +53,7 @@ pub mod input;
 pub mod output;
 
 pub use call_core::CallCore;
+pub use commands::validate_push_registration;
 pub use error::CoreError;
 pub use event::{Event, NetworkQuality, UserNetworkQuality, UserVolume};
 pub use input::{CallParams, Command, CoreConfig, Input};
@@ -61,5 +67,8 @@ pub const MAX_QUEUED_COMMANDS: usize = 32;
 pub const LIVENESS_SLACK_MS: u64 = 5_000;
 /// Largest number of callees one `Calls` may name.
 pub const MAX_CALLEES: usize = 8;
+/// How many call IDs a login's `known_calls` carries at most (the server
+/// reads no more): the current call, then calls learned of from pushes.
+pub const MAX_KNOWN_CALLS: usize = 8;
 /// When nothing is scheduled, `poll_output` asks for a tick this far ahead, in ms.
 pub const IDLE_TICK_MS: u64 = 60_000;

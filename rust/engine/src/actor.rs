@@ -30,6 +30,8 @@ pub(crate) enum ActorMsg {
         command: Command,
         reply: oneshot::Sender<Result<CommandOk, CoreError>>,
     },
+    /// Feed this input (no answer): a call learned of from a push.
+    Input(Input),
     /// Disconnect and stop.
     Stop(oneshot::Sender<()>),
 }
@@ -37,11 +39,14 @@ pub(crate) enum ActorMsg {
 /// How long a connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Spawn the actor; `login` hears the first login result.
+/// Spawn the actor; `login` hears the first login result. `before` is fed to
+/// the core before it first connects (the push registration and pushed
+/// calls the engine remembered); commands among them go unanswered.
 pub(crate) fn spawn(
     runtime: &tokio::runtime::Handle,
     url: String,
     config: CoreConfig,
+    before: Vec<Input>,
     events: std::sync::mpsc::Sender<Event>,
     login: oneshot::Sender<Result<(), CoreError>>,
     media: Arc<Media>,
@@ -53,11 +58,15 @@ pub(crate) fn spawn(
         actor: tx.clone(),
         events: events.clone(),
     };
+    let mut core = CallCore::new(config);
+    for input in before {
+        core.handle(input, 0);
+    }
     let actor = Actor {
         media,
         link,
         url,
-        core: CallCore::new(config),
+        core,
         epoch: Instant::now(),
         socket: None,
         events,
@@ -132,6 +141,7 @@ impl Actor {
                         self.pending.insert(id, reply);
                         self.feed(Input::Command { id, command });
                     }
+                    Some(ActorMsg::Input(input)) => self.feed(input),
                     Some(ActorMsg::Stop(reply)) => { stop_reply = Some(reply); break; }
                     None => break,
                 },

@@ -3,7 +3,8 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
-use hotline_core::{CallParams, Command, CommandOk, CoreConfig, CoreError, Event};
+use hotline_core::{CallParams, Command, CommandOk, CoreConfig, CoreError, Event, Input};
+use hotline_proto::push::{PushEnvironment, PushProvider};
 use hotline_proto::{user_id::validate_user_id, CallRecord, ErrorCode, MediaType, RecordFilter};
 use rand::Rng;
 use tokio::runtime::Runtime;
@@ -17,6 +18,7 @@ use crate::media::devices::{
 };
 use crate::media::stats::CallStats;
 use crate::media::{AudioOut, Media, VideoView};
+use crate::push::PushAction;
 use hotline_media::VideoEncoderParams;
 
 /// What `init` needs.
@@ -71,6 +73,11 @@ pub struct CallEngine {
     multi_device: AtomicBool,
     device_id: String,
     media: Arc<Media>,
+    /// The app's last push request (`RegisterPush` or `UnregisterPush`),
+    /// handed to every new actor so each login sends it.
+    push: Mutex<Option<Command>>,
+    /// Calls learned of from pushes before `init`, for its login.
+    pushed: Mutex<Vec<Input>>,
 }
 
 impl Default for CallEngine {
@@ -99,6 +106,8 @@ impl CallEngine {
             multi_device: AtomicBool::new(false),
             device_id: format!("{:016x}", rand::thread_rng().gen::<u64>()),
             media: Arc::new(Media::new()),
+            push: Mutex::new(None),
+            pushed: Mutex::new(Vec::new()),
         }
     }
 
@@ -137,10 +146,21 @@ impl CallEngine {
                 .runtime
                 .as_ref()
                 .expect("runtime lives as long as the engine");
+            // Read under the actor slot's lock, which the push methods take
+            // too: whatever they remembered before this point goes in here,
+            // anything later goes to the actor.
+            let mut before = self.pushed.lock().expect("pushed calls").clone();
+            if let Some(push) = self.push.lock().expect("push").clone() {
+                before.push(Input::Command {
+                    id: 0,
+                    command: push,
+                });
+            }
             let tx = actor::spawn(
                 runtime.handle(),
                 config.server_url.clone(),
                 core_config,
+                before,
                 self.events.clone(),
                 login_tx,
                 self.media.clone(),
@@ -148,7 +168,11 @@ impl CallEngine {
             *slot = Some(tx);
         }
         match login_rx.await {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(())) => {
+                // That login asked for them and reported them.
+                self.pushed.lock().expect("pushed calls").clear();
+                Ok(())
+            }
             Ok(Err(e)) => {
                 self.un_init().await;
                 Err(e.into())
@@ -288,6 +312,109 @@ impl CallEngine {
         self.run(Command::EnableMultiDeviceAbility { enabled })
             .await
             .map(drop)
+    }
+
+    /// Register this device's push token, so that invitations reach the
+    /// phone through APNs or FCM while it has no connection. `token` (1–512
+    /// bytes) is PushKit's VoIP token (hex) or FCM's registration token;
+    /// `app` (1–155 bytes) the iOS bundle ID or the FCM project ID;
+    /// `environment` matters for APNs only (sandbox for development builds).
+    ///
+    /// The engine remembers it and sends it after every login from now on,
+    /// this engine's later `init`s included. When logged in it returns the
+    /// server's answer; before `init` (or while reconnecting) it returns at
+    /// once and the token goes out after the next login (a refusal then is
+    /// reported through `onError`). Bad lengths are `PARAM_INVALID` at once.
+    pub async fn register_push_token(
+        &self,
+        provider: PushProvider,
+        token: String,
+        app: String,
+        environment: PushEnvironment,
+    ) -> Result<(), CallError> {
+        hotline_core::validate_push_registration(&token, &app)?;
+        self.push_request(Command::RegisterPush {
+            provider,
+            token,
+            app,
+            environment,
+        })
+        .await
+    }
+
+    /// Forget this device's push token (the user logs out, or turned calls
+    /// off): the server stops pushing to it, and later logins no longer send
+    /// it. When logged in it returns the server's answer; otherwise it
+    /// returns at once and the request goes out after the next login.
+    /// `un_init` does not do this: a phone that merely goes offline keeps
+    /// receiving pushes.
+    pub async fn unregister_push_token(&self) -> Result<(), CallError> {
+        self.push_request(Command::UnregisterPush).await
+    }
+
+    async fn push_request(&self, command: Command) -> Result<(), CallError> {
+        let tx = {
+            let slot = self.actor.lock().expect("actor slot");
+            *self.push.lock().expect("push") = Some(command.clone());
+            slot.clone()
+        };
+        let Some(tx) = tx else {
+            return Ok(());
+        };
+        let (reply, result) = oneshot::channel();
+        if tx.send(ActorMsg::Command { command, reply }).is_err() {
+            return Ok(()); // stopping: remembered for the next init
+        }
+        match result.await {
+            Ok(r) => r.map(drop).map_err(CallError::from),
+            Err(_) => Ok(()),
+        }
+    }
+
+    /// Read a push the app received (never touches the network; call it
+    /// before or after `init`): the `hotline` value of FCM's data map, the
+    /// whole APNs payload (PushKit's `dictionaryPayload` as JSON), or the
+    /// `hotline` object alone. An unreadable push is `PARAM_INVALID` with
+    /// the reason.
+    ///
+    /// For [`PushAction::IncomingCall`] the engine also remembers the call:
+    /// the next login asks the server for it, so it is reported as usual even
+    /// if the app was not running: `CallReceived` if it still rings for this
+    /// user, otherwise `CallNotConnected` with the reason (`Canceled`,
+    /// `NoResponse`, `OtherDeviceAccepted`, …). A call this engine already
+    /// knows is not reported twice. [`PushAction::Expired`] is a call push
+    /// whose deadline passed (by the system clock); [`PushAction::Cancel`]
+    /// changes nothing in the engine.
+    pub fn handle_push_payload(&self, payload: &str) -> Result<PushAction, CallError> {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let action = PushAction::from_payload(payload, now_ms)?;
+        if let PushAction::IncomingCall {
+            call_id,
+            media_type,
+            ..
+        } = &action
+        {
+            let input = Input::PushedCall {
+                call_id: call_id.clone(),
+                media_type: *media_type,
+            };
+            let slot = self.actor.lock().expect("actor slot");
+            let sent = slot
+                .as_ref()
+                .is_some_and(|tx| tx.send(ActorMsg::Input(input.clone())).is_ok());
+            if !sent {
+                let mut pushed = self.pushed.lock().expect("pushed calls");
+                if !pushed.contains(&input) {
+                    pushed.push(input);
+                    // The core keeps the newest few; so does this list.
+                    let excess = pushed.len().saturating_sub(hotline_core::MAX_KNOWN_CALLS);
+                    pushed.drain(..excess);
+                }
+            }
+        }
+        Ok(action)
     }
 
     /// This user's call records, newest first.

@@ -18,16 +18,23 @@
 //! let call_id = engine.calls(vec!["bob".into()], MediaType::Video, CallParams::default()).await?;
 //! # let _ = call_id; Ok(()) }
 //! ```
+//!
+//! Offline push: [`CallEngine::register_push_token`] registers the device's
+//! push token (sent after every login), and [`CallEngine::handle_push_payload`]
+//! reads a push before any network and makes the next login report its call.
 
 mod actor;
 mod backoff;
 mod engine;
 mod events;
 pub mod media;
+mod push;
 
 pub use engine::{CallEngine, CallError, EngineConfig, ObserverId};
 pub use events::CallObserver;
 pub use hotline_core::{CallParams, Event};
+pub use hotline_proto::push::{CancelReason, PushEnvironment, PushProvider};
 pub use hotline_proto::{
     CallRecord, CallResult, EndReason, ErrorCode, MediaType, OfflinePushInfo, RecordFilter,
 };
+pub use push::PushAction;

@@ -152,3 +152,156 @@ impl From<hotline_engine::CallRecord> for CallRecord {
         }
     }
 }
+
+/// Who delivers a device's pushes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum PushProvider {
+    /// Apple's VoIP pushes (PushKit), reported to CallKit. The token is
+    /// PushKit's VoIP token as hex.
+    ApnsVoip,
+    /// Apple's ordinary (alert) pushes, for apps that do not use CallKit.
+    Apns,
+    /// Firebase Cloud Messaging (Android): the FCM registration token.
+    Fcm,
+}
+
+impl From<PushProvider> for hotline_engine::PushProvider {
+    fn from(p: PushProvider) -> Self {
+        match p {
+            PushProvider::ApnsVoip => hotline_engine::PushProvider::ApnsVoip,
+            PushProvider::Apns => hotline_engine::PushProvider::Apns,
+            PushProvider::Fcm => hotline_engine::PushProvider::Fcm,
+        }
+    }
+}
+
+/// Which APNs endpoint a token belongs to (ignored for FCM).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum PushEnvironment {
+    /// App Store, TestFlight and ad-hoc builds.
+    Production,
+    /// Development builds run from Xcode.
+    Sandbox,
+}
+
+impl From<PushEnvironment> for hotline_engine::PushEnvironment {
+    fn from(e: PushEnvironment) -> Self {
+        match e {
+            PushEnvironment::Production => hotline_engine::PushEnvironment::Production,
+            PushEnvironment::Sandbox => hotline_engine::PushEnvironment::Sandbox,
+        }
+    }
+}
+
+/// Why a push tells the app to stop showing a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum PushCancelReason {
+    /// The caller hung up before anyone answered (or the call ended).
+    Canceled,
+    /// The invitation timed out.
+    NoResponse,
+    /// The user answered on another device.
+    AnsweredElsewhere,
+    /// The user rejected (or ignored) the call on another device.
+    RejectedElsewhere,
+}
+
+impl From<hotline_engine::CancelReason> for PushCancelReason {
+    fn from(r: hotline_engine::CancelReason) -> Self {
+        match r {
+            hotline_engine::CancelReason::Canceled => PushCancelReason::Canceled,
+            hotline_engine::CancelReason::NoResponse => PushCancelReason::NoResponse,
+            hotline_engine::CancelReason::AnsweredElsewhere => PushCancelReason::AnsweredElsewhere,
+            hotline_engine::CancelReason::RejectedElsewhere => PushCancelReason::RejectedElsewhere,
+        }
+    }
+}
+
+/// What a push asks the app to do (`handle_push_payload`).
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum PushAction {
+    /// An incoming call: show it now (iOS: report it to CallKit; Android: a
+    /// full-screen incoming-call notification), then `init`: the engine
+    /// reports the call as usual, `onCallReceived` if it still rings, or
+    /// `onCallNotConnected` with the reason if it ended meanwhile.
+    IncomingCall {
+        /// The call.
+        call_id: String,
+        /// Who is calling.
+        caller_id: String,
+        /// The caller's nickname, possibly empty.
+        caller_nickname: String,
+        /// The caller's avatar URL, possibly empty.
+        caller_avatar: String,
+        /// Audio or video.
+        media_type: MediaType,
+        /// Whether it is a group call.
+        is_group: bool,
+        /// Everyone else invited (the caller and this user excluded).
+        invitees: Vec<String>,
+        /// Unix ms after which the invitation no longer rings.
+        deadline_ms: i64,
+        /// The WebSocket URL of the server that sent it (for `EngineConfig`).
+        server_url: String,
+        /// The caller's `OfflinePushInfo.title`.
+        title: String,
+        /// The caller's `OfflinePushInfo.desc`.
+        desc: String,
+        /// The caller's `OfflinePushInfo.ext`.
+        ext: String,
+    },
+    /// Stop showing the call (end the CallKit call, remove the notification).
+    Cancel {
+        /// The call.
+        call_id: String,
+        /// Why.
+        reason: PushCancelReason,
+    },
+    /// A call push that arrived after its invitation stopped ringing: show
+    /// nothing (iOS: PushKit requires every VoIP push to be reported, so
+    /// report it to CallKit and end it at once).
+    Expired {
+        /// The call.
+        call_id: String,
+    },
+}
+
+impl From<hotline_engine::PushAction> for PushAction {
+    fn from(a: hotline_engine::PushAction) -> Self {
+        use hotline_engine::PushAction as A;
+        match a {
+            A::IncomingCall {
+                call_id,
+                caller_id,
+                caller_nickname,
+                caller_avatar,
+                media_type,
+                is_group,
+                invitees,
+                deadline_ms,
+                server_url,
+                title,
+                desc,
+                ext,
+            } => PushAction::IncomingCall {
+                call_id,
+                caller_id,
+                caller_nickname,
+                caller_avatar,
+                media_type,
+                is_group,
+                invitees,
+                deadline_ms,
+                server_url,
+                title,
+                desc,
+                ext,
+            },
+            A::Cancel { call_id, reason } => PushAction::Cancel {
+                call_id,
+                reason: reason.into(),
+            },
+            A::Expired { call_id } => PushAction::Expired { call_id },
+        }
+    }
+}

@@ -37,7 +37,10 @@ mod video;
 pub use bench::{
     fire_test_events, pull_test_frames, push_test_frames, FramePullStats, FramePushStats,
 };
-pub use convert::{CallParams, CallRecord, EngineConfig, OfflinePushInfo, RecordFilter};
+pub use convert::{
+    CallParams, CallRecord, EngineConfig, OfflinePushInfo, PushAction, PushCancelReason,
+    PushEnvironment, PushProvider, RecordFilter,
+};
 pub use devices::{
     AudioFrame, AudioSink, AudioSource, CapturedFrame, DeviceDelegate, FrameFormat,
     VideoRenderParams, VideoSource,
@@ -285,6 +288,50 @@ impl HotlineEngine {
     /// This engine's device ID (random, stable for the engine's life).
     pub fn device_id(&self) -> String {
         self.inner.device_id().to_string()
+    }
+}
+
+/// Offline push: invitations reach the phone through APNs or FCM while the
+/// app has no connection (docs/bindings.md, "Offline push").
+#[uniffi::export]
+impl HotlineEngine {
+    /// Register this device's push token (PushKit's VoIP token as hex, or
+    /// FCM's registration token; 1–512 bytes) for `app` (the iOS bundle ID
+    /// or the FCM project ID; 1–155 bytes); `environment` matters for APNs
+    /// only. Remembered and sent after every login, later `init`s included.
+    /// Logged in: returns the server's answer. Before `init` or while
+    /// reconnecting: returns at once, and the token goes out after the next
+    /// login (a refusal then comes as `onError`). Throws -1202
+    /// `PARAM_INVALID` for bad lengths.
+    pub async fn register_push_token(
+        &self,
+        provider: PushProvider,
+        token: String,
+        app: String,
+        environment: PushEnvironment,
+    ) -> Result<(), HotlineError> {
+        Ok(self
+            .inner
+            .register_push_token(provider.into(), token, app, environment.into())
+            .await?)
+    }
+
+    /// Forget this device's push token (the user logs out or turns calls
+    /// off). Logged in: returns the server's answer; otherwise returns at
+    /// once and the request goes out after the next login. `un_init` does
+    /// not unregister.
+    pub async fn unregister_push_token(&self) -> Result<(), HotlineError> {
+        Ok(self.inner.unregister_push_token().await?)
+    }
+
+    /// Read a push (immediate, no network; before or after `init`): FCM's
+    /// `data["hotline"]`, or the whole APNs payload as JSON. For
+    /// `IncomingCall` the engine remembers the call, so the next login
+    /// reports it (`onCallReceived`, or `onCallNotConnected` if it ended).
+    /// Throws -1202 `PARAM_INVALID` with the reason for a push that is not
+    /// Hotline's.
+    pub fn handle_push_payload(&self, payload: String) -> Result<PushAction, HotlineError> {
+        Ok(self.inner.handle_push_payload(&payload)?.into())
     }
 }
 

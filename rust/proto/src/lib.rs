@@ -12,6 +12,7 @@
 pub mod call;
 pub mod code;
 pub mod message;
+pub mod push;
 pub mod user_id;
 pub mod usersig;
 

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::call::{CallInfo, MediaType, OfflinePushInfo};
 use crate::code::ErrorCode;
+use crate::push::{PushEnvironment, PushProvider};
 
 /// A client request: a sequence number and a message.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -158,6 +159,22 @@ pub enum ClientMsg {
         /// The SDP answer.
         sdp: String,
     },
+    /// Register this device's push token, so that invitations reach it while
+    /// it has no connection (`docs/push.md`). Replaces the device's previous
+    /// token; a token another user registered moves to this user.
+    RegisterPush {
+        /// Who delivers the pushes.
+        provider: PushProvider,
+        /// The token the platform gave the app.
+        token: String,
+        /// The iOS bundle ID, or the FCM project ID.
+        app: String,
+        /// APNs only: which endpoint the token belongs to (default production).
+        #[serde(default)]
+        environment: PushEnvironment,
+    },
+    /// Forget this device's push token (logging out, notifications off).
+    UnregisterPush,
     /// Tell everyone whether one's microphone and camera are sending.
     MediaState {
         /// The call.
@@ -185,7 +202,7 @@ impl ClientMsg {
     }
 
     /// Every `type` value a client may send.
-    pub const TYPES: [&'static str; 18] = [
+    pub const TYPES: [&'static str; 20] = [
         "login",
         "ping",
         "call",
@@ -203,6 +220,8 @@ impl ClientMsg {
         "media_publish",
         "media_answer",
         "media_state",
+        "register_push",
+        "unregister_push",
         // Reserved so old servers answer UNKNOWN_MESSAGE consistently.
         "logout",
     ];
@@ -227,6 +246,8 @@ impl ClientMsg {
             ClientMsg::MediaPublish { .. } => "media_publish",
             ClientMsg::MediaAnswer { .. } => "media_answer",
             ClientMsg::MediaState { .. } => "media_state",
+            ClientMsg::RegisterPush { .. } => "register_push",
+            ClientMsg::UnregisterPush => "unregister_push",
         }
     }
 }

@@ -43,6 +43,28 @@ pub struct ServerConfig {
     /// Serve the web client's files from this directory (read per request)
     /// instead of the copies built into the binary.
     pub web_dir: Option<PathBuf>,
+    /// The WebSocket URL phones log in to, written into push payloads (for a
+    /// server behind a proxy or TLS terminator). Unset: `ws://<listen>/ws`.
+    pub public_url: Option<String>,
+    /// APNs: the team's token-signing key, Apple's `AuthKey_<key id>.p8`.
+    pub apns_key_file: Option<PathBuf>,
+    /// APNs: the key's ID (10 characters).
+    pub apns_key_id: Option<String>,
+    /// APNs: the developer team's ID (10 characters).
+    pub apns_team_id: Option<String>,
+    /// APNs: the iOS app's bundle ID; VoIP pushes go to `<topic>.voip`.
+    pub apns_topic: Option<String>,
+    /// APNs: one base URL for both environments instead of Apple's (tests,
+    /// relays).
+    pub apns_url: Option<String>,
+    /// FCM: the service account's JSON key file (its `project_id` is the
+    /// Firebase project pushed to).
+    pub fcm_service_account: Option<PathBuf>,
+    /// FCM: the base URL instead of `https://fcm.googleapis.com` (tests, relays).
+    pub fcm_url: Option<String>,
+    /// PEM file of extra certificate authorities to trust for push
+    /// connections (a test provider, a corporate relay).
+    pub push_ca_file: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -63,6 +85,15 @@ impl Default for ServerConfig {
             media_public_addr: None,
             dev_usersig: false,
             web_dir: None,
+            public_url: None,
+            apns_key_file: None,
+            apns_key_id: None,
+            apns_team_id: None,
+            apns_topic: None,
+            apns_url: None,
+            fcm_service_account: None,
+            fcm_url: None,
+            push_ca_file: None,
         }
     }
 }
@@ -106,6 +137,26 @@ impl ServerConfig {
             return bad(
                 "media_public_addr must be an address clients can reach, not 0.0.0.0 or ::",
             );
+        }
+        let apns = [
+            ("apns_key_file (--apns-key-file)", self.apns_key_file.is_some()),
+            ("apns_key_id (--apns-key-id)", self.apns_key_id.is_some()),
+            ("apns_team_id (--apns-team-id)", self.apns_team_id.is_some()),
+            ("apns_topic (--apns-topic)", self.apns_topic.is_some()),
+        ];
+        if apns.iter().any(|(_, set)| *set) {
+            let missing: Vec<&str> = apns.iter().filter(|(_, set)| !set).map(|(n, _)| *n).collect();
+            if !missing.is_empty() {
+                return Err(ConfigError(format!(
+                    "APNs needs all four of key file, key ID, team ID and topic; missing {}",
+                    missing.join(", ")
+                )));
+            }
+        }
+        if let Some(url) = &self.public_url {
+            if !(url.starts_with("ws://") || url.starts_with("wss://")) {
+                return bad("public_url must be a ws:// or wss:// URL (flag --public-url, env HOTLINE_PUBLIC_URL)");
+            }
         }
         if let Some(dir) = &self.web_dir {
             if !dir.is_dir() {

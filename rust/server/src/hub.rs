@@ -9,11 +9,14 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use hotline_proto::push::PushKind;
 use hotline_proto::{CallInfo, ClientMsg, EndReason, LoginResult, ServerMsg};
 use rand::Rng;
 use tokio::sync::{mpsc, oneshot, watch, Notify};
 
 use crate::metrics::Metrics;
+use crate::push::ringing::{RingChange, Ringing};
+use crate::push::{Push, PushJob, CANCEL_TTL_MS};
 use crate::registry::{Change, NewCall, Refusal, Registry};
 use crate::sfu::{Cmd, Sfu};
 use crate::store::Store;
@@ -156,6 +159,8 @@ pub struct Hub {
     sfu: Option<Sfu>,
     /// Unfinished calls someone published media in (the SFU hears their changes).
     media_calls: HashSet<String>,
+    /// Offline push, when configured, and who rings (to know what to push).
+    push: Option<(Push, Ringing)>,
 }
 
 /// WebSocket close code for "policy violation", used for kicks.
@@ -183,9 +188,19 @@ impl Hub {
             idle_timeout_s,
             sfu: None,
             media_calls: HashSet::new(),
+            push: None,
         };
         hub.update_gauges();
         hub
+    }
+
+    /// Push invitations to devices that are not connected. Invitations that
+    /// already ring (restored after a restart) were pushed before and are
+    /// not pushed again.
+    pub fn with_push(mut self, push: Push) -> Hub {
+        let ringing = Ringing::from_calls(self.registry.calls());
+        self.push = Some((push, ringing));
+        self
     }
 
     /// Route media requests to this SFU (without one they are refused).
@@ -582,6 +597,7 @@ impl Hub {
             if let Some(p) = self.registry.offline_push(&call.call_id) {
                 push.insert(call.call_id.clone(), p.clone());
             }
+            self.push_ring_changes(call);
             let msg = ServerMsg::CallUpdate { call: call.clone() };
             let text = serde_json::to_string(&msg).expect("ServerMsg serialises");
             // Everyone ever invited hears every change: at most a few dozen
@@ -606,6 +622,61 @@ impl Hub {
                 sfu,
             })
             .await;
+    }
+
+    /// Hand the push service who started or stopped ringing in this snapshot.
+    fn push_ring_changes(&mut self, call: &CallInfo) {
+        let Some((push, ringing)) = self.push.as_mut() else { return };
+        for change in ringing.update(call) {
+            let (user_id, payload) = match change {
+                RingChange::Ring { user_id, deadline_ms } => {
+                    let devices = self.devices.get(&user_id).map_or(&[][..], Vec::as_slice);
+                    // A single-device login rings over its connection; other devices stay quiet.
+                    if devices.iter().any(|d| !d.multi_device) {
+                        continue;
+                    }
+                    let offline_push = self.registry.offline_push(&call.call_id).cloned().unwrap_or_default();
+                    let invitees = call
+                        .participants
+                        .iter()
+                        .filter(|p| p.user_id != call.caller_id && p.user_id != user_id)
+                        .map(|p| p.user_id.clone())
+                        .take(9)
+                        .collect();
+                    let kind = PushKind::Call {
+                        caller_id: call.caller_id.clone(),
+                        caller_nickname: String::new(),
+                        caller_avatar: String::new(),
+                        media_type: call.media_type,
+                        is_group: call.is_group,
+                        invitees,
+                        server_url: String::new(),
+                        title: offline_push.title,
+                        desc: offline_push.desc,
+                        ext: offline_push.ext,
+                    };
+                    (user_id, crate::push::payload(&call.call_id, deadline_ms, kind))
+                }
+                RingChange::Stop { user_id, reason } => {
+                    let kind = PushKind::Cancel { reason };
+                    let deadline_ms = unix_ms() + CANCEL_TTL_MS;
+                    (user_id, crate::push::payload(&call.call_id, deadline_ms, kind))
+                }
+            };
+            let connected_devices = self
+                .devices
+                .get(&user_id)
+                .into_iter()
+                .flatten()
+                .map(|d| d.device_id.clone())
+                .collect();
+            push.submit(PushJob {
+                user_id,
+                connected_devices,
+                payload,
+                made_at: std::time::Instant::now(),
+            });
+        }
     }
 
     /// What the SFU must hear about a change of a call someone published

@@ -17,6 +17,7 @@ pub mod config;
 pub mod http;
 pub mod hub;
 pub mod metrics;
+pub mod push;
 pub mod registry;
 pub mod session;
 pub mod sfu;
@@ -39,6 +40,9 @@ pub enum StartError {
     /// The configuration is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// Push credentials could not be loaded.
+    #[error(transparent)]
+    Push(#[from] push::PushError),
     /// The database could not be opened or migrated.
     #[error("cannot open database: {0}")]
     Store(#[from] store::StoreError),
@@ -140,7 +144,6 @@ pub async fn start(config: ServerConfig) -> Result<ServerHandle, StartError> {
         config.idle_timeout_s,
     )
     .with_sfu(sfu);
-    let hub_task = tokio::spawn(hub.run(hub_rx, committed));
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -152,6 +155,15 @@ pub async fn start(config: ServerConfig) -> Result<ServerHandle, StartError> {
         addr: config.listen,
         source,
     })?;
+    let server_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("ws://{addr}{}", http::WS_PATH));
+    let hub = match push::start(&config, store.clone(), metrics.push.clone(), server_url)? {
+        Some(push) => hub.with_push(push),
+        None => hub,
+    };
+    let hub_task = tokio::spawn(hub.run(hub_rx, committed));
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let shared = Arc::new(session::Shared {
         config,

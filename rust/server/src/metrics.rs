@@ -37,6 +37,8 @@ pub struct Metrics {
     /// Subscribers' PLI/FIR relayed to publishers.
     pub sfu_keyframe_requests_total: AtomicU64,
     errors: [AtomicU64; ErrorCode::ALL.len()],
+    /// Offline push counters.
+    pub push: std::sync::Arc<crate::push::PushMetrics>,
 }
 
 impl Metrics {
@@ -156,6 +158,7 @@ impl Metrics {
                 self.errors[i].load(Relaxed)
             );
         }
+        self.push.render(&mut out);
         out
     }
 }

@@ -150,6 +150,11 @@ impl Registry {
     }
 
     /// Offline push content stored for a call.
+    /// Every unfinished call.
+    pub fn calls(&self) -> impl Iterator<Item = &CallInfo> {
+        self.calls.values()
+    }
+
     pub fn offline_push(&self, call_id: &str) -> Option<&OfflinePushInfo> {
         self.offline_push.get(call_id)
     }

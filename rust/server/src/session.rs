@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use hotline_proto::push::{MAX_PUSH_APP_BYTES, MAX_PUSH_TOKEN_BYTES};
 use hotline_proto::usersig::{self, UserSigError};
 use hotline_proto::{
     user_id::validate_user_id, ClientFrame, ClientMsg, ErrorCode, RecordFilter, ServerMsg,
@@ -17,7 +18,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::config::ServerConfig;
 use crate::hub::{unix_ms, HubMsg, Outbound, Outbox, CLOSE_POLICY};
 use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::store::{PushToken, Store};
 use crate::writer::Watermark;
 
 /// What every session shares.
@@ -422,6 +423,34 @@ async fn handle_request(
                 Err(e) => store_failure(seq, e),
             }
         }
+        ClientMsg::RegisterPush {
+            provider,
+            token,
+            app,
+            environment,
+        } => match check_push_registration(&token, &app) {
+            Err(why) => ServerMsg::err(seq, ErrorCode::ParamInvalid, why),
+            Ok(()) => {
+                let token = PushToken {
+                    user_id: user.clone(),
+                    device_id: login.device_id.clone(),
+                    provider,
+                    token,
+                    app,
+                    environment,
+                };
+                match shared.store.set_push_token(&token, unix_ms()).await {
+                    Ok(()) => ServerMsg::ok(seq),
+                    Err(e) => store_failure(seq, e),
+                }
+            }
+        },
+        ClientMsg::UnregisterPush => {
+            match shared.store.delete_push_token(user, &login.device_id).await {
+                Ok(_) => ServerMsg::ok(seq),
+                Err(e) => store_failure(seq, e),
+            }
+        }
         ClientMsg::DeleteRecords { record_ids } => {
             if record_ids.is_empty() || record_ids.len() > 100 {
                 ServerMsg::err(seq, ErrorCode::ParamInvalid, "give 1 to 100 record IDs")
@@ -457,6 +486,26 @@ async fn handle_request(
     }
     send(socket, &reply).await;
     Flow::Continue
+}
+
+/// A push token and app as `register_push` allows them: tokens are 1 to
+/// [`MAX_PUSH_TOKEN_BYTES`] of letters, digits and `_-:.` (APNs tokens are
+/// hex, FCM's use the rest), apps 1 to [`MAX_PUSH_APP_BYTES`] of letters,
+/// digits and `.-_` (bundle IDs and project IDs).
+fn check_push_registration(token: &str, app: &str) -> Result<(), String> {
+    let token_char = |c: char| c.is_ascii_alphanumeric() || "_-:.".contains(c);
+    let app_char = |c: char| c.is_ascii_alphanumeric() || ".-_".contains(c);
+    if token.is_empty() || token.len() > MAX_PUSH_TOKEN_BYTES || !token.chars().all(token_char) {
+        return Err(format!(
+            "token must be 1 to {MAX_PUSH_TOKEN_BYTES} letters, digits or '_-:.'"
+        ));
+    }
+    if app.is_empty() || app.len() > MAX_PUSH_APP_BYTES || !app.chars().all(app_char) {
+        return Err(format!(
+            "app must be a bundle ID or project ID: 1 to {MAX_PUSH_APP_BYTES} letters, digits or '.-_'"
+        ));
+    }
+    Ok(())
 }
 
 /// The store, once every call change announced so far is in it.

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::str::FromStr;
 
+use hotline_proto::push::{PushEnvironment, PushProvider};
 use hotline_proto::{CallInfo, CallRecord, CallResult, MediaType, OfflinePushInfo, RecordFilter};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -293,6 +294,92 @@ impl Store {
         Ok(())
     }
 
+    /// A user's nickname and avatar URL (empty strings if never set).
+    pub async fn profile(&self, user_id: &str) -> Result<(String, String), StoreError> {
+        let row = sqlx::query("SELECT nickname, avatar_url FROM profiles WHERE user_id = ?")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map_or_else(Default::default, |r| (r.get(0), r.get(1))))
+    }
+
+    /// Store the push token of `token.user_id`'s device `token.device_id`,
+    /// replacing the device's previous one. A token registered before by
+    /// another user or device moves here (the phone changed hands).
+    pub async fn set_push_token(&self, token: &PushToken, now_ms: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM push_tokens WHERE provider = ? AND token = ?")
+            .bind(token.provider.as_str())
+            .bind(&token.token)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT OR REPLACE INTO push_tokens (user_id, device_id, provider, token, app, environment, updated_at_ms)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&token.user_id)
+        .bind(&token.device_id)
+        .bind(token.provider.as_str())
+        .bind(&token.token)
+        .bind(&token.app)
+        .bind(token.environment.as_str())
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Forget a device's push token; true if it had one.
+    pub async fn delete_push_token(&self, user_id: &str, device_id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM push_tokens WHERE user_id = ? AND device_id = ?")
+            .bind(user_id)
+            .bind(device_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Forget a token its provider called dead, wherever it is registered.
+    pub async fn delete_dead_push_token(&self, provider: PushProvider, token: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM push_tokens WHERE provider = ? AND token = ?")
+            .bind(provider.as_str())
+            .bind(token)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Every push token of a user's devices.
+    pub async fn push_tokens(&self, user_id: &str) -> Result<Vec<PushToken>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT device_id, provider, token, app, environment FROM push_tokens WHERE user_id = ? ORDER BY device_id",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                let device_id: String = r.get(0);
+                let corrupt = |what: &str| StoreError::Corrupt {
+                    call_id: format!("push token of {user_id}/{device_id}"),
+                    reason: format!("unknown {what}"),
+                };
+                let provider: String = r.get(1);
+                let environment: String = r.get(4);
+                Ok(PushToken {
+                    user_id: user_id.to_string(),
+                    provider: serde_json::from_value(provider.into()).map_err(|_| corrupt("provider"))?,
+                    token: r.get(2),
+                    app: r.get(3),
+                    environment: serde_json::from_value(environment.into())
+                        .map_err(|_| corrupt("environment"))?,
+                    device_id,
+                })
+            })
+            .collect()
+    }
+
     /// Check the database file is readable (for `/healthz`).
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
@@ -303,6 +390,23 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// One device's push registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushToken {
+    /// Whose device.
+    pub user_id: String,
+    /// Which device.
+    pub device_id: String,
+    /// Who delivers its pushes.
+    pub provider: PushProvider,
+    /// The platform's token.
+    pub token: String,
+    /// iOS bundle ID or FCM project ID.
+    pub app: String,
+    /// APNs endpoint.
+    pub environment: PushEnvironment,
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 // Hotline's thin Kotlin layer over the UniFFI-generated bindings
 // (io.hotline.sdk, generated into build/bindings/kotlin by scripts/bindings.sh).
 // It only adapts: events as a Flow, observers with empty defaults, an
-// AutoCloseable subscription, lambda sinks, sources and log listeners. Every
+// AutoCloseable subscription, lambda sinks, sources and log listeners, FCM
+// data maps for handlePushPayload. Every
 // call goes straight to the generated HotlineEngine, whose methods are
 // already `suspend`.
 package io.hotline.sdk
@@ -218,6 +219,17 @@ fun audioSource(block: () -> AudioFrame?): AudioSource = object : AudioSource {
  */
 fun logListener(block: (level: LogLevel, target: String, message: String) -> Unit): LogListener = object : LogListener {
     override fun onLog(level: LogLevel, target: String, message: String) = block(level, target, message)
+}
+
+/**
+ * Read an FCM push from its data map (`RemoteMessage.data`): passes `data["hotline"]`
+ * to [HotlineEngine.handlePushPayload]. Throws `HotlineException.Api(-1202, …)`
+ * when the map has no `hotline` key (a push that is not Hotline's).
+ */
+fun HotlineEngine.handlePushPayload(data: Map<String, String>): PushAction {
+    val payload = data["hotline"]
+        ?: throw HotlineException.Api(-1202, "not a Hotline push: the data has no \"hotline\" key")
+    return handlePushPayload(payload)
 }
 
 /** Log out and free the engine now (instead of when it is garbage collected). */
