@@ -57,33 +57,53 @@ pub struct SendArgs {
     /// What to send.
     #[arg(long, value_enum, default_value = "ring")]
     kind: Kind,
-    /// APNs token-signing key (Apple's AuthKey_<key id>.p8).
-    #[arg(long, env = "HOTLINE_APNS_KEY_FILE")]
-    apns_key_file: Option<PathBuf>,
-    /// APNs key ID.
-    #[arg(long, env = "HOTLINE_APNS_KEY_ID")]
-    apns_key_id: Option<String>,
-    /// APNs team ID.
-    #[arg(long, env = "HOTLINE_APNS_TEAM_ID")]
-    apns_team_id: Option<String>,
-    /// The iOS app's bundle ID.
-    #[arg(long, env = "HOTLINE_APNS_TOPIC")]
-    apns_topic: Option<String>,
-    /// APNs base URL instead of Apple's.
-    #[arg(long, env = "HOTLINE_APNS_URL")]
-    apns_url: Option<String>,
-    /// FCM service account JSON key file.
-    #[arg(long, env = "HOTLINE_FCM_SERVICE_ACCOUNT")]
-    fcm_service_account: Option<PathBuf>,
-    /// FCM base URL instead of Google's.
-    #[arg(long, env = "HOTLINE_FCM_URL")]
-    fcm_url: Option<String>,
-    /// PEM file of extra certificate authorities to trust.
-    #[arg(long, env = "HOTLINE_PUSH_CA_FILE")]
-    push_ca_file: Option<PathBuf>,
+    /// The server's push credentials.
+    #[command(flatten)]
+    credentials: PushCredentials,
     /// The server URL written into the payload.
     #[arg(long, default_value = "ws://127.0.0.1:8080/ws")]
     server_url: String,
+}
+
+/// The push credential flags, shared by `hotline server` and `hotline push send`.
+#[derive(Args, Debug, Default)]
+pub struct PushCredentials {
+    /// APNs token-signing key (Apple's AuthKey_<key id>.p8). APNs is off
+    /// unless the key file, key ID, team ID and topic are all given.
+    #[arg(long, env = "HOTLINE_APNS_KEY_FILE")]
+    apns_key_file: Option<PathBuf>,
+    /// APNs key ID (10 characters).
+    #[arg(long, env = "HOTLINE_APNS_KEY_ID")]
+    apns_key_id: Option<String>,
+    /// APNs team ID (10 characters).
+    #[arg(long, env = "HOTLINE_APNS_TEAM_ID")]
+    apns_team_id: Option<String>,
+    /// The iOS app's bundle ID; VoIP pushes go to <topic>.voip.
+    #[arg(long, env = "HOTLINE_APNS_TOPIC")]
+    apns_topic: Option<String>,
+    /// One APNs base URL for both environments instead of Apple's (tests, relays).
+    #[arg(long, env = "HOTLINE_APNS_URL")]
+    apns_url: Option<String>,
+    /// FCM service account JSON key file. FCM is off without it.
+    #[arg(long, env = "HOTLINE_FCM_SERVICE_ACCOUNT")]
+    fcm_service_account: Option<PathBuf>,
+    /// FCM base URL instead of https://fcm.googleapis.com (tests, relays).
+    #[arg(long, env = "HOTLINE_FCM_URL")]
+    fcm_url: Option<String>,
+    /// PEM file of extra certificate authorities trusted for push connections.
+    #[arg(long, env = "HOTLINE_PUSH_CA_FILE")]
+    push_ca_file: Option<PathBuf>,
+}
+
+impl PushCredentials {
+    /// Lay the flags given over `config`.
+    pub fn apply(self, config: &mut ServerConfig) {
+        macro_rules! optional {
+            ($($field:ident),*) => { $(if self.$field.is_some() { config.$field = self.$field; })* };
+        }
+        optional!(apns_key_file, apns_key_id, apns_team_id, apns_topic, apns_url,
+            fcm_service_account, fcm_url, push_ca_file);
+    }
 }
 
 /// Run a push subcommand.
@@ -151,25 +171,23 @@ async fn send(args: SendArgs) -> Result<Outcome, String> {
         },
     };
     let payload = payload(&call_id, now_ms + ttl.as_millis() as i64, kind);
-    let config = ServerConfig {
-        push_ca_file: args.push_ca_file.clone(),
-        ..Default::default()
-    };
+    let mut config = ServerConfig::default();
+    args.credentials.apply(&mut config);
     let http = http_client(&config).map_err(|e| e.to_string())?;
     let request = build_request(provider, &payload).ok_or("the test payload does not fit")?;
     match request {
         Request::Apns { kind, body } => {
             let need = |v: Option<String>, flag: &str| v.ok_or(format!("{flag} is required for APNs"));
-            let key_file = args.apns_key_file.ok_or("--apns-key-file is required for APNs")?;
+            let key_file = config.apns_key_file.ok_or("--apns-key-file is required for APNs")?;
             let key_pem = std::fs::read_to_string(&key_file)
                 .map_err(|e| format!("cannot read {}: {e}", key_file.display()))?;
             let apns = Apns::new(
                 ApnsConfig {
                     key_pem,
-                    key_id: need(args.apns_key_id, "--apns-key-id")?,
-                    team_id: need(args.apns_team_id, "--apns-team-id")?,
-                    topic: need(args.apns_topic, "--apns-topic")?,
-                    url: args.apns_url,
+                    key_id: need(config.apns_key_id, "--apns-key-id")?,
+                    team_id: need(config.apns_team_id, "--apns-team-id")?,
+                    topic: need(config.apns_topic, "--apns-topic")?,
+                    url: config.apns_url,
                 },
                 http,
             )
@@ -178,12 +196,12 @@ async fn send(args: SendArgs) -> Result<Outcome, String> {
             Ok(apns.send(&args.token, environment, kind, &body, expiration_s, &call_id).await)
         }
         Request::Fcm { data } => {
-            let file = args
+            let file = config
                 .fcm_service_account
                 .ok_or("--fcm-service-account is required for FCM")?;
             let json = std::fs::read_to_string(&file)
                 .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-            let fcm = Fcm::new(&json, args.fcm_url, http).map_err(|e| e.to_string())?;
+            let fcm = Fcm::new(&json, config.fcm_url, http).map_err(|e| e.to_string())?;
             Ok(fcm.send(&args.token, &data, ttl).await)
         }
     }

@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use clap::Args;
 use hotline_server::ServerConfig;
 
+use crate::push_cmd::PushCredentials;
+
 /// Run the signaling server.
 #[derive(Args, Debug)]
 pub struct ServerArgs {
@@ -62,31 +64,9 @@ pub struct ServerArgs {
     /// proxy or TLS terminator). Default: ws://<listen>/ws.
     #[arg(long, env = "HOTLINE_PUBLIC_URL")]
     public_url: Option<String>,
-    /// APNs token-signing key (Apple's AuthKey_<key id>.p8). APNs is off
-    /// unless the key file, key ID, team ID and topic are all given.
-    #[arg(long, env = "HOTLINE_APNS_KEY_FILE")]
-    apns_key_file: Option<PathBuf>,
-    /// APNs key ID (10 characters).
-    #[arg(long, env = "HOTLINE_APNS_KEY_ID")]
-    apns_key_id: Option<String>,
-    /// APNs team ID (10 characters).
-    #[arg(long, env = "HOTLINE_APNS_TEAM_ID")]
-    apns_team_id: Option<String>,
-    /// The iOS app's bundle ID; VoIP pushes go to <topic>.voip.
-    #[arg(long, env = "HOTLINE_APNS_TOPIC")]
-    apns_topic: Option<String>,
-    /// One APNs base URL for both environments instead of Apple's (tests, relays).
-    #[arg(long, env = "HOTLINE_APNS_URL")]
-    apns_url: Option<String>,
-    /// FCM service account JSON key file. FCM is off without it.
-    #[arg(long, env = "HOTLINE_FCM_SERVICE_ACCOUNT")]
-    fcm_service_account: Option<PathBuf>,
-    /// FCM base URL instead of https://fcm.googleapis.com (tests, relays).
-    #[arg(long, env = "HOTLINE_FCM_URL")]
-    fcm_url: Option<String>,
-    /// PEM file of extra certificate authorities trusted for push connections.
-    #[arg(long, env = "HOTLINE_PUSH_CA_FILE")]
-    push_ca_file: Option<PathBuf>,
+    /// Offline push credentials.
+    #[command(flatten)]
+    push: PushCredentials,
 }
 
 impl ServerArgs {
@@ -113,8 +93,8 @@ impl ServerArgs {
         macro_rules! optional {
             ($($field:ident),*) => { $(if self.$field.is_some() { c.$field = self.$field; })* };
         }
-        optional!(web_dir, public_url, apns_key_file, apns_key_id, apns_team_id, apns_topic,
-            apns_url, fcm_service_account, fcm_url, push_ca_file);
+        optional!(web_dir, public_url);
+        self.push.apply(&mut c);
         // A flag can only turn the endpoint on; the file's `true` stays.
         if self.dev_usersig {
             c.dev_usersig = true;
