@@ -306,6 +306,28 @@ async fn throttling_is_retried_and_an_expired_provider_token_is_replaced() {
     assert_ne!(apns[2].header("authorization"), apns[3].header("authorization"));
 }
 
+/// A ring waiting to be retried when its invitation is cancelled is given
+/// up: it would otherwise reach the phone after the cancel.
+#[tokio::test]
+async fn a_ring_still_being_retried_is_dropped_when_its_cancel_comes() {
+    let fakes = FakeProviders::start().await.unwrap();
+    let s = push_server(&fakes).await;
+    register_and_leave(&s.url(), "bob", "iphone", PushProvider::ApnsVoip, BOB_IPHONE).await;
+    until_nobody_online(&s).await;
+    fakes.answer_apns(BOB_IPHONE, vec![Answer::retry_after(503, "ServiceUnavailable", 3)]);
+    let mut alice = Client::login(&s.url(), "alice").await;
+    let call = placed(alice.request(call_msg(&["bob"])).await);
+    assert_eq!(fakes.wait_for_apns(1, SOON).await.len(), 1);
+    assert_eq!(code(&alice.request(ClientMsg::Hangup { call_id: call.call_id }).await), 0);
+    let pushes = fakes.wait_for_apns(2, SOON).await;
+    assert_eq!(payload_of_apns(&pushes[1]).kind, PushKind::Cancel { reason: CancelReason::Canceled });
+    // Past the ring's Retry-After: it did not go out again.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(fakes.apns_requests().len(), 2, "{:?}", fakes.apns_requests());
+    let metrics = http_get(&s.http("/metrics")).await;
+    assert!(metrics.contains("hotline_push_failed_total{provider=\"apns_voip\",reason=\"cancelled\"} 1"), "{metrics}");
+}
+
 #[tokio::test]
 async fn a_provider_that_stays_down_is_given_up_at_the_deadline() {
     let fakes = FakeProviders::start().await.unwrap();

@@ -19,6 +19,8 @@ pub enum FailReason {
     Refused,
     /// The invitation's deadline came first.
     Deadline,
+    /// The invitation was cancelled while its ring was being retried.
+    Cancelled,
     /// The push queue was full.
     QueueFull,
     /// The token's provider is not configured on this server.
@@ -32,10 +34,11 @@ pub enum FailReason {
 }
 
 impl FailReason {
-    const ALL: [FailReason; 8] = [
+    const ALL: [FailReason; 9] = [
         FailReason::DeadToken,
         FailReason::Refused,
         FailReason::Deadline,
+        FailReason::Cancelled,
         FailReason::QueueFull,
         FailReason::ProviderOff,
         FailReason::AppMismatch,
@@ -48,6 +51,7 @@ impl FailReason {
             FailReason::DeadToken => "dead_token",
             FailReason::Refused => "refused",
             FailReason::Deadline => "deadline",
+            FailReason::Cancelled => "cancelled",
             FailReason::QueueFull => "queue_full",
             FailReason::ProviderOff => "provider_off",
             FailReason::AppMismatch => "app_mismatch",
@@ -66,7 +70,7 @@ pub struct PushMetrics {
     sent: [AtomicU64; 3],
     retried: [AtomicU64; 3],
     /// Index 3 is for failures before a provider is known (queue full).
-    failed: [[AtomicU64; 8]; 4],
+    failed: [[AtomicU64; 9]; 4],
     tokens_deleted: AtomicU64,
     latency: [AtomicU64; BUCKETS_MS.len() + 1],
     latency_sum_ms: AtomicU64,

@@ -15,7 +15,8 @@ pub mod fcm;
 mod metrics;
 pub mod ringing;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hotline_proto::push::{PushKind, PushPayload, PushProvider, PUSH_PAYLOAD_VERSION};
@@ -106,6 +107,9 @@ struct Providers {
     store: Store,
     metrics: Arc<PushMetrics>,
     server_url: String,
+    /// Invitations a cancel was queued for (call ID, user), with when the
+    /// entry may go: a ring still being retried for one of them stops.
+    cancelled: Mutex<HashMap<(String, String), i64>>,
 }
 
 /// Start the push service if any provider is configured; `None` (and a log
@@ -159,6 +163,7 @@ pub fn start(
         store,
         metrics: metrics.clone(),
         server_url,
+        cancelled: Mutex::new(HashMap::new()),
     });
     tokio::spawn(run(providers, rx));
     Ok(Some(Push { tx, metrics }))
@@ -197,6 +202,9 @@ async fn run(providers: Arc<Providers>, mut rx: mpsc::Receiver<PushJob>) {
 
 impl Providers {
     async fn deliver_job(&self, mut job: PushJob) {
+        if matches!(job.payload.kind, PushKind::Cancel { .. }) {
+            self.note_cancel(&job);
+        }
         let tokens = match self.store.push_tokens(&job.user_id).await {
             Ok(t) => t,
             Err(e) => {
@@ -234,6 +242,11 @@ impl Providers {
                 self.metrics.failed(Some(provider), FailReason::Deadline);
                 return;
             }
+            if attempt > 0 && self.was_cancelled(job) {
+                // A ring retried past its cancel would ring a call that is over.
+                self.metrics.failed(Some(provider), FailReason::Cancelled);
+                return;
+            }
             let outcome = self.send(token, &request, &job.payload, Duration::from_millis(left_ms as u64)).await;
             match outcome {
                 Outcome::Sent => {
@@ -268,6 +281,26 @@ impl Providers {
                 }
             }
         }
+    }
+
+    /// Remember that this invitation was cancelled, until its ring's deadline
+    /// could have passed, forgetting entries that are past theirs.
+    fn note_cancel(&self, job: &PushJob) {
+        let now = unix_ms();
+        let mut cancelled = self.cancelled.lock().expect("cancelled");
+        cancelled.retain(|_, until| *until > now);
+        // A ring's deadline is at most 600 s away (the longest invitation).
+        let until = now + i64::from(hotline_proto::MAX_INVITE_TIMEOUT_S) * 1000;
+        cancelled.insert((job.payload.call_id.clone(), job.user_id.clone()), until);
+    }
+
+    fn was_cancelled(&self, job: &PushJob) -> bool {
+        matches!(job.payload.kind, PushKind::Call { .. })
+            && self
+                .cancelled
+                .lock()
+                .expect("cancelled")
+                .contains_key(&(job.payload.call_id.clone(), job.user_id.clone()))
     }
 
     /// The body for this token's provider, or `None` (counted) when the
