@@ -26,6 +26,8 @@ use tokio_tungstenite::WebSocketStream;
 pub enum BenchCommand {
     /// Logins per second, memory per idle connection, invite delivery latency.
     Signaling(SignalingArgs),
+    /// Offline pushes per second and invitation-to-provider latency, against local fake APNs/FCM.
+    Push(crate::bench_push::PushArgs),
 }
 
 /// Signaling benchmark settings (every loop is bounded by these).
@@ -50,11 +52,14 @@ pub struct SignalingArgs {
 
 const APP: u64 = 1400000000;
 const KEY: &str = "bench-secret-key-0123456789abcdef";
-type Ws = WebSocketStream<TcpStream>;
+pub(crate) type Ws = WebSocketStream<TcpStream>;
 
 /// Run a benchmark.
 pub fn run(cmd: BenchCommand) -> ExitCode {
-    let BenchCommand::Signaling(args) = cmd;
+    let args = match cmd {
+        BenchCommand::Signaling(args) => args,
+        BenchCommand::Push(args) => return crate::bench_push::run(args),
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -145,7 +150,7 @@ fn cpu_s(pid: &str) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-async fn connect(server: SocketAddr, i: usize) -> Result<Ws, String> {
+pub(crate) async fn connect(server: SocketAddr, i: usize) -> Result<Ws, String> {
     // Spread source addresses so 5-tuples never run out of ports.
     let src = IpAddr::V4(Ipv4Addr::new(
         127,
@@ -168,14 +173,14 @@ async fn connect(server: SocketAddr, i: usize) -> Result<Ws, String> {
     Ok(ws)
 }
 
-async fn send(ws: &mut Ws, seq: u64, msg: ClientMsg) -> Result<(), String> {
+pub(crate) async fn send(ws: &mut Ws, seq: u64, msg: ClientMsg) -> Result<(), String> {
     let text = serde_json::to_string(&ClientFrame { seq, msg }).expect("serialises");
     ws.send(Message::Text(text.into()))
         .await
         .map_err(|e| e.to_string())
 }
 
-async fn recv(ws: &mut Ws) -> Result<ServerMsg, String> {
+pub(crate) async fn recv(ws: &mut Ws) -> Result<ServerMsg, String> {
     loop {
         match ws.next().await {
             Some(Ok(Message::Text(t))) => {
@@ -208,7 +213,7 @@ async fn login(server: SocketAddr, i: usize, now_s: u64) -> Result<Ws, String> {
     }
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }

@@ -1,6 +1,7 @@
 //! `hotline`: run the server, work with UserSigs, simulate phones, run the demo.
 
 mod bench_cmd;
+mod bench_push;
 mod demo_cmd;
 mod devices;
 mod event_json;

@@ -16,6 +16,7 @@ mod metrics;
 pub mod ringing;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -110,6 +111,8 @@ struct Providers {
     /// Invitations a cancel was queued for (call ID, user), with when the
     /// entry may go: a ring still being retried for one of them stops.
     cancelled: Mutex<HashMap<(String, String), i64>>,
+    /// When `cancelled` was last swept of entries past their time (Unix ms).
+    swept_ms: AtomicI64,
 }
 
 /// Start the push service if any provider is configured; `None` (and a log
@@ -164,6 +167,7 @@ pub fn start(
         metrics: metrics.clone(),
         server_url,
         cancelled: Mutex::new(HashMap::new()),
+        swept_ms: AtomicI64::new(0),
     });
     tokio::spawn(run(providers, rx));
     Ok(Some(Push { tx, metrics }))
@@ -205,7 +209,18 @@ impl Providers {
         if matches!(job.payload.kind, PushKind::Cancel { .. }) {
             self.note_cancel(&job);
         }
-        let tokens = match self.store.push_tokens(&job.user_id).await {
+        // A ring also needs the caller's profile. Both reads go to the store
+        // at once: issued one after the other, each waited on its own behind
+        // the hub's writes on the store's single connection
+        // (docs/benchmarks.md, offline push).
+        let profile = async {
+            match &job.payload.kind {
+                PushKind::Call { caller_id, .. } => Some(self.store.profile(caller_id).await),
+                PushKind::Cancel { .. } => None,
+            }
+        };
+        let (tokens, profile) = tokio::join!(self.store.push_tokens(&job.user_id), profile);
+        let tokens = match tokens {
             Ok(t) => t,
             Err(e) => {
                 log::error!("push: reading {}'s tokens: {e}", job.user_id);
@@ -222,9 +237,10 @@ impl Providers {
         }
         if let PushKind::Call { caller_id, caller_nickname, caller_avatar, server_url, .. } = &mut job.payload.kind {
             *server_url = self.server_url.clone();
-            match self.store.profile(caller_id).await {
-                Ok((nickname, avatar)) => (*caller_nickname, *caller_avatar) = (nickname, avatar),
-                Err(e) => log::warn!("push: reading {caller_id}'s profile: {e}"),
+            match profile {
+                Some(Ok((nickname, avatar))) => (*caller_nickname, *caller_avatar) = (nickname, avatar),
+                Some(Err(e)) => log::warn!("push: reading {caller_id}'s profile: {e}"),
+                None => {}
             }
         }
         let sends = tokens.iter().map(|t| self.deliver(t, &job));
@@ -288,7 +304,12 @@ impl Providers {
     fn note_cancel(&self, job: &PushJob) {
         let now = unix_ms();
         let mut cancelled = self.cancelled.lock().expect("cancelled");
-        cancelled.retain(|_, until| *until > now);
+        // At most once a second: a sweep visits every entry, and at 500
+        // cancels a second they number 300,000 (docs/benchmarks.md).
+        if now - self.swept_ms.load(Ordering::Relaxed) >= 1000 {
+            cancelled.retain(|_, until| *until > now);
+            self.swept_ms.store(now, Ordering::Relaxed);
+        }
         // A ring's deadline is at most 600 s away (the longest invitation).
         let until = now + i64::from(hotline_proto::MAX_INVITE_TIMEOUT_S) * 1000;
         cancelled.insert((job.payload.call_id.clone(), job.user_id.clone()), until);
