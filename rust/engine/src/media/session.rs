@@ -231,7 +231,12 @@ impl Task {
                 msg = rx.recv() => match msg {
                     Some(SessionMsg::Offer { revision, sdp, tracks }) => {
                         if let Err(e) = self.answer(revision, sdp, &tracks).await {
-                            log::warn!("answering subscriber offer {revision} failed: {e}");
+                            // After the call ended (or the engine stopped) this is no failure.
+                            if self.stop.load(Relaxed) {
+                                log::debug!("subscriber offer {revision} not answered: media stopped ({e})");
+                            } else {
+                                log::warn!("answering subscriber offer {revision} failed: {e}");
+                            }
                         }
                     }
                     Some(SessionMsg::MediaStateChanged) => self.send_media_state().await,
