@@ -32,6 +32,8 @@ pub(crate) enum ActorMsg {
     },
     /// Feed this input (no answer): a call learned of from a push.
     Input(Input),
+    /// The device's network changed: reconnect signaling now.
+    NetworkChanged,
     /// Disconnect and stop.
     Stop(oneshot::Sender<()>),
 }
@@ -142,6 +144,7 @@ impl Actor {
                         self.feed(Input::Command { id, command });
                     }
                     Some(ActorMsg::Input(input)) => self.feed(input),
+                    Some(ActorMsg::NetworkChanged) => self.network_changed(),
                     Some(ActorMsg::Stop(reply)) => { stop_reply = Some(reply); break; }
                     None => break,
                 },
@@ -183,6 +186,23 @@ impl Actor {
             log::info!("signaling connection lost; reconnecting");
             self.feed(Input::Disconnected);
             self.schedule_reconnect();
+        }
+    }
+
+    /// The old path may be gone without a FIN ever arriving (Wi-Fi to
+    /// cellular), and a backoff planned while offline may be seconds away:
+    /// drop the connection and reconnect at once. The server keeps the
+    /// user's calls through its reconnect grace, so no call ends. A session
+    /// the server ended (kicked, UserSig expired) stays down.
+    fn network_changed(&mut self) {
+        self.backoff.reset();
+        if self.socket.take().is_some() {
+            log::info!("network changed; reconnecting signaling");
+            self.feed(Input::Disconnected);
+            self.reconnect_at = Some(Instant::now());
+        } else if self.reconnect_at.is_some() {
+            log::info!("network changed; reconnecting signaling now");
+            self.reconnect_at = Some(Instant::now());
         }
     }
 

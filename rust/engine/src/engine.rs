@@ -181,6 +181,19 @@ impl CallEngine {
         }
     }
 
+    /// The device's network changed (Wi-Fi to cellular, a new Wi-Fi, back
+    /// online): reconnect signaling now rather than when the old connection
+    /// times out or the reconnect backoff (up to 5 s) expires. Calls go on:
+    /// the server keeps them through its reconnect grace. Shells call this
+    /// from the platform's network callback; it returns at once and does
+    /// nothing before `init` or after the server ended the session
+    /// (`onKickedOffline`, `onUserSigExpired`).
+    pub fn notify_network_changed(&self) {
+        if let Some(tx) = self.actor.lock().expect("actor slot").as_ref() {
+            let _ = tx.send(ActorMsg::NetworkChanged);
+        }
+    }
+
     /// Log out and disconnect. Observers stay registered.
     pub async fn un_init(&self) {
         let tx = self.actor.lock().expect("actor slot").take();

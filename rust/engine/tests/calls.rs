@@ -496,6 +496,76 @@ async fn calls_survive_a_server_restart() {
     .await;
 }
 
+/// Wait (up to 30 s) until the server has counted `n` logins.
+async fn wait_logins(s: &TestServer, n: u64) {
+    let metrics = s.handle.as_ref().expect("running").metrics.clone();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let seen = metrics.logins_total.load(std::sync::atomic::Ordering::Relaxed);
+        if seen >= n {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{n} logins expected, the server saw {seen}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_network_change_reconnects_signaling_and_the_call_goes_on() {
+    let s = TestServer::start().await;
+    let alice = Phone::login(&s.url(), "alice").await;
+    let bob = Phone::login(&s.url(), "bob").await;
+    wait_logins(&s, 2).await;
+    alice.call(&["bob"]).await;
+    bob.ringing().await;
+    bob.engine.accept().await.unwrap();
+    alice
+        .wait("onCallBegin", |e| matches!(e, Event::CallBegin { .. }))
+        .await;
+
+    alice.engine.notify_network_changed();
+    // A new login on a new connection, without waiting for the old one to
+    // time out (nothing is wrong with it, so only the notice can cause it).
+    wait_logins(&s, 3).await;
+    until_reconnected("hangup after the network change", || alice.engine.hangup()).await;
+    bob.wait("onCallEnd from alice's hangup", |e| {
+        matches!(
+            e,
+            Event::CallEnd {
+                reason: EndReason::Hangup,
+                ..
+            }
+        )
+    })
+    .await;
+    alice
+        .wait("alice's own onCallEnd", |e| matches!(e, Event::CallEnd { .. }))
+        .await;
+    for (who, phone) in [("alice", &alice), ("bob", &bob)] {
+        assert_eq!(
+            phone.events.count(|e| matches!(e, Event::CallEnd { .. })),
+            1,
+            "{who}: the call ended once, by the hangup"
+        );
+    }
+    assert_eq!(
+        bob.events
+            .count(|e| matches!(e, Event::CallReceived { .. })),
+        1,
+        "no second ring after alice reconnected"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_network_change_before_init_does_nothing() {
+    let engine = hotline_engine::CallEngine::new();
+    engine.notify_network_changed();
+    assert_eq!(engine.call_stats().await.map(|_| ()), None);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn errors_carry_tuicallengine_codes() {
     let s = TestServer::start().await;

@@ -182,6 +182,14 @@ impl HotlineEngine {
         Ok(self.inner.init(config.into()).await?)
     }
 
+    /// The device's network changed: reconnect signaling now instead of
+    /// waiting for the old connection to time out. Calls go on. Call it from
+    /// the platform's network callback (Android's ConnectivityManager,
+    /// iOS's NWPathMonitor); a no-op before `init`.
+    pub fn notify_network_changed(&self) {
+        self.inner.notify_network_changed()
+    }
+
     /// Log out and disconnect. Observers stay registered.
     pub async fn un_init(&self) {
         self.inner.un_init().await
