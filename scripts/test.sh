@@ -14,6 +14,9 @@ suites=("$@")
 
 suite_rust() {
   need_rust
+  cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+  say "rust: checking formatting (cargo fmt --check)"
+  cargo fmt --all -- --check
   say "rust: building the workspace (first run compiles dependencies; a few minutes on 2 cores)"
   cargo build --workspace --all-targets --locked
   say "rust: running unit and integration tests (real server over loopback)"

@@ -101,8 +101,16 @@ impl PushCredentials {
         macro_rules! optional {
             ($($field:ident),*) => { $(if self.$field.is_some() { config.$field = self.$field; })* };
         }
-        optional!(apns_key_file, apns_key_id, apns_team_id, apns_topic, apns_url,
-            fcm_service_account, fcm_url, push_ca_file);
+        optional!(
+            apns_key_file,
+            apns_key_id,
+            apns_team_id,
+            apns_topic,
+            apns_url,
+            fcm_service_account,
+            fcm_url,
+            push_ca_file
+        );
     }
 }
 
@@ -177,8 +185,11 @@ async fn send(args: SendArgs) -> Result<Outcome, String> {
     let request = build_request(provider, &payload).ok_or("the test payload does not fit")?;
     match request {
         Request::Apns { kind, body } => {
-            let need = |v: Option<String>, flag: &str| v.ok_or(format!("{flag} is required for APNs"));
-            let key_file = config.apns_key_file.ok_or("--apns-key-file is required for APNs")?;
+            let need =
+                |v: Option<String>, flag: &str| v.ok_or(format!("{flag} is required for APNs"));
+            let key_file = config
+                .apns_key_file
+                .ok_or("--apns-key-file is required for APNs")?;
             let key_pem = std::fs::read_to_string(&key_file)
                 .map_err(|e| format!("cannot read {}: {e}", key_file.display()))?;
             let apns = Apns::new(
@@ -193,7 +204,16 @@ async fn send(args: SendArgs) -> Result<Outcome, String> {
             )
             .map_err(|e| e.to_string())?;
             let expiration_s = payload.deadline_ms / 1000;
-            Ok(apns.send(&args.token, environment, kind, &body, expiration_s, &call_id).await)
+            Ok(apns
+                .send(
+                    &args.token,
+                    environment,
+                    kind,
+                    &body,
+                    expiration_s,
+                    &call_id,
+                )
+                .await)
         }
         Request::Fcm { data } => {
             let file = config

@@ -347,10 +347,14 @@ fn a_staying_phone_sends_video_in_every_call() {
         .unwrap();
     let bob_rest = ready_then_collect(&mut bob);
     for round in 1..=3 {
-        let alice = phone(&server.1, "alice", &["--call", "bob", "--hangup-after", "5"])
-            .args(["--exit-after", "40"])
-            .spawn()
-            .unwrap();
+        let alice = phone(
+            &server.1,
+            "alice",
+            &["--call", "bob", "--hangup-after", "5"],
+        )
+        .args(["--exit-after", "40"])
+        .spawn()
+        .unwrap();
         let out = finish(alice, "alice's phone");
         assert!(out.status.success(), "round {round}: {out:?}");
         let lines = json_lines(&out);
@@ -370,7 +374,11 @@ fn a_staying_phone_sends_video_in_every_call() {
     let bob_result = finish(bob, "bob's phone");
     assert!(bob_result.status.success(), "{bob_result:?}");
     let bob_lines = bob_rest.join().unwrap();
-    assert_eq!(bob_lines.matches("\"onCallBegin\"").count(), 3, "{bob_lines}");
+    assert_eq!(
+        bob_lines.matches("\"onCallBegin\"").count(),
+        3,
+        "{bob_lines}"
+    );
 }
 
 /// Every frame of a recorded `.y4m`, and its size.
@@ -412,14 +420,7 @@ fn recordings_follow_the_render_params() {
     let alice = phone(
         &server.1,
         "alice",
-        &[
-            "--call",
-            "bob",
-            "--hangup-after",
-            "5",
-            "--exit-after",
-            "40",
-        ],
+        &["--call", "bob", "--hangup-after", "5", "--exit-after", "40"],
     )
     .args([
         "--camera",

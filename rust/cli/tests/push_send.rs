@@ -18,8 +18,18 @@ fn push_send(fakes: &FakeProviders, dir: &std::path::Path, args: &[&str]) -> std
     std::fs::write(&ca, fakes.ca_pem()).unwrap();
     Command::new(BIN)
         .args(["push", "send", "--apns-key-id", FakeProviders::APNS_KEY_ID])
-        .args(["--apns-team-id", FakeProviders::APNS_TEAM_ID, "--apns-topic", "io.hotline.demo"])
-        .args(["--apns-url", &fakes.apns_url(), "--fcm-url", &fakes.fcm_url()])
+        .args([
+            "--apns-team-id",
+            FakeProviders::APNS_TEAM_ID,
+            "--apns-topic",
+            "io.hotline.demo",
+        ])
+        .args([
+            "--apns-url",
+            &fakes.apns_url(),
+            "--fcm-url",
+            &fakes.fcm_url(),
+        ])
         .arg("--apns-key-file")
         .arg(&key)
         .arg("--fcm-service-account")
@@ -37,23 +47,48 @@ fn a_test_push_reports_what_the_provider_answered() {
     let fakes = rt.block_on(FakeProviders::start()).unwrap();
     let dir = tempfile::tempdir().unwrap();
 
-    let out = push_send(&fakes, dir.path(), &["--provider", "apns-voip", "--token", TOKEN]);
+    let out = push_send(
+        &fakes,
+        dir.path(),
+        &["--provider", "apns-voip", "--token", TOKEN],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && stdout.starts_with("sent"), "{out:?}");
+    assert!(
+        out.status.success() && stdout.starts_with("sent"),
+        "{out:?}"
+    );
     let sent = fakes.apns_requests();
     assert_eq!(sent.len(), 1);
     assert!(sent[0].jwt_ok);
     assert_eq!(sent[0].header("apns-topic"), Some("io.hotline.demo.voip"));
 
-    let out = push_send(&fakes, dir.path(), &["--provider", "fcm", "--token", "fcm-token-1", "--kind", "cancel"]);
+    let out = push_send(
+        &fakes,
+        dir.path(),
+        &[
+            "--provider",
+            "fcm",
+            "--token",
+            "fcm-token-1",
+            "--kind",
+            "cancel",
+        ],
+    );
     assert!(out.status.success(), "{out:?}");
     assert_eq!(fakes.fcm_requests().len(), 1);
 
     fakes.answer_apns(TOKEN, vec![Answer::status(410, "Unregistered")]);
-    let out = push_send(&fakes, dir.path(), &["--provider", "apns-voip", "--token", TOKEN]);
+    let out = push_send(
+        &fakes,
+        dir.path(),
+        &["--provider", "apns-voip", "--token", TOKEN],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
-    assert!(stdout.contains("Unregistered") && stdout.contains("dead"), "{stdout}");
+    assert!(
+        stdout.contains("Unregistered") && stdout.contains("dead"),
+        "{stdout}"
+    );
 
     // Missing credentials are named.
     let out = Command::new(BIN)
@@ -62,5 +97,8 @@ fn a_test_push_reports_what_the_provider_answered() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--apns-key-file"), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--apns-key-file"),
+        "{out:?}"
+    );
 }

@@ -501,7 +501,9 @@ async fn wait_logins(s: &TestServer, n: u64) {
     let metrics = s.handle.as_ref().expect("running").metrics.clone();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     loop {
-        let seen = metrics.logins_total.load(std::sync::atomic::Ordering::Relaxed);
+        let seen = metrics
+            .logins_total
+            .load(std::sync::atomic::Ordering::Relaxed);
         if seen >= n {
             return;
         }
@@ -542,7 +544,9 @@ async fn a_network_change_reconnects_signaling_and_the_call_goes_on() {
     })
     .await;
     alice
-        .wait("alice's own onCallEnd", |e| matches!(e, Event::CallEnd { .. }))
+        .wait("alice's own onCallEnd", |e| {
+            matches!(e, Event::CallEnd { .. })
+        })
         .await;
     for (who, phone) in [("alice", &alice), ("bob", &bob)] {
         assert_eq!(

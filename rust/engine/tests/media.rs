@@ -344,9 +344,11 @@ async fn four_party_group_call_everyone_decodes_everyone_with_leave_invite_and_j
     assert_eq!(four.len(), 12);
     all_decode(&four, &[0; 12], 20, "everyone decodes everyone").await;
     step("four decode each other");
-    until("a second and a half of everyone's audio", Duration::from_secs(30), || {
-        four.iter().all(|v| v.audio.samples().len() > 72_000)
-    })
+    until(
+        "a second and a half of everyone's audio",
+        Duration::from_secs(30),
+        || four.iter().all(|v| v.audio.samples().len() > 72_000),
+    )
     .await;
     for v in &four {
         let c = v.video.collected();
@@ -617,14 +619,19 @@ async fn the_camera_closes_with_each_call_and_is_opened_for_the_next() {
     })
     .await;
     let stats = alice.phone.engine.call_stats().await.unwrap();
-    assert_eq!(stats.video_frames_sent, 0, "the camera stayed closed: {stats:?}");
+    assert_eq!(
+        stats.video_frames_sent, 0,
+        "the camera stayed closed: {stats:?}"
+    );
     assert_eq!(bob_sees.collected().frames, 0);
 
     // Opened again, it sends.
     alice.phone.engine.open_camera(Camera::Front);
-    until("alice's video at bob, once she opens the camera", Duration::from_secs(30), || {
-        bob_sees.collected().frames >= 5
-    })
+    until(
+        "alice's video at bob, once she opens the camera",
+        Duration::from_secs(30),
+        || bob_sees.collected().frames >= 5,
+    )
     .await;
     alice.phone.engine.hangup().await.unwrap();
 }
@@ -632,11 +639,25 @@ async fn the_camera_closes_with_each_call_and_is_opened_for_the_next() {
 /// Over `window`: (frames `view` decoded, frames `sender` sent). Judging the
 /// first against the second keeps a test true on a loaded machine, where the
 /// sender itself encodes fewer frames than its frame rate.
-async fn decoded_of_sent(view: &FrameCollector, sender: &MediaPhone, window: Duration) -> (u64, u64) {
-    let frames_sent = || async { sender.phone.engine.call_stats().await.map_or(0, |s| s.video_frames_sent) };
+async fn decoded_of_sent(
+    view: &FrameCollector,
+    sender: &MediaPhone,
+    window: Duration,
+) -> (u64, u64) {
+    let frames_sent = || async {
+        sender
+            .phone
+            .engine
+            .call_stats()
+            .await
+            .map_or(0, |s| s.video_frames_sent)
+    };
     let (before, sent_before) = (view.collected().frames, frames_sent().await);
     tokio::time::sleep(window).await;
-    (view.collected().frames - before, frames_sent().await - sent_before)
+    (
+        view.collected().frames - before,
+        frames_sent().await - sent_before,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -692,7 +713,10 @@ async fn a_call_at_20_percent_loss_and_50_ms_jitter_keeps_decoding_and_recovers(
         "the proxy really dropped packets: {lost:?}"
     );
     let total = |pick: fn(&((u64, u64), (u64, u64))) -> (u64, u64)| {
-        windows.iter().map(pick).fold((0, 0), |t, w| (t.0 + w.0, t.1 + w.1))
+        windows
+            .iter()
+            .map(pick)
+            .fold((0, 0), |t, w| (t.0 + w.0, t.1 + w.1))
     };
     let (a, b) = (total(|w| w.0), total(|w| w.1));
     // NACK/RTX on both legs repairs most of it: typically 20-25 of 30 frames
@@ -704,7 +728,10 @@ async fn a_call_at_20_percent_loss_and_50_ms_jitter_keeps_decoding_and_recovers(
     );
     // A keyframe lost twice may blank one window on a loaded machine; two
     // would be a stall.
-    let blank = windows.iter().filter(|w| w.0 .0 == 0 || w.1 .0 == 0).count();
+    let blank = windows
+        .iter()
+        .filter(|w| w.0 .0 == 0 || w.1 .0 == 0)
+        .count();
     assert!(
         blank <= 1,
         "decoding goes on through the loss, in 2 s windows: {windows:?}"

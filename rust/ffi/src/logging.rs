@@ -394,7 +394,10 @@ mod tests {
         assert!(!passes(&dependency_error, LevelFilter::Off));
         for max in [LevelFilter::Debug, LevelFilter::Trace] {
             assert!(passes(&dependency_warn, max), "{max}");
-            assert!(passes(&record(Level::Debug, "rtc_dtls::conn"), max), "{max}");
+            assert!(
+                passes(&record(Level::Debug, "rtc_dtls::conn"), max),
+                "{max}"
+            );
         }
     }
 

@@ -44,5 +44,5 @@ mod proxy;
 mod socket;
 
 pub use impairment::Impairment;
-pub use socket::{bind_udp, SOCKET_BUFFER_BYTES};
 pub use proxy::{ProxyStats, UdpImpairmentProxy, MAX_CLIENTS, MAX_IN_FLIGHT, MAX_IN_FLIGHT_BYTES};
+pub use socket::{bind_udp, SOCKET_BUFFER_BYTES};

@@ -557,8 +557,17 @@ mod tests {
             "x".repeat(20_000)
         );
         assert_eq!(ClientFrame::peek_seq(&big), Some(12));
-        assert_eq!(ClientFrame::peek_seq(r#"{"seq":5,"type":"teleport"}"#), Some(5));
-        for unreadable in ["{nope", "[1]", r#"{"type":"ping"}"#, r#"{"seq":-1}"#, r#"{"seq":"7"}"#] {
+        assert_eq!(
+            ClientFrame::peek_seq(r#"{"seq":5,"type":"teleport"}"#),
+            Some(5)
+        );
+        for unreadable in [
+            "{nope",
+            "[1]",
+            r#"{"type":"ping"}"#,
+            r#"{"seq":-1}"#,
+            r#"{"seq":"7"}"#,
+        ] {
             assert_eq!(ClientFrame::peek_seq(unreadable), None, "{unreadable}");
         }
     }

@@ -267,7 +267,13 @@ mod tests {
 
     #[test]
     fn strangers_and_other_versions_are_refused() {
-        for bad in ["", "[]", r#"{"aps":{}}"#, r#"{"hotline":"{"}"#, r#"{"v":2,"call_id":"c","deadline_ms":1,"type":"cancel","reason":"canceled"}"#] {
+        for bad in [
+            "",
+            "[]",
+            r#"{"aps":{}}"#,
+            r#"{"hotline":"{"}"#,
+            r#"{"v":2,"call_id":"c","deadline_ms":1,"type":"cancel","reason":"canceled"}"#,
+        ] {
             assert!(PushPayload::parse(bad).is_err(), "{bad}");
         }
     }
@@ -279,13 +285,37 @@ mod tests {
         let json = p.to_json_within(1000).unwrap();
         assert!(json.len() <= 1000 && full > 6000, "{}", json.len());
         let back = PushPayload::parse(&json).unwrap();
-        let PushKind::Call { ext, desc, title, invitees, .. } = back.kind else { panic!() };
+        let PushKind::Call {
+            ext,
+            desc,
+            title,
+            invitees,
+            ..
+        } = back.kind
+        else {
+            panic!()
+        };
         assert!(ext.chars().all(|c| c == 'é') && !ext.is_empty());
-        assert_eq!((desc.as_str(), title.as_str(), invitees.len()), ("Video call", "Alice is calling", 2));
+        assert_eq!(
+            (desc.as_str(), title.as_str(), invitees.len()),
+            ("Video call", "Alice is calling", 2)
+        );
         // With almost no room, every free-form field goes, then invitees.
         let json = p.to_json_within(260).unwrap();
-        let PushKind::Call { ext, title, caller_nickname, invitees, .. } = PushPayload::parse(&json).unwrap().kind else { panic!() };
-        assert!(ext.is_empty() && title.is_empty() && caller_nickname.is_empty() && invitees.len() < 2, "{json}");
+        let PushKind::Call {
+            ext,
+            title,
+            caller_nickname,
+            invitees,
+            ..
+        } = PushPayload::parse(&json).unwrap().kind
+        else {
+            panic!()
+        };
+        assert!(
+            ext.is_empty() && title.is_empty() && caller_nickname.is_empty() && invitees.len() < 2,
+            "{json}"
+        );
         assert_eq!(p.to_json_within(50), None);
     }
 }

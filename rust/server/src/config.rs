@@ -139,13 +139,20 @@ impl ServerConfig {
             );
         }
         let apns = [
-            ("apns_key_file (--apns-key-file)", self.apns_key_file.is_some()),
+            (
+                "apns_key_file (--apns-key-file)",
+                self.apns_key_file.is_some(),
+            ),
             ("apns_key_id (--apns-key-id)", self.apns_key_id.is_some()),
             ("apns_team_id (--apns-team-id)", self.apns_team_id.is_some()),
             ("apns_topic (--apns-topic)", self.apns_topic.is_some()),
         ];
         if apns.iter().any(|(_, set)| *set) {
-            let missing: Vec<&str> = apns.iter().filter(|(_, set)| !set).map(|(n, _)| *n).collect();
+            let missing: Vec<&str> = apns
+                .iter()
+                .filter(|(_, set)| !set)
+                .map(|(n, _)| *n)
+                .collect();
             if !missing.is_empty() {
                 return Err(ConfigError(format!(
                     "APNs needs all four of key file, key ID, team ID and topic; missing {}",

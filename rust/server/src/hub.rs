@@ -626,16 +626,25 @@ impl Hub {
 
     /// Hand the push service who started or stopped ringing in this snapshot.
     fn push_ring_changes(&mut self, call: &CallInfo) {
-        let Some((push, ringing)) = self.push.as_mut() else { return };
+        let Some((push, ringing)) = self.push.as_mut() else {
+            return;
+        };
         for change in ringing.update(call) {
             let (user_id, payload) = match change {
-                RingChange::Ring { user_id, deadline_ms } => {
+                RingChange::Ring {
+                    user_id,
+                    deadline_ms,
+                } => {
                     let devices = self.devices.get(&user_id).map_or(&[][..], Vec::as_slice);
                     // A single-device login rings over its connection; other devices stay quiet.
                     if devices.iter().any(|d| !d.multi_device) {
                         continue;
                     }
-                    let offline_push = self.registry.offline_push(&call.call_id).cloned().unwrap_or_default();
+                    let offline_push = self
+                        .registry
+                        .offline_push(&call.call_id)
+                        .cloned()
+                        .unwrap_or_default();
                     let invitees = call
                         .participants
                         .iter()
@@ -655,12 +664,18 @@ impl Hub {
                         desc: offline_push.desc,
                         ext: offline_push.ext,
                     };
-                    (user_id, crate::push::payload(&call.call_id, deadline_ms, kind))
+                    (
+                        user_id,
+                        crate::push::payload(&call.call_id, deadline_ms, kind),
+                    )
                 }
                 RingChange::Stop { user_id, reason } => {
                     let kind = PushKind::Cancel { reason };
                     let deadline_ms = unix_ms() + CANCEL_TTL_MS;
-                    (user_id, crate::push::payload(&call.call_id, deadline_ms, kind))
+                    (
+                        user_id,
+                        crate::push::payload(&call.call_id, deadline_ms, kind),
+                    )
                 }
             };
             let connected_devices = self

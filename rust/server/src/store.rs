@@ -331,7 +331,11 @@ impl Store {
     }
 
     /// Forget a device's push token; true if it had one.
-    pub async fn delete_push_token(&self, user_id: &str, device_id: &str) -> Result<bool, StoreError> {
+    pub async fn delete_push_token(
+        &self,
+        user_id: &str,
+        device_id: &str,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM push_tokens WHERE user_id = ? AND device_id = ?")
             .bind(user_id)
             .bind(device_id)
@@ -341,7 +345,11 @@ impl Store {
     }
 
     /// Forget a token its provider called dead, wherever it is registered.
-    pub async fn delete_dead_push_token(&self, provider: PushProvider, token: &str) -> Result<bool, StoreError> {
+    pub async fn delete_dead_push_token(
+        &self,
+        provider: PushProvider,
+        token: &str,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM push_tokens WHERE provider = ? AND token = ?")
             .bind(provider.as_str())
             .bind(token)
@@ -369,7 +377,8 @@ impl Store {
                 let environment: String = r.get(4);
                 Ok(PushToken {
                     user_id: user_id.to_string(),
-                    provider: serde_json::from_value(provider.into()).map_err(|_| corrupt("provider"))?,
+                    provider: serde_json::from_value(provider.into())
+                        .map_err(|_| corrupt("provider"))?,
                     token: r.get(2),
                     app: r.get(3),
                     environment: serde_json::from_value(environment.into())
@@ -440,18 +449,32 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("t.db")).await.unwrap();
         // Stored one by one, as calls end: c1..c4 began in the same millisecond.
-        let begins = [(0, 900), (1, 1_000), (2, 1_000), (3, 1_000), (4, 1_000), (5, 1_100)];
+        let begins = [
+            (0, 900),
+            (1, 1_000),
+            (2, 1_000),
+            (3, 1_000),
+            (4, 1_000),
+            (5, 1_100),
+        ];
         for (n, at) in begins {
             store.save(&[], &|_| None, &[record(n, at)]).await.unwrap();
         }
-        let everything = store.records("bob", &RecordFilter::default()).await.unwrap();
+        let everything = store
+            .records("bob", &RecordFilter::default())
+            .await
+            .unwrap();
         assert_eq!(call_ids(&everything), ["c5", "c4", "c3", "c2", "c1", "c0"]);
 
         for count in 1..=6 {
             let mut walked = vec![];
             let mut before_ms = None;
             loop {
-                let filter = RecordFilter { count, before_ms, ..Default::default() };
+                let filter = RecordFilter {
+                    count,
+                    before_ms,
+                    ..Default::default()
+                };
                 let page = store.records("bob", &filter).await.unwrap();
                 let Some(last) = page.last() else { break };
                 before_ms = Some(last.begin_time_ms);
@@ -460,9 +483,18 @@ mod tests {
             assert_eq!(walked, call_ids(&everything), "pages of {count}");
         }
         // The page is `count` long unless its last millisecond holds more.
-        let two = RecordFilter { count: 2, ..Default::default() };
-        assert_eq!(call_ids(&store.records("bob", &two).await.unwrap()), ["c5", "c4", "c3", "c2", "c1"]);
-        let one = RecordFilter { count: 1, ..Default::default() };
+        let two = RecordFilter {
+            count: 2,
+            ..Default::default()
+        };
+        assert_eq!(
+            call_ids(&store.records("bob", &two).await.unwrap()),
+            ["c5", "c4", "c3", "c2", "c1"]
+        );
+        let one = RecordFilter {
+            count: 1,
+            ..Default::default()
+        };
         assert_eq!(call_ids(&store.records("bob", &one).await.unwrap()), ["c5"]);
     }
 

@@ -73,7 +73,14 @@ async fn oversized_messages_close_the_connection_but_not_the_server() {
     let seen = c.until_closed().await;
     // The frame's seq is read without parsing the rest, so the refusal is its response.
     assert!(
-        seen.iter().any(|m| matches!(m, ServerMsg::Response { seq: 1, code: -1313, .. })),
+        seen.iter().any(|m| matches!(
+            m,
+            ServerMsg::Response {
+                seq: 1,
+                code: -1313,
+                ..
+            }
+        )),
         "{seen:?}"
     );
     still_serves(&s.url(), "bob").await;

@@ -213,7 +213,10 @@ impl Task {
             Ok(p) => p,
             // The call ended while it was publishing: nothing went wrong.
             Err(e) if self.stop.load(Relaxed) => {
-                log::debug!("call {} ended before its media was published ({e})", self.ctx.call_id);
+                log::debug!(
+                    "call {} ended before its media was published ({e})",
+                    self.ctx.call_id
+                );
                 return;
             }
             Err(e) => {

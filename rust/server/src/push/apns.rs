@@ -61,8 +61,9 @@ pub struct Apns {
 impl Apns {
     /// Check the key and build the client.
     pub fn new(config: ApnsConfig, http: reqwest::Client) -> Result<Apns, PushError> {
-        let key = EncodingKey::from_ec_pem(config.key_pem.as_bytes())
-            .map_err(|e| PushError::Config(format!("apns_key_file is not an ES256 .p8 key: {e}")))?;
+        let key = EncodingKey::from_ec_pem(config.key_pem.as_bytes()).map_err(|e| {
+            PushError::Config(format!("apns_key_file is not an ES256 .p8 key: {e}"))
+        })?;
         let apns = Apns {
             http,
             key,
@@ -128,7 +129,15 @@ impl Apns {
                 Err(e) => return Outcome::Failed(e.to_string()),
             };
             let outcome = self
-                .send_once(&jwt, device_token, environment, kind, body, expiration_s, collapse_id)
+                .send_once(
+                    &jwt,
+                    device_token,
+                    environment,
+                    kind,
+                    body,
+                    expiration_s,
+                    collapse_id,
+                )
                 .await;
             if let Outcome::Failed(reason) = &outcome {
                 if reason == "ExpiredProviderToken" {
@@ -175,7 +184,12 @@ impl Apns {
             .body(body.to_string());
         let response = match request.send().await {
             Ok(r) => r,
-            Err(e) => return Outcome::Retry { after: None, reason: format!("connection: {e}") },
+            Err(e) => {
+                return Outcome::Retry {
+                    after: None,
+                    reason: format!("connection: {e}"),
+                }
+            }
         };
         let status = response.status().as_u16();
         if status == 200 {
@@ -194,7 +208,10 @@ impl Apns {
             // more likely a wrong --apns-topic here: the token is kept.)
             410 => Outcome::Dead(reason),
             400 if reason == "BadDeviceToken" => Outcome::Dead(reason),
-            429 | 500 | 503 => Outcome::Retry { after: retry_after, reason },
+            429 | 500 | 503 => Outcome::Retry {
+                after: retry_after,
+                reason,
+            },
             _ => Outcome::Failed(reason),
         }
     }

@@ -47,11 +47,21 @@ pub struct Fcm {
 
 impl Fcm {
     /// Read the service account's key file text and build the client.
-    pub fn new(account_json: &str, url: Option<String>, http: reqwest::Client) -> Result<Fcm, PushError> {
-        let account: ServiceAccount = serde_json::from_str(account_json)
-            .map_err(|e| PushError::Config(format!("fcm_service_account is not a service account key file: {e}")))?;
-        let key = EncodingKey::from_rsa_pem(account.private_key.as_bytes())
-            .map_err(|e| PushError::Config(format!("fcm_service_account's private_key is not an RSA key: {e}")))?;
+    pub fn new(
+        account_json: &str,
+        url: Option<String>,
+        http: reqwest::Client,
+    ) -> Result<Fcm, PushError> {
+        let account: ServiceAccount = serde_json::from_str(account_json).map_err(|e| {
+            PushError::Config(format!(
+                "fcm_service_account is not a service account key file: {e}"
+            ))
+        })?;
+        let key = EncodingKey::from_rsa_pem(account.private_key.as_bytes()).map_err(|e| {
+            PushError::Config(format!(
+                "fcm_service_account's private_key is not an RSA key: {e}"
+            ))
+        })?;
         Ok(Fcm {
             http,
             account,
@@ -99,13 +109,19 @@ impl Fcm {
             .body(form)
             .send()
             .await
-            .map_err(|e| Outcome::Retry { after: None, reason: format!("OAuth connection: {e}") })?;
+            .map_err(|e| Outcome::Retry {
+                after: None,
+                reason: format!("OAuth connection: {e}"),
+            })?;
         let status = response.status().as_u16();
         let body: serde_json::Value = response.json().await.unwrap_or_default();
         let (Some(token), 200) = (body["access_token"].as_str(), status) else {
             let why = body["error"].as_str().unwrap_or("no access_token");
             return Err(if status >= 500 || status == 429 {
-                Outcome::Retry { after: None, reason: format!("OAuth HTTP {status}: {why}") }
+                Outcome::Retry {
+                    after: None,
+                    reason: format!("OAuth HTTP {status}: {why}"),
+                }
             } else {
                 Outcome::Failed(format!("OAuth HTTP {status}: {why}"))
             });
@@ -129,10 +145,25 @@ impl Fcm {
                 "android": { "priority": "HIGH", "ttl": format!("{}s", ttl.as_secs().max(1)) },
             }
         });
-        let url = format!("{}/v1/projects/{}/messages:send", self.url, self.account.project_id);
-        let response = match self.http.post(url).bearer_auth(&access).json(&message).send().await {
+        let url = format!(
+            "{}/v1/projects/{}/messages:send",
+            self.url, self.account.project_id
+        );
+        let response = match self
+            .http
+            .post(url)
+            .bearer_auth(&access)
+            .json(&message)
+            .send()
+            .await
+        {
             Ok(r) => r,
-            Err(e) => return Outcome::Retry { after: None, reason: format!("connection: {e}") },
+            Err(e) => {
+                return Outcome::Retry {
+                    after: None,
+                    reason: format!("connection: {e}"),
+                }
+            }
         };
         let status = response.status().as_u16();
         if status == 200 {
@@ -147,18 +178,30 @@ impl Fcm {
             .or_else(|| error["status"].as_str())
             .unwrap_or("")
             .to_string();
-        let reason = if code.is_empty() { format!("HTTP {status}") } else { code.clone() };
+        let reason = if code.is_empty() {
+            format!("HTTP {status}")
+        } else {
+            code.clone()
+        };
         match (status, code.as_str()) {
             (_, "UNREGISTERED") => Outcome::Dead(reason),
             // An INVALID_ARGUMENT names the token when the token is malformed.
-            (400, "INVALID_ARGUMENT") if error["message"].as_str().unwrap_or("").contains("token") => {
+            (400, "INVALID_ARGUMENT")
+                if error["message"].as_str().unwrap_or("").contains("token") =>
+            {
                 Outcome::Dead(reason)
             }
             (401, _) => {
                 *self.access.lock().expect("fcm token") = None;
-                Outcome::Retry { after: Some(Duration::ZERO), reason }
+                Outcome::Retry {
+                    after: Some(Duration::ZERO),
+                    reason,
+                }
             }
-            (429 | 500 | 503, _) => Outcome::Retry { after: retry_after, reason },
+            (429 | 500 | 503, _) => Outcome::Retry {
+                after: retry_after,
+                reason,
+            },
             _ => Outcome::Failed(reason),
         }
     }

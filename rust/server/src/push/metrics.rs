@@ -8,7 +8,11 @@ use std::time::Duration;
 
 use hotline_proto::push::PushProvider;
 
-const PROVIDERS: [PushProvider; 3] = [PushProvider::ApnsVoip, PushProvider::Apns, PushProvider::Fcm];
+const PROVIDERS: [PushProvider; 3] = [
+    PushProvider::ApnsVoip,
+    PushProvider::Apns,
+    PushProvider::Fcm,
+];
 
 /// Why a push was not delivered (a fixed set, so the metric stays small).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,7 +89,10 @@ impl PushMetrics {
     pub fn sent(&self, provider: PushProvider, latency: Duration) {
         self.sent[index(provider)].fetch_add(1, Relaxed);
         let ms = latency.as_millis() as u64;
-        let bucket = BUCKETS_MS.iter().position(|b| ms <= *b).unwrap_or(BUCKETS_MS.len());
+        let bucket = BUCKETS_MS
+            .iter()
+            .position(|b| ms <= *b)
+            .unwrap_or(BUCKETS_MS.len());
         self.latency[bucket].fetch_add(1, Relaxed);
         self.latency_sum_ms.fetch_add(ms, Relaxed);
     }
@@ -93,7 +100,10 @@ impl PushMetrics {
     /// A push that was not delivered.
     pub fn failed(&self, provider: Option<PushProvider>, reason: FailReason) {
         let p = provider.map_or(3, index);
-        let r = FailReason::ALL.iter().position(|x| *x == reason).expect("listed");
+        let r = FailReason::ALL
+            .iter()
+            .position(|x| *x == reason)
+            .expect("listed");
         self.failed[p][r].fetch_add(1, Relaxed);
     }
 
@@ -114,7 +124,10 @@ impl PushMetrics {
 
     /// Pushes not delivered through `provider` (or before one was known) for `reason`.
     pub fn failed_count(&self, provider: Option<PushProvider>, reason: FailReason) -> u64 {
-        let r = FailReason::ALL.iter().position(|x| *x == reason).expect("listed");
+        let r = FailReason::ALL
+            .iter()
+            .position(|x| *x == reason)
+            .expect("listed");
         self.failed[provider.map_or(3, index)][r].load(Relaxed)
     }
 
@@ -122,18 +135,37 @@ impl PushMetrics {
     pub fn render(&self, out: &mut String) {
         let _ = writeln!(out, "# HELP hotline_push_sent_total Pushes the provider accepted.\n# TYPE hotline_push_sent_total counter");
         for p in PROVIDERS {
-            let _ = writeln!(out, "hotline_push_sent_total{{provider=\"{}\"}} {}", p.as_str(), self.sent_count(p));
+            let _ = writeln!(
+                out,
+                "hotline_push_sent_total{{provider=\"{}\"}} {}",
+                p.as_str(),
+                self.sent_count(p)
+            );
         }
         let _ = writeln!(out, "# HELP hotline_push_retries_total Push attempts retried (429, 5xx, connection errors).\n# TYPE hotline_push_retries_total counter");
         for p in PROVIDERS {
-            let _ = writeln!(out, "hotline_push_retries_total{{provider=\"{}\"}} {}", p.as_str(), self.retried[index(p)].load(Relaxed));
+            let _ = writeln!(
+                out,
+                "hotline_push_retries_total{{provider=\"{}\"}} {}",
+                p.as_str(),
+                self.retried[index(p)].load(Relaxed)
+            );
         }
         let _ = writeln!(out, "# HELP hotline_push_failed_total Pushes not delivered, by provider and reason.\n# TYPE hotline_push_failed_total counter");
-        for (i, provider) in PROVIDERS.iter().map(|p| p.as_str()).chain(["none"]).enumerate() {
+        for (i, provider) in PROVIDERS
+            .iter()
+            .map(|p| p.as_str())
+            .chain(["none"])
+            .enumerate()
+        {
             for (j, reason) in FailReason::ALL.iter().enumerate() {
                 let n = self.failed[i][j].load(Relaxed);
                 if n > 0 {
-                    let _ = writeln!(out, "hotline_push_failed_total{{provider=\"{provider}\",reason=\"{}\"}} {n}", reason.as_str());
+                    let _ = writeln!(
+                        out,
+                        "hotline_push_failed_total{{provider=\"{provider}\",reason=\"{}\"}} {n}",
+                        reason.as_str()
+                    );
                 }
             }
         }
@@ -142,11 +174,22 @@ impl PushMetrics {
         let mut cumulative = 0;
         for (i, le) in BUCKETS_MS.iter().enumerate() {
             cumulative += self.latency[i].load(Relaxed);
-            let _ = writeln!(out, "hotline_push_latency_seconds_bucket{{le=\"{}\"}} {cumulative}", *le as f64 / 1000.0);
+            let _ = writeln!(
+                out,
+                "hotline_push_latency_seconds_bucket{{le=\"{}\"}} {cumulative}",
+                *le as f64 / 1000.0
+            );
         }
         cumulative += self.latency[BUCKETS_MS.len()].load(Relaxed);
-        let _ = writeln!(out, "hotline_push_latency_seconds_bucket{{le=\"+Inf\"}} {cumulative}");
-        let _ = writeln!(out, "hotline_push_latency_seconds_sum {}", self.latency_sum_ms.load(Relaxed) as f64 / 1000.0);
+        let _ = writeln!(
+            out,
+            "hotline_push_latency_seconds_bucket{{le=\"+Inf\"}} {cumulative}"
+        );
+        let _ = writeln!(
+            out,
+            "hotline_push_latency_seconds_sum {}",
+            self.latency_sum_ms.load(Relaxed) as f64 / 1000.0
+        );
         let _ = writeln!(out, "hotline_push_latency_seconds_count {cumulative}");
     }
 }

@@ -124,10 +124,16 @@ pub fn start(
     server_url: String,
 ) -> Result<Option<Push>, PushError> {
     let http = http_client(config)?;
-    let apns = match (&config.apns_key_file, &config.apns_key_id, &config.apns_team_id, &config.apns_topic) {
+    let apns = match (
+        &config.apns_key_file,
+        &config.apns_key_id,
+        &config.apns_team_id,
+        &config.apns_topic,
+    ) {
         (Some(file), Some(key_id), Some(team_id), Some(topic)) => {
-            let key_pem = std::fs::read_to_string(file)
-                .map_err(|e| PushError::Config(format!("cannot read apns_key_file {}: {e}", file.display())))?;
+            let key_pem = std::fs::read_to_string(file).map_err(|e| {
+                PushError::Config(format!("cannot read apns_key_file {}: {e}", file.display()))
+            })?;
             let config = ApnsConfig {
                 key_pem,
                 key_id: key_id.clone(),
@@ -142,7 +148,10 @@ pub fn start(
     let fcm = match &config.fcm_service_account {
         Some(file) => {
             let json = std::fs::read_to_string(file).map_err(|e| {
-                PushError::Config(format!("cannot read fcm_service_account {}: {e}", file.display()))
+                PushError::Config(format!(
+                    "cannot read fcm_service_account {}: {e}",
+                    file.display()
+                ))
             })?;
             Some(Fcm::new(&json, config.fcm_url.clone(), http)?)
         }
@@ -155,8 +164,10 @@ pub fn start(
         }
         _ => log::info!(
             "push is on: APNs {}, FCM {}",
-            apns.as_ref().map_or("off".into(), |a| format!("for {}", a.topic())),
-            fcm.as_ref().map_or("off".into(), |f| format!("for project {}", f.project())),
+            apns.as_ref()
+                .map_or("off".into(), |a| format!("for {}", a.topic())),
+            fcm.as_ref()
+                .map_or("off".into(), |f| format!("for project {}", f.project())),
         ),
     }
     let (tx, rx) = mpsc::channel(QUEUE_LEN);
@@ -181,8 +192,9 @@ pub fn http_client(config: &ServerConfig) -> Result<reqwest::Client, PushError> 
         .timeout(Duration::from_secs(30))
         .pool_idle_timeout(Duration::from_secs(600));
     if let Some(file) = &config.push_ca_file {
-        let pem = std::fs::read(file)
-            .map_err(|e| PushError::Config(format!("cannot read push_ca_file {}: {e}", file.display())))?;
+        let pem = std::fs::read(file).map_err(|e| {
+            PushError::Config(format!("cannot read push_ca_file {}: {e}", file.display()))
+        })?;
         let certs = reqwest::Certificate::from_pem_bundle(&pem)
             .map_err(|e| PushError::Config(format!("push_ca_file {}: {e}", file.display())))?;
         builder = builder.tls_certs_merge(certs);
@@ -195,7 +207,9 @@ pub fn http_client(config: &ServerConfig) -> Result<reqwest::Client, PushError> 
 async fn run(providers: Arc<Providers>, mut rx: mpsc::Receiver<PushJob>) {
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     while let Some(job) = rx.recv().await {
-        let Ok(permit) = slots.clone().acquire_owned().await else { break };
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            break;
+        };
         let providers = providers.clone();
         tokio::spawn(async move {
             providers.deliver_job(job).await;
@@ -235,10 +249,19 @@ impl Providers {
         if tokens.is_empty() {
             return;
         }
-        if let PushKind::Call { caller_id, caller_nickname, caller_avatar, server_url, .. } = &mut job.payload.kind {
+        if let PushKind::Call {
+            caller_id,
+            caller_nickname,
+            caller_avatar,
+            server_url,
+            ..
+        } = &mut job.payload.kind
+        {
             *server_url = self.server_url.clone();
             match profile {
-                Some(Ok((nickname, avatar))) => (*caller_nickname, *caller_avatar) = (nickname, avatar),
+                Some(Ok((nickname, avatar))) => {
+                    (*caller_nickname, *caller_avatar) = (nickname, avatar)
+                }
                 Some(Err(e)) => log::warn!("push: reading {caller_id}'s profile: {e}"),
                 None => {}
             }
@@ -250,7 +273,9 @@ impl Providers {
     /// Send one job to one token, retrying until its deadline.
     async fn deliver(&self, token: &PushToken, job: &PushJob) {
         let provider = token.provider;
-        let Some(request) = self.request(token, &job.payload) else { return };
+        let Some(request) = self.request(token, &job.payload) else {
+            return;
+        };
         let mut attempt = 0u32;
         loop {
             let left_ms = job.payload.deadline_ms - unix_ms();
@@ -263,16 +288,32 @@ impl Providers {
                 self.metrics.failed(Some(provider), FailReason::Cancelled);
                 return;
             }
-            let outcome = self.send(token, &request, &job.payload, Duration::from_millis(left_ms as u64)).await;
+            let outcome = self
+                .send(
+                    token,
+                    &request,
+                    &job.payload,
+                    Duration::from_millis(left_ms as u64),
+                )
+                .await;
             match outcome {
                 Outcome::Sent => {
                     self.metrics.sent(provider, job.made_at.elapsed());
                     return;
                 }
                 Outcome::Dead(reason) => {
-                    log::info!("push: {} token of {}/{} is dead ({reason}); deleting it", provider.as_str(), token.user_id, token.device_id);
+                    log::info!(
+                        "push: {} token of {}/{} is dead ({reason}); deleting it",
+                        provider.as_str(),
+                        token.user_id,
+                        token.device_id
+                    );
                     self.metrics.failed(Some(provider), FailReason::DeadToken);
-                    match self.store.delete_dead_push_token(provider, &token.token).await {
+                    match self
+                        .store
+                        .delete_dead_push_token(provider, &token.token)
+                        .await
+                    {
                         Ok(true) => self.metrics.token_deleted(),
                         Ok(false) => {}
                         Err(e) => log::error!("push: deleting a dead token: {e}"),
@@ -280,7 +321,12 @@ impl Providers {
                     return;
                 }
                 Outcome::Failed(reason) => {
-                    log::warn!("push: {} refused a push to {}/{}: {reason}", provider.as_str(), token.user_id, token.device_id);
+                    log::warn!(
+                        "push: {} refused a push to {}/{}: {reason}",
+                        provider.as_str(),
+                        token.user_id,
+                        token.device_id
+                    );
                     self.metrics.failed(Some(provider), FailReason::Refused);
                     return;
                 }
@@ -288,7 +334,12 @@ impl Providers {
                     attempt += 1;
                     let wait = after.unwrap_or_else(|| backoff(attempt));
                     if unix_ms() + wait.as_millis() as i64 >= job.payload.deadline_ms {
-                        log::info!("push: {} to {}/{} gave up at the deadline: {reason}", provider.as_str(), token.user_id, token.device_id);
+                        log::info!(
+                            "push: {} to {}/{} gave up at the deadline: {reason}",
+                            provider.as_str(),
+                            token.user_id,
+                            token.device_id
+                        );
                         self.metrics.failed(Some(provider), FailReason::Deadline);
                         return;
                     }
@@ -329,7 +380,9 @@ impl Providers {
     fn request(&self, token: &PushToken, payload: &PushPayload) -> Option<Request> {
         let provider = token.provider;
         let app_matches = match provider {
-            PushProvider::ApnsVoip | PushProvider::Apns => self.apns.as_ref().map(|a| a.topic() == token.app),
+            PushProvider::ApnsVoip | PushProvider::Apns => {
+                self.apns.as_ref().map(|a| a.topic() == token.app)
+            }
             PushProvider::Fcm => self.fcm.as_ref().map(|f| f.project() == token.app),
         };
         match app_matches {
@@ -350,13 +403,26 @@ impl Providers {
         request
     }
 
-    async fn send(&self, token: &PushToken, request: &Request, payload: &PushPayload, left: Duration) -> Outcome {
+    async fn send(
+        &self,
+        token: &PushToken,
+        request: &Request,
+        payload: &PushPayload,
+        left: Duration,
+    ) -> Outcome {
         match request {
             Request::Apns { kind, body } => {
                 let apns = self.apns.as_ref().expect("checked in request()");
                 let expiration_s = payload.deadline_ms.div_euclid(1000);
-                apns.send(&token.token, token.environment, *kind, body, expiration_s, &payload.call_id)
-                    .await
+                apns.send(
+                    &token.token,
+                    token.environment,
+                    *kind,
+                    body,
+                    expiration_s,
+                    &payload.call_id,
+                )
+                .await
             }
             Request::Fcm { data } => {
                 let fcm = self.fcm.as_ref().expect("checked in request()");
@@ -392,23 +458,51 @@ pub fn build_request(provider: PushProvider, payload: &PushPayload) -> Option<Re
     match provider {
         PushProvider::ApnsVoip => {
             let inner = payload.to_json_within(APNS_VOIP_LIMIT - WRAP)?;
-            Some(Request::Apns { kind: ApnsKind::Voip, body: format!(r#"{{"hotline":{inner}}}"#) })
+            Some(Request::Apns {
+                kind: ApnsKind::Voip,
+                body: format!(r#"{{"hotline":{inner}}}"#),
+            })
         }
         PushProvider::Apns => {
             let (kind, aps) = match &payload.kind {
-                PushKind::Call { caller_id, caller_nickname, title, desc, media_type, .. } => {
-                    let who = if caller_nickname.is_empty() { caller_id } else { caller_nickname };
-                    let title = if title.is_empty() { format!("{who} is calling") } else { title.clone() };
-                    let body = if desc.is_empty() { format!("Incoming {} call", media_type.as_str()) } else { desc.clone() };
+                PushKind::Call {
+                    caller_id,
+                    caller_nickname,
+                    title,
+                    desc,
+                    media_type,
+                    ..
+                } => {
+                    let who = if caller_nickname.is_empty() {
+                        caller_id
+                    } else {
+                        caller_nickname
+                    };
+                    let title = if title.is_empty() {
+                        format!("{who} is calling")
+                    } else {
+                        title.clone()
+                    };
+                    let body = if desc.is_empty() {
+                        format!("Incoming {} call", media_type.as_str())
+                    } else {
+                        desc.clone()
+                    };
                     let aps = serde_json::json!({ "alert": { "title": title, "body": body }, "sound": "default" });
                     (ApnsKind::Alert, aps)
                 }
-                PushKind::Cancel { .. } => (ApnsKind::Background, serde_json::json!({ "content-available": 1 })),
+                PushKind::Cancel { .. } => (
+                    ApnsKind::Background,
+                    serde_json::json!({ "content-available": 1 }),
+                ),
             };
             let aps = aps.to_string();
             let overhead = r#"{"aps":,"hotline":}"#.len() + aps.len();
             let inner = payload.to_json_within(APNS_ALERT_LIMIT.checked_sub(overhead)?)?;
-            Some(Request::Apns { kind, body: format!(r#"{{"aps":{aps},"hotline":{inner}}}"#) })
+            Some(Request::Apns {
+                kind,
+                body: format!(r#"{{"aps":{aps},"hotline":{inner}}}"#),
+            })
         }
         PushProvider::Fcm => {
             // The data map is {"hotline": "<json>"}; the value is a string,
@@ -417,7 +511,9 @@ pub fn build_request(provider: PushProvider, payload: &PushPayload) -> Option<Re
             let mut limit = FCM_DATA_LIMIT - "hotline".len();
             loop {
                 let inner = payload.to_json_within(limit)?;
-                let escaped = serde_json::to_string(&inner).expect("string serialises").len();
+                let escaped = serde_json::to_string(&inner)
+                    .expect("string serialises")
+                    .len();
                 if escaped <= FCM_DATA_LIMIT - "hotline".len() {
                     return Some(Request::Fcm { data: inner });
                 }

@@ -114,7 +114,9 @@ mod tests {
     fn each_way_an_invitation_stops_has_its_reason() {
         let mut reg = Registry::new(Limits::default());
         let mut r = Ringing::default();
-        let placed = reg.call("a", "da", NewCall::for_test("c1", &["b", "c", "d"]), 0).unwrap();
+        let placed = reg
+            .call("a", "da", NewCall::for_test("c1", &["b", "c", "d"]), 0)
+            .unwrap();
         assert_eq!(
             ringing_after(&mut r, &placed.calls),
             [ring("b", 30_000), ring("c", 30_000), ring("d", 30_000)]
@@ -124,7 +126,9 @@ mod tests {
             ringing_after(&mut r, &accepted.calls),
             [stop("b", CancelReason::AnsweredElsewhere)]
         );
-        let rejected = reg.decline("c", "dc", "c1", EndReason::Reject, 2_000).unwrap();
+        let rejected = reg
+            .decline("c", "dc", "c1", EndReason::Reject, 2_000)
+            .unwrap();
         assert_eq!(
             ringing_after(&mut r, &rejected.calls),
             [stop("c", CancelReason::RejectedElsewhere)]
@@ -149,11 +153,19 @@ mod tests {
     #[test]
     fn a_cancelled_call_stops_everyone_and_a_restart_rings_nobody_again() {
         let mut reg = Registry::new(Limits::default());
-        let placed = reg.call("a", "da", NewCall::for_test("c1", &["b"]), 0).unwrap();
+        let placed = reg
+            .call("a", "da", NewCall::for_test("c1", &["b"]), 0)
+            .unwrap();
         // Restored from the registry: already ringing, so no ring change.
         let mut r = Ringing::from_calls(&placed.calls);
-        let busy = reg.call("x", "dx", NewCall::for_test("c2", &["b"]), 10).unwrap();
-        assert_eq!(ringing_after(&mut r, &busy.calls), [], "a busy callee does not ring");
+        let busy = reg
+            .call("x", "dx", NewCall::for_test("c2", &["b"]), 10)
+            .unwrap();
+        assert_eq!(
+            ringing_after(&mut r, &busy.calls),
+            [],
+            "a busy callee does not ring"
+        );
         let cancelled = reg.hangup("a", "da", "c1", 20).unwrap();
         assert_eq!(
             ringing_after(&mut r, &cancelled.calls),
