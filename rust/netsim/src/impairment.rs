@@ -21,6 +21,14 @@ pub struct Impairment {
     /// Probability in `0.0..=1.0` that a delivered datagram is sent twice
     /// (the copy gets its own jitter).
     pub duplicate: f64,
+    /// The link's rate in kbit/s (IP and UDP headers included), for each
+    /// client and direction on its own; 0 is unlimited. Datagrams beyond the
+    /// rate wait in a queue (their delay grows) and are dropped when it is
+    /// full. The base delay and jitter are added after the queue.
+    pub bandwidth_kbps: u32,
+    /// How long the bandwidth limit's queue may delay a datagram before the
+    /// next ones are dropped; 0 is [`DEFAULT_QUEUE_MS`](crate::DEFAULT_QUEUE_MS).
+    pub queue_ms: u32,
 }
 
 impl Impairment {
@@ -30,6 +38,22 @@ impl Impairment {
             && self.delay_ms == 0
             && self.jitter_ms == 0
             && probability(self.duplicate) == 0.0
+            && self.bandwidth_kbps == 0
+    }
+
+    /// The bandwidth limit, if any: bits per second and the longest queueing
+    /// delay.
+    pub(crate) fn bottleneck(&self) -> Option<(u64, Duration)> {
+        (self.bandwidth_kbps > 0).then(|| {
+            let queue_ms = match self.queue_ms {
+                0 => crate::DEFAULT_QUEUE_MS,
+                ms => ms,
+            };
+            (
+                u64::from(self.bandwidth_kbps) * 1000,
+                Duration::from_millis(u64::from(queue_ms)),
+            )
+        })
     }
 
     /// Decides one datagram's fate: `None` if it is lost, otherwise the

@@ -6,13 +6,16 @@
 //! socket and set the server's media public address (the host candidate it
 //! announces in its SDP) to [`UdpImpairmentProxy::local_addr`]: clients then
 //! send their ICE/DTLS/SRTP datagrams to the proxy, which forwards them with
-//! random loss, a fixed delay plus random jitter (so packets reorder) and
-//! duplication, in each direction independently.
+//! random loss, a fixed delay plus random jitter (so packets reorder),
+//! duplication, and a bandwidth limit with a bounded queue (a bottleneck
+//! whose delay grows with its backlog), in each direction independently.
 //!
 //! Each client source address gets its own upstream socket, like a NAT, so
 //! the SFU still sees one distinct address per client. The impairment can be
 //! changed while running ([`UdpImpairmentProxy::set_impairment`]) to show
-//! recovery, and [`UdpImpairmentProxy::stats`] counts what happened.
+//! recovery, [`UdpImpairmentProxy::switch_path`] makes every client's
+//! traffic arrive from a new address and port (a phone moving from Wi-Fi to
+//! cellular), and [`UdpImpairmentProxy::stats`] counts what happened.
 //!
 //! ```no_run
 //! # async fn demo(sfu: std::net::SocketAddr) -> std::io::Result<()> {
@@ -39,10 +42,12 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod bottleneck;
 mod impairment;
 mod proxy;
 mod socket;
 
+pub use bottleneck::{DEFAULT_QUEUE_MS, HEADER_BYTES};
 pub use impairment::Impairment;
 pub use proxy::{ProxyStats, UdpImpairmentProxy, MAX_CLIENTS, MAX_IN_FLIGHT, MAX_IN_FLIGHT_BYTES};
 pub use socket::{bind_udp, SOCKET_BUFFER_BYTES};

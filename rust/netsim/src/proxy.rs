@@ -16,6 +16,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::{sleep, sleep_until, Instant};
 
+use crate::bottleneck::Bottleneck;
 use crate::{bind_udp, Impairment};
 
 /// Most distinct client source addresses the proxy maps; datagrams from
@@ -57,6 +58,11 @@ pub struct ProxyStats {
     pub dropped_down: u64,
     /// Extra copies made by duplication, both directions.
     pub duplicated: u64,
+    /// Datagrams dropped because a bandwidth limit's queue was full, both
+    /// directions (also counted in `dropped_up` / `dropped_down`).
+    pub queue_full: u64,
+    /// Path switches so far ([`UdpImpairmentProxy::switch_path`]).
+    pub path_switches: u64,
 }
 
 /// A UDP proxy on `127.0.0.1` that forwards clients' datagrams to one
@@ -123,6 +129,7 @@ impl UdpImpairmentProxy {
             in_flight: AtomicUsize::new(0),
             in_flight_bytes: AtomicUsize::new(0),
             next_seq: AtomicU64::new(0),
+            path: AtomicU64::new(0),
             queue: queue_tx,
         });
         let scheduler = AbortOnDrop(tokio::spawn(run_scheduler(queue_rx, shared.clone())));
@@ -159,6 +166,16 @@ impl UdpImpairmentProxy {
         lock(&self.shared.impairment).clone()
     }
 
+    /// From now on every client's datagrams reach the upstream from a new
+    /// address and port, as when a phone moves from Wi-Fi to cellular or a
+    /// NAT rebinds: each client gets a new upstream socket on its next
+    /// datagram, and replies to the old one are lost. Datagrams already
+    /// delayed still leave from the old path.
+    pub fn switch_path(&self) {
+        self.shared.path.fetch_add(1, Ordering::AcqRel);
+        log::debug!("netsim proxy {}: path switch", self.local_addr);
+    }
+
     /// A snapshot of the counters.
     pub fn stats(&self) -> ProxyStats {
         let c = &self.shared.counters;
@@ -168,6 +185,8 @@ impl UdpImpairmentProxy {
             dropped_up: c.dropped_up.load(Ordering::Relaxed),
             dropped_down: c.dropped_down.load(Ordering::Relaxed),
             duplicated: c.duplicated.load(Ordering::Relaxed),
+            queue_full: c.queue_full.load(Ordering::Relaxed),
+            path_switches: self.shared.path.load(Ordering::Relaxed),
         }
     }
 
@@ -205,6 +224,7 @@ struct Counters {
     dropped_up: AtomicU64,
     dropped_down: AtomicU64,
     duplicated: AtomicU64,
+    queue_full: AtomicU64,
 }
 
 impl Counters {
@@ -235,7 +255,27 @@ struct Shared {
     in_flight: AtomicUsize,
     in_flight_bytes: AtomicUsize,
     next_seq: AtomicU64,
+    /// Bumped by `switch_path`; the front task starts new mappings when it
+    /// sees a new value.
+    path: AtomicU64,
     queue: mpsc::UnboundedSender<Delayed>,
+}
+
+/// One client's link: a bottleneck per direction, so each client's bandwidth
+/// limit is its own, as each phone has its own access link.
+#[derive(Debug, Default)]
+struct ClientLink {
+    up: Mutex<Bottleneck>,
+    down: Mutex<Bottleneck>,
+}
+
+impl ClientLink {
+    fn bottleneck(&self, dir: Dir) -> &Mutex<Bottleneck> {
+        match dir {
+            Dir::Up => &self.up,
+            Dir::Down => &self.down,
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -245,9 +285,16 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     /// Applies the impairment to one datagram and sends it now, queues it
     /// for later, or drops it.
-    async fn dispatch(&self, dir: Dir, socket: &Arc<UdpSocket>, to: SocketAddr, data: &[u8]) {
+    async fn dispatch(
+        &self,
+        dir: Dir,
+        link: &ClientLink,
+        socket: &Arc<UdpSocket>,
+        to: SocketAddr,
+        data: &[u8],
+    ) {
+        let impairment = lock(&self.impairment).clone();
         let fate = {
-            let impairment = lock(&self.impairment).clone();
             let rng = match dir {
                 Dir::Up => &self.rng_up,
                 Dir::Down => &self.rng_down,
@@ -261,7 +308,18 @@ impl Shared {
         if copy.is_some() {
             self.counters.duplicated.fetch_add(1, Ordering::Relaxed);
         }
-        for delay in std::iter::once(first).chain(copy) {
+        for mut delay in std::iter::once(first).chain(copy) {
+            if let Some((rate_bps, max_queue)) = impairment.bottleneck() {
+                let now = Instant::now();
+                let admitted =
+                    lock(link.bottleneck(dir)).admit(now, data.len(), rate_bps, max_queue);
+                let Some(sent) = admitted else {
+                    self.counters.queue_full.fetch_add(1, Ordering::Relaxed);
+                    self.counters.dropped(dir);
+                    continue;
+                };
+                delay += sent - now;
+            }
             if delay.is_zero() {
                 self.send(dir, socket, to, data).await;
             } else {
@@ -384,6 +442,7 @@ async fn run_scheduler(mut queue: mpsc::UnboundedReceiver<Delayed>, shared: Arc<
 /// One client's upstream socket and the task reading its replies.
 struct Mapping {
     socket: Arc<UdpSocket>,
+    link: Arc<ClientLink>,
     _reader: AbortOnDrop,
 }
 
@@ -393,6 +452,7 @@ async fn run_front(front: Arc<UdpSocket>, upstream: SocketAddr, shared: Arc<Shar
     let mut buf = vec![0u8; MAX_DATAGRAM];
     let mut clients: HashMap<SocketAddr, Mapping> = HashMap::new();
     let mut full_warned = false;
+    let mut path = shared.path.load(Ordering::Acquire);
     loop {
         let (n, from) = match front.recv_from(&mut buf).await {
             Ok(r) => r,
@@ -406,8 +466,15 @@ async fn run_front(front: Arc<UdpSocket>, upstream: SocketAddr, shared: Arc<Shar
             shared.counters.dropped(Dir::Up);
             continue;
         }
-        let socket = match clients.get(&from) {
-            Some(m) => m.socket.clone(),
+        let current_path = shared.path.load(Ordering::Acquire);
+        if current_path != path {
+            // Dropping the mappings closes their sockets and readers; each
+            // client gets a new source port on this datagram.
+            path = current_path;
+            clients.clear();
+        }
+        let (socket, link) = match clients.get(&from) {
+            Some(m) => (m.socket.clone(), m.link.clone()),
             None => {
                 if clients.len() >= MAX_CLIENTS {
                     if !std::mem::replace(&mut full_warned, true) {
@@ -428,8 +495,10 @@ async fn run_front(front: Arc<UdpSocket>, upstream: SocketAddr, shared: Arc<Shar
                         continue;
                     }
                 };
+                let link = Arc::new(ClientLink::default());
                 let reader = tokio::spawn(run_upstream_reader(
                     socket.clone(),
+                    link.clone(),
                     front.clone(),
                     from,
                     upstream,
@@ -443,13 +512,16 @@ async fn run_front(front: Arc<UdpSocket>, upstream: SocketAddr, shared: Arc<Shar
                     from,
                     Mapping {
                         socket: socket.clone(),
+                        link: link.clone(),
                         _reader: AbortOnDrop(reader),
                     },
                 );
-                socket
+                (socket, link)
             }
         };
-        shared.dispatch(Dir::Up, &socket, upstream, &buf[..n]).await;
+        shared
+            .dispatch(Dir::Up, &link, &socket, upstream, &buf[..n])
+            .await;
     }
 }
 
@@ -457,6 +529,7 @@ async fn run_front(front: Arc<UdpSocket>, upstream: SocketAddr, shared: Arc<Shar
 /// that client from the front socket.
 async fn run_upstream_reader(
     socket: Arc<UdpSocket>,
+    link: Arc<ClientLink>,
     front: Arc<UdpSocket>,
     client: SocketAddr,
     upstream: SocketAddr,
@@ -476,6 +549,8 @@ async fn run_upstream_reader(
             // Only the upstream may talk through the mapping.
             continue;
         }
-        shared.dispatch(Dir::Down, &front, client, &buf[..n]).await;
+        shared
+            .dispatch(Dir::Down, &link, &front, client, &buf[..n])
+            .await;
     }
 }

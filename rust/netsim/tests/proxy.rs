@@ -1,5 +1,6 @@
 //! The impairment proxy with real loopback UDP sockets: transparency, loss,
-//! delay with jitter, recovery, duplication, the client cap and shutdown.
+//! delay with jitter, recovery, duplication, the bandwidth limit, path
+//! switches, the client cap and shutdown.
 //!
 //! Every wait is bounded by a timeout, and senders pace themselves so the
 //! kernel's socket buffers never overflow (which would look like loss).
@@ -9,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use hotline_netsim::{Impairment, ProxyStats, UdpImpairmentProxy, MAX_CLIENTS};
+use hotline_netsim::{Impairment, ProxyStats, UdpImpairmentProxy, HEADER_BYTES, MAX_CLIENTS};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -363,6 +364,96 @@ async fn duplication_sends_copies_and_counts_them() {
         (s.forwarded_up, s.duplicated, s.dropped_up),
         (2 * u64::from(N), N.into(), 0)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bandwidth_limit_paces_queues_and_drops_what_does_not_fit() {
+    const N: u32 = 2000;
+    const KBPS: u32 = 800;
+    let server = bind().await;
+    let client = bind().await;
+    let impairment = Impairment {
+        bandwidth_kbps: KBPS,
+        queue_ms: 100,
+        ..Default::default()
+    };
+    let proxy = UdpImpairmentProxy::start(server.local_addr().unwrap(), impairment)
+        .await
+        .unwrap();
+    let mut at_server = Collector::spawn(server.clone());
+
+    // Far faster than 800 kbps however loaded the machine is: the 2.6 s the
+    // link needs for all of them is sent in a small fraction of that.
+    let sent = send_paced(&client, proxy.local_addr(), 0..N, 20).await;
+    let s = settle(&proxy, N.into(), 0).await;
+    assert!(s.queue_full > 0, "the queue overflowed: {s:?}");
+    assert_eq!(s.dropped_up, s.queue_full, "only the queue dropped: {s:?}");
+    let got = at_server.take(s.forwarded_up as usize).await;
+    at_server.assert_quiet().await;
+    assert!(
+        got.windows(2).all(|w| w[0].seq < w[1].seq),
+        "a queue keeps the order"
+    );
+    // The link never goes faster than its rate: the last datagram cannot
+    // arrive before the link has had time to send all of them since the
+    // first was sent (a bound a slow machine cannot break: it only makes
+    // delivery later).
+    let per_datagram = Duration::from_nanos(
+        (PAYLOAD as u64 + HEADER_BYTES) * 8 * 1_000_000_000 / (u64::from(KBPS) * 1000),
+    );
+    let took = got.last().unwrap().at - sent[0];
+    let least = per_datagram * got.len() as u32;
+    assert!(
+        took >= least,
+        "{} datagrams in {took:?}, faster than the link allows ({least:?})",
+        got.len()
+    );
+
+    // Within the rate, nothing is lost.
+    let before = proxy.stats();
+    for seq in N..N + 50 {
+        client
+            .send_to(&packet(seq), proxy.local_addr())
+            .await
+            .unwrap();
+        sleep(Duration::from_millis(5)).await; // 128 bytes per 5 ms: 205 kbps
+    }
+    let got = at_server.take(50).await;
+    assert!(got.iter().map(|r| r.seq).eq(N..N + 50));
+    assert_eq!(proxy.stats().queue_full, before.queue_full);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_path_switch_moves_every_client_to_a_new_address() {
+    let server = bind().await;
+    let client = bind().await;
+    let proxy = UdpImpairmentProxy::start(server.local_addr().unwrap(), Impairment::default())
+        .await
+        .unwrap();
+    let mut at_server = Collector::spawn(server.clone());
+    let mut at_client = Collector::spawn(client.clone());
+
+    client
+        .send_to(&packet(1), proxy.local_addr())
+        .await
+        .unwrap();
+    let old_path = at_server.take(1).await[0].from;
+    proxy.switch_path();
+    client
+        .send_to(&packet(2), proxy.local_addr())
+        .await
+        .unwrap();
+    let new_path = at_server.take(1).await[0].from;
+    assert_ne!(new_path, old_path, "the client arrives from a new port");
+    assert!(new_path.ip().is_loopback());
+    assert_eq!(proxy.stats().path_switches, 1);
+
+    // Replies to the old address are lost; the new one reaches the client.
+    server.send_to(&packet(3), old_path).await.unwrap();
+    at_client.assert_quiet().await;
+    server.send_to(&packet(4), new_path).await.unwrap();
+    let reply = at_client.take(1).await;
+    assert_eq!((reply[0].seq, reply[0].from), (4, proxy.local_addr()));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
