@@ -694,7 +694,7 @@ async fn a_call_at_20_percent_loss_and_50_ms_jitter_keeps_decoding_and_recovers(
         loss: 0.2,
         delay_ms: 0,
         jitter_ms: 50,
-        duplicate: 0.0,
+        ..Default::default()
     };
     proxy.set_impairment(bad);
     let mut windows = vec![];
