@@ -234,11 +234,16 @@ pub(crate) fn to_msg<'a>(
             }
         }
         Command::UnregisterPush => ClientMsg::UnregisterPush,
-        Command::MediaPublish { call_id, sdp } => {
+        Command::MediaPublish {
+            call_id,
+            sdp,
+            ice_restart,
+        } => {
             in_current_call(current, me, call_id)?;
             ClientMsg::MediaPublish {
                 call_id: call_id.clone(),
                 sdp: sdp.clone(),
+                ice_restart: *ice_restart,
             }
         }
         Command::MediaAnswer {

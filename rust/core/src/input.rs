@@ -149,6 +149,8 @@ pub enum Command {
         call_id: String,
         /// The SDP offer.
         sdp: String,
+        /// The offer restarts ICE on the existing connections.
+        ice_restart: bool,
     },
     /// Answer the SFU's subscriber offer ([`crate::Output::MediaOffer`]).
     MediaAnswer {

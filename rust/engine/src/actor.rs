@@ -193,8 +193,11 @@ impl Actor {
     /// cellular), and a backoff planned while offline may be seconds away:
     /// drop the connection and reconnect at once. The server keeps the
     /// user's calls through its reconnect grace, so no call ends. A session
-    /// the server ended (kicked, UserSig expired) stays down.
+    /// the server ended (kicked, UserSig expired) stays down. The call's
+    /// media restarts ICE over the new path (its request waits for the new
+    /// login).
     fn network_changed(&mut self) {
+        self.media.network_changed();
         self.backoff.reset();
         if self.socket.take().is_some() {
             log::info!("network changed; reconnecting signaling");

@@ -777,3 +777,153 @@ async fn a_call_at_20_percent_loss_and_50_ms_jitter_keeps_decoding_and_recovers(
         "the call stays connected"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_follows_a_path_switch_after_the_network_change_notice() {
+    use hotline_netsim::{Impairment, UdpImpairmentProxy};
+    let _ = env_logger::builder().is_test(true).try_init();
+    let sfu_addr = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let proxy = UdpImpairmentProxy::start(sfu_addr, Impairment::default())
+        .await
+        .unwrap();
+    let s = TestServer::start_with(|c| {
+        c.media_listen = sfu_addr;
+        c.media_public_addr = Some(proxy.local_addr());
+    })
+    .await;
+    let alice = MediaPhone::login(&s.url(), "alice", 440.0).await;
+    let bob = MediaPhone::login(&s.url(), "bob", 660.0).await;
+    let (alice_sees, _) = alice.watch("bob");
+    let (bob_sees, bob_hears) = bob.watch("alice");
+    alice.video_call_answered_by(&bob).await;
+    until("video both ways", Duration::from_secs(30), || {
+        alice_sees.collected().frames >= 15 && bob_sees.collected().frames >= 15
+    })
+    .await;
+
+    // Both phones' traffic now arrives at the SFU from new ports, and what
+    // the SFU sends to the old ones is lost: media stops on both sides.
+    proxy.switch_path();
+    let frozen = (alice_sees.collected().frames, bob_sees.collected().frames);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let still = (alice_sees.collected().frames, bob_sees.collected().frames);
+    assert!(
+        still.0 - frozen.0 <= 5 && still.1 - frozen.1 <= 5,
+        "without a restart nothing flows on the new path: {frozen:?} -> {still:?}"
+    );
+
+    // The phones' shells see the network change (on a phone the platform
+    // says so) and tell their engines, which restart ICE.
+    alice.phone.engine.notify_network_changed();
+    bob.phone.engine.notify_network_changed();
+    let resumed = Instant::now();
+    until(
+        "a frame both ways on the new path",
+        Duration::from_secs(20),
+        || alice_sees.collected().frames > still.0 + 1 && bob_sees.collected().frames > still.1 + 1,
+    )
+    .await;
+    eprintln!(
+        "first frames on the new path {:?} after the notice",
+        resumed.elapsed()
+    );
+    until(
+        "video both ways on the new path",
+        Duration::from_secs(20),
+        || {
+            alice_sees.collected().frames >= still.0 + 15
+                && bob_sees.collected().frames >= still.1 + 15
+        },
+    )
+    .await;
+    eprintln!("media resumed {:?} after the notice", resumed.elapsed());
+    let heard = bob_hears.samples().len();
+    until("audio on the new path", Duration::from_secs(20), || {
+        bob_hears.samples().len() > heard + 48_000
+    })
+    .await;
+    assert_tone(
+        &bob_hears.samples()[heard..],
+        alice.tone_hz,
+        "bob, after the switch",
+    );
+    for (who, phone) in [("alice", &alice.phone), ("bob", &bob.phone)] {
+        assert_eq!(
+            phone.events.count(|e| matches!(e, Event::CallEnd { .. })),
+            0,
+            "{who}: the call goes on"
+        );
+        assert_eq!(
+            phone.events.count(|e| matches!(e, Event::Error { .. })),
+            0,
+            "{who}: no error"
+        );
+    }
+    alice.phone.engine.hangup().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_engine_whose_path_is_lost_restarts_ice_by_itself() {
+    use hotline_netsim::{Impairment, UdpImpairmentProxy};
+    use std::sync::atomic::Ordering::Relaxed;
+    let _ = env_logger::builder().is_test(true).try_init();
+    let sfu_addr = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let proxy = UdpImpairmentProxy::start(sfu_addr, Impairment::default())
+        .await
+        .unwrap();
+    let s = TestServer::start_with(|c| {
+        c.media_listen = sfu_addr;
+        c.media_public_addr = Some(proxy.local_addr());
+    })
+    .await;
+    let alice = MediaPhone::login(&s.url(), "alice", 440.0).await;
+    let bob = MediaPhone::login(&s.url(), "bob", 660.0).await;
+    let (alice_sees, _) = alice.watch("bob");
+    let (bob_sees, _) = bob.watch("alice");
+    alice.video_call_answered_by(&bob).await;
+    until("video both ways", Duration::from_secs(30), || {
+        alice_sees.collected().frames >= 15 && bob_sees.collected().frames >= 15
+    })
+    .await;
+
+    // The old path goes dark (nothing gets through) and the new one is not
+    // usable yet; nobody tells the engines.
+    proxy.set_impairment(Impairment {
+        loss: 1.0,
+        ..Default::default()
+    });
+    proxy.switch_path();
+    let metrics = s.handle.as_ref().unwrap().metrics.clone();
+    until(
+        "the engines' consent checks fail and they restart ICE",
+        Duration::from_secs(60),
+        || metrics.sfu_ice_restarts_total.load(Relaxed) >= 2,
+    )
+    .await;
+    // The new path comes up: they keep restarting until it carries media.
+    let before = (alice_sees.collected().frames, bob_sees.collected().frames);
+    proxy.set_impairment(Impairment::default());
+    until(
+        "video both ways on the new path",
+        Duration::from_secs(30),
+        || {
+            alice_sees.collected().frames >= before.0 + 15
+                && bob_sees.collected().frames >= before.1 + 15
+        },
+    )
+    .await;
+    for (who, phone) in [("alice", &alice.phone), ("bob", &bob.phone)] {
+        assert_eq!(
+            phone.events.count(|e| matches!(e, Event::CallEnd { .. })),
+            0,
+            "{who}: the call goes on"
+        );
+    }
+    alice.phone.engine.hangup().await.unwrap();
+}

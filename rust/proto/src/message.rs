@@ -149,6 +149,12 @@ pub enum ClientMsg {
         call_id: String,
         /// The SDP offer.
         sdp: String,
+        /// The offer restarts ICE on the sender's existing connections (its
+        /// network changed): the SFU keeps both connections, applies the
+        /// offer to the publisher and restarts ICE on the subscriber too (a
+        /// new `media_offer`). Without connections it is a plain publish.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        ice_restart: bool,
     },
     /// Answer the SFU's latest [`ServerMsg::MediaOffer`] for the subscriber connection.
     MediaAnswer {

@@ -459,7 +459,11 @@ impl Hub {
                 audio,
                 video,
             } => self.registry.set_media_state(user, &call_id, audio, video),
-            ClientMsg::MediaPublish { call_id, sdp } => {
+            ClientMsg::MediaPublish {
+                call_id,
+                sdp,
+                ice_restart,
+            } => {
                 let Some(outbox) = self.outbox(user, conn_id).cloned() else {
                     return;
                 };
@@ -471,6 +475,7 @@ impl Hub {
                             user_id: user.into(),
                             device_id: device.into(),
                             sdp,
+                            ice_restart,
                             seq,
                             outbox,
                         };

@@ -36,6 +36,8 @@ pub struct Metrics {
     pub sfu_send_dropped_total: AtomicU64,
     /// Subscribers' PLI/FIR relayed to publishers.
     pub sfu_keyframe_requests_total: AtomicU64,
+    /// ICE restarts engines asked for (their network changed).
+    pub sfu_ice_restarts_total: AtomicU64,
     errors: [AtomicU64; ErrorCode::ALL.len()],
     /// Offline push counters.
     pub push: std::sync::Arc<crate::push::PushMetrics>,
@@ -119,6 +121,12 @@ impl Metrics {
             "RTP packets written towards subscribers.",
             "counter",
             self.sfu_rtp_forwarded_total.load(Relaxed).to_string(),
+        );
+        gauge(
+            "hotline_sfu_ice_restarts_total",
+            "ICE restarts engines asked for (their network changed).",
+            "counter",
+            self.sfu_ice_restarts_total.load(Relaxed).to_string(),
         );
         gauge(
             "hotline_sfu_send_dropped_total",

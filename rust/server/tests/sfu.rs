@@ -395,7 +395,16 @@ async fn request(ps: &mut [Phone], i: usize, msg: ClientMsg) -> ServerMsg {
 async fn publish(ps: &mut [Phone], i: usize) {
     let sdp = ps[i].publish_offer();
     let call_id = ps[i].call_id.clone();
-    let r = request(ps, i, ClientMsg::MediaPublish { call_id, sdp }).await;
+    let r = request(
+        ps,
+        i,
+        ClientMsg::MediaPublish {
+            call_id,
+            sdp,
+            ice_restart: false,
+        },
+    )
+    .await;
     let ServerMsg::Response {
         code: 0,
         sdp: Some(answer),
@@ -445,6 +454,7 @@ async fn two_participants_exchange_media_through_the_sfu() {
         ClientMsg::MediaPublish {
             call_id: call_id.clone(),
             sdp,
+            ice_restart: false,
         },
     )
     .await;
@@ -456,6 +466,7 @@ async fn two_participants_exchange_media_through_the_sfu() {
         ClientMsg::MediaPublish {
             call_id: "nope".into(),
             sdp: "v=0".into(),
+            ice_restart: false,
         },
     )
     .await;
@@ -480,6 +491,7 @@ async fn two_participants_exchange_media_through_the_sfu() {
         ClientMsg::MediaPublish {
             call_id: call_id.clone(),
             sdp: "this is not SDP".into(),
+            ice_restart: false,
         },
     )
     .await;
@@ -769,4 +781,84 @@ async fn group_call_renegotiates_as_people_join_and_leave() {
     )
     .await;
     assert_eq!(code(&r), ErrorCode::RequestRefused.as_i32());
+}
+
+/// An ICE restart keeps the connections: the publisher takes the new offer on
+/// its existing connection, the subscriber gets an offer with new ICE
+/// credentials, and media keeps flowing. A bad restart offer is refused and
+/// changes nothing.
+#[tokio::test]
+async fn an_ice_restart_keeps_both_connections_and_media() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let s = server().await;
+    let mut ps = vec![
+        Phone::login(&s.url(), "alice").await,
+        Phone::login(&s.url(), "bob").await,
+    ];
+    let call_id = call_id_of(&request(&mut ps, 0, call_msg(&["bob"])).await);
+    for p in ps.iter_mut() {
+        p.call_id = call_id.clone();
+    }
+    let accept = ClientMsg::Accept {
+        call_id: call_id.clone(),
+    };
+    assert_eq!(code(&request(&mut ps, 1, accept).await), 0);
+    publish(&mut ps, 0).await;
+    publish(&mut ps, 1).await;
+    pump(&mut ps, 10, "media both ways", |ps| {
+        ps[0].received("bob", "video") >= 10 && ps[1].received("alice", "video") >= 10
+    })
+    .await;
+    let metrics = s.handle.metrics.clone();
+    assert_eq!(metrics.sfu_peers.load(Relaxed), 4);
+
+    // Not SDP: refused, and nothing changes.
+    let restart = |sdp: String| ClientMsg::MediaPublish {
+        call_id: call_id.clone(),
+        sdp,
+        ice_restart: true,
+    };
+    let r = request(&mut ps, 0, restart("not SDP".into())).await;
+    assert_eq!(code(&r), ErrorCode::ParamInvalid.as_i32(), "{r:?}");
+    assert_eq!(metrics.sfu_ice_restarts_total.load(Relaxed), 0);
+
+    // Alice restarts ICE on her publisher (new credentials, same DTLS).
+    let revision = ps[0].latest_offer().0;
+    let publisher = ps[0].publisher.as_mut().unwrap();
+    let mut api = publisher.rtc.sdp_api();
+    api.ice_restart(true);
+    let (offer, pending) = api.apply().expect("a restart offer");
+    let r = request(&mut ps, 0, restart(offer.to_sdp_string())).await;
+    let ServerMsg::Response {
+        code: 0,
+        sdp: Some(answer),
+        ..
+    } = r
+    else {
+        panic!("restart refused: {r:?}")
+    };
+    let publisher = ps[0].publisher.as_mut().unwrap();
+    publisher
+        .rtc
+        .sdp_api()
+        .accept_answer(pending, SdpAnswer::from_sdp_string(&answer).unwrap())
+        .expect("the restart answer is accepted");
+    assert_eq!(metrics.sfu_ice_restarts_total.load(Relaxed), 1);
+    assert_eq!(metrics.sfu_peers.load(Relaxed), 4, "no new connections");
+
+    // Her subscriber is offered new ICE credentials too.
+    pump(&mut ps, 5, "a restart offer to alice's subscriber", |ps| {
+        ps[0].latest_offer().0 > revision
+    })
+    .await;
+    let before = (
+        ps[0].received("bob", "video"),
+        ps[1].received("alice", "video"),
+    );
+    pump(&mut ps, 10, "media both ways after the restart", |ps| {
+        ps[0].received("bob", "video") >= before.0 + 10
+            && ps[1].received("alice", "video") >= before.1 + 10
+    })
+    .await;
+    assert_eq!(metrics.sfu_peers.load(Relaxed), 4);
 }

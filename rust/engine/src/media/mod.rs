@@ -173,6 +173,14 @@ impl Media {
     }
 
     /// Camera or microphone switched: tell the others (if in a call).
+    /// The device's network changed: the current call restarts ICE on both
+    /// connections.
+    pub(crate) fn network_changed(&self) {
+        if let Some(s) = self.session.lock().expect("media session").as_ref() {
+            s.restart_ice();
+        }
+    }
+
     pub(crate) fn media_state_changed(&self) {
         if let Some(s) = self.session.lock().expect("media session").as_ref() {
             s.media_state_changed();

@@ -2,12 +2,18 @@
 //! engine offers sendonly audio, and video for video calls) and a
 //! *subscriber* connection (the SFU offers everyone else's tracks and the
 //! engine answers each revision). One tokio task owns both connections and
-//! handles, in order: the SFU's offers, media-state changes, and the
-//! connections' events (new remote tracks, keyframe requests).
+//! handles, in order: the SFU's offers, media-state changes, ICE restarts,
+//! and the connections' events (new remote tracks, keyframe requests).
+//!
+//! An ICE restart (the network changed, or a connection lost its path)
+//! keeps both connections, their DTLS and the codecs: the publisher offers
+//! new ICE credentials (`media_publish` with `ice_restart`), the SFU restarts
+//! the subscriber with its next offer, and the engine, the controlling ICE
+//! agent on both, nominates the new path.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use hotline_core::{Command, CommandOk, CoreError, Event};
 use hotline_proto::{ErrorCode, MediaTrack, MediaType};
@@ -58,7 +64,17 @@ enum SessionMsg {
         tracks: Vec<MediaTrack>,
     },
     MediaStateChanged,
+    RestartIce,
 }
+
+/// How long an ICE restart waits for the publisher's new candidates.
+const RESTART_GATHER_TIMEOUT: Duration = Duration::from_secs(5);
+/// Tries of an ICE restart's `media_publish` whose connection was lost
+/// under it (the network change that caused it also drops signaling).
+const RESTART_TRIES: u32 = 3;
+/// A connection that loses its path restarts ICE at most this often, and
+/// again this often while it stays without one.
+const MIN_RESTART_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Handle to a running session; dropping it (or [`stop`](Self::stop)) ends it.
 pub(crate) struct MediaSession {
@@ -97,6 +113,10 @@ impl MediaSession {
             answered_once: false,
             orientation_id: None,
             local_ip: std::net::IpAddr::from([0, 0, 0, 0]),
+            last_restart: None,
+            publisher_lost: false,
+            subscriber_lost: false,
+            retry_at: None,
         };
         runtime.spawn(task.run(rx));
         session
@@ -109,6 +129,11 @@ impl MediaSession {
             sdp,
             tracks,
         });
+    }
+
+    /// The network changed: restart ICE on both connections.
+    pub(crate) fn restart_ice(&self) {
+        let _ = self.tx.send(SessionMsg::RestartIce);
     }
 
     /// The camera or microphone was switched: tell the others.
@@ -183,6 +208,20 @@ struct Task {
     orientation_id: Option<u8>,
     /// The address both connections bind: the one that routes to the server.
     local_ip: std::net::IpAddr,
+    /// When ICE was last restarted.
+    last_restart: Option<Instant>,
+    /// Connections whose path is lost (disconnected or failed), and when to
+    /// restart ICE again if one still is.
+    publisher_lost: bool,
+    subscriber_lost: bool,
+    retry_at: Option<tokio::time::Instant>,
+}
+
+async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn next_event(sub: &mut Option<Subscriber>) -> Option<PcEvent> {
@@ -243,19 +282,41 @@ impl Task {
                         }
                     }
                     Some(SessionMsg::MediaStateChanged) => self.send_media_state().await,
+                    Some(SessionMsg::RestartIce) => {
+                        self.restart_ice(&publisher, &mut pub_events, Restart::NetworkChanged).await
+                    }
                     None => break,
                 },
                 ev = pub_events.recv() => match ev {
-                    Some(PcEvent::State(s)) => self.on_state("publisher", s, true),
+                    Some(PcEvent::State(s)) => {
+                        self.on_state("publisher", s, true);
+                        self.publisher_lost = lost_path(s);
+                        if self.publisher_lost {
+                            self.restart_ice(&publisher, &mut pub_events, Restart::LostPath("publisher")).await;
+                        }
+                    }
                     Some(_) => {}
                     None => break,
                 },
                 ev = next_event(&mut self.subscriber) => match ev {
-                    Some(PcEvent::State(s)) => self.on_state("subscriber", s, false),
+                    Some(PcEvent::State(s)) => {
+                        self.on_state("subscriber", s, false);
+                        self.subscriber_lost = lost_path(s);
+                        if self.subscriber_lost {
+                            self.restart_ice(&publisher, &mut pub_events, Restart::LostPath("subscriber")).await;
+                        }
+                    }
                     Some(PcEvent::Track(track)) => self.on_track(track).await,
                     Some(PcEvent::Gathered) => {}
                     None => self.subscriber = None,
                 },
+                _ = sleep_until_opt(self.retry_at) => {
+                    self.retry_at = None;
+                    if self.publisher_lost || self.subscriber_lost {
+                        let which = if self.publisher_lost { "publisher" } else { "subscriber" };
+                        self.restart_ice(&publisher, &mut pub_events, Restart::LostPath(which)).await;
+                    }
+                }
             }
             if self.stop.load(Relaxed) {
                 break;
@@ -356,6 +417,7 @@ impl Task {
             .command(Command::MediaPublish {
                 call_id: self.ctx.call_id.clone(),
                 sdp,
+                ice_restart: false,
             })
             .await?;
         let answer = ok
@@ -402,6 +464,77 @@ impl Task {
             });
         }
         Ok(pc)
+    }
+
+    /// Restart ICE on both connections (see the module's comment). Failures
+    /// are logged: the call goes on, and the next network change or lost
+    /// path tries again.
+    async fn restart_ice(
+        &mut self,
+        publisher: &Arc<dyn PeerConnection>,
+        events: &mut mpsc::UnboundedReceiver<PcEvent>,
+        why: Restart,
+    ) {
+        let recent = self
+            .last_restart
+            .is_some_and(|at| at.elapsed() < MIN_RESTART_INTERVAL);
+        if recent && matches!(why, Restart::LostPath(_)) {
+            return;
+        }
+        self.last_restart = Some(Instant::now());
+        // Still without a path by then (the new one is not usable yet): again.
+        self.retry_at = Some(tokio::time::Instant::now() + MIN_RESTART_INTERVAL);
+        log::info!("call {}: restarting ICE ({why})", self.ctx.call_id);
+        match self.offer_ice_restart(publisher, events).await {
+            Ok(()) => {
+                // Whatever was lost on the old path, receivers start clean.
+                self.ctx.shared.keyframe_wanted.store(true, Relaxed);
+            }
+            Err(e) if self.stop.load(Relaxed) => {
+                log::debug!("ICE restart not finished: media stopped ({e})")
+            }
+            Err(e) => log::warn!("ICE restart of call {} failed: {e}", self.ctx.call_id),
+        }
+    }
+
+    async fn offer_ice_restart(
+        &mut self,
+        pc: &Arc<dyn PeerConnection>,
+        events: &mut mpsc::UnboundedReceiver<PcEvent>,
+    ) -> Result<(), CoreError> {
+        pc.restart_ice().await.map_err(failed)?;
+        let offer = pc.create_offer(None).await.map_err(failed)?;
+        pc.set_local_description(offer).await.map_err(failed)?;
+        if tokio::time::timeout(RESTART_GATHER_TIMEOUT, wait_gathered(events))
+            .await
+            .is_err()
+        {
+            log::debug!("ICE restart: gathering did not complete; offering what there is");
+        }
+        let sdp = pc
+            .local_description()
+            .await
+            .ok_or_else(|| failed("no local description"))?
+            .sdp;
+        let mut tries = 0;
+        let ok = loop {
+            tries += 1;
+            let publish = Command::MediaPublish {
+                call_id: self.ctx.call_id.clone(),
+                sdp: sdp.clone(),
+                ice_restart: true,
+            };
+            match self.command(publish).await {
+                Err(e) if e.code == ErrorCode::Timeout && tries < RESTART_TRIES => continue,
+                other => break other?,
+            }
+        };
+        let answer = ok
+            .sdp
+            .ok_or_else(|| failed("the server sent no SDP answer"))?;
+        pc.set_remote_description(RTCSessionDescription::answer(answer).map_err(failed)?)
+            .await
+            .map_err(failed)
     }
 
     async fn answer(
@@ -487,6 +620,35 @@ impl Task {
             log::debug!("media_state not sent: {e}");
         }
     }
+}
+
+/// Why ICE restarts.
+#[derive(Clone, Copy)]
+enum Restart {
+    /// The app said so (`notifyNetworkChanged`): always.
+    NetworkChanged,
+    /// This connection's consent checks fail: at most every
+    /// [`MIN_RESTART_INTERVAL`], since the restart itself passes through
+    /// these states.
+    LostPath(&'static str),
+}
+
+impl std::fmt::Display for Restart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Restart::NetworkChanged => f.write_str("the network changed"),
+            Restart::LostPath(which) => write!(f, "the {which} connection lost its path"),
+        }
+    }
+}
+
+/// The connection can no longer reach the SFU over its path (consent checks
+/// failing): time for an ICE restart.
+fn lost_path(state: RTCPeerConnectionState) -> bool {
+    matches!(
+        state,
+        RTCPeerConnectionState::Disconnected | RTCPeerConnectionState::Failed
+    )
 }
 
 async fn wait_gathered(events: &mut mpsc::UnboundedReceiver<PcEvent>) {

@@ -111,6 +111,8 @@ struct Subscriber {
     pending: Option<Pending>,
     /// Something changed while an offer was in flight.
     dirty: bool,
+    /// The next offer restarts ICE (the engine's network changed).
+    ice_restart: bool,
     routes: Vec<Route>,
 }
 
@@ -330,10 +332,19 @@ impl Core {
                 user_id,
                 device_id,
                 sdp,
+                ice_restart,
                 seq,
                 outbox,
             } => {
-                let r = self.publish(&call_id, &user_id, device_id, &sdp, outbox.clone(), now);
+                let restarted = if ice_restart {
+                    self.restart_ice(&call_id, &user_id, &device_id, &sdp, &outbox)
+                } else {
+                    None
+                };
+                let r = match restarted {
+                    Some(r) => r,
+                    None => self.publish(&call_id, &user_id, device_id, &sdp, outbox.clone(), now),
+                };
                 reply(&outbox, &self.metrics, seq, r.map(Some));
                 self.renegotiate_room(&call_id, now);
             }
@@ -461,6 +472,58 @@ impl Core {
         }
         self.dirty.push(id);
         Ok(answer.to_sdp_string())
+    }
+
+    /// An ICE-restart offer for the member's live publisher: applied to it
+    /// (str0m sees the new remote credentials and restarts ICE), and the
+    /// subscriber's next offer restarts ICE too. `None` when there is no
+    /// such connection, and the offer is published afresh.
+    fn restart_ice(
+        &mut self,
+        call_id: &str,
+        user_id: &str,
+        device_id: &str,
+        sdp: &str,
+        outbox: &Outbox,
+    ) -> Option<Result<String, (ErrorCode, String)>> {
+        let m = self
+            .rooms
+            .get_mut(call_id)?
+            .members
+            .get_mut(user_id)
+            .filter(|m| m.device_id == device_id)?;
+        let pub_id = m.publisher?;
+        let peer = self.peers.get_mut(&pub_id).filter(|p| !p.dead)?;
+        let offer = match SdpOffer::from_sdp_string(sdp) {
+            Ok(o) => o,
+            Err(e) => {
+                return Some(Err((
+                    ErrorCode::ParamInvalid,
+                    format!("invalid SDP offer: {e}"),
+                )))
+            }
+        };
+        let answer = match peer.rtc.sdp_api().accept_offer(offer) {
+            Ok(a) => a,
+            Err(e) => {
+                return Some(Err((
+                    ErrorCode::ParamInvalid,
+                    format!("SDP offer not acceptable: {e}"),
+                )))
+            }
+        };
+        log::debug!("sfu: {user_id} restarts ICE in {call_id}");
+        self.metrics.sfu_ice_restarts_total.fetch_add(1, Relaxed);
+        // The signaling connection may be new too.
+        m.outbox = outbox.clone();
+        m.sub.ice_restart = m.sub.peer.is_some();
+        // The old path's addresses are forgotten: the checks on the new one
+        // are routed by their ICE username.
+        let sub_id = m.sub.peer;
+        self.by_addr
+            .retain(|_, p| *p != pub_id && Some(*p) != sub_id);
+        self.dirty.push(pub_id);
+        Some(Ok(answer.to_sdp_string()))
     }
 
     fn answer(
@@ -594,7 +657,8 @@ impl Core {
             .map(|r| r.mid)
             .collect();
         let revision = m.sub.revision + 1;
-        if adds.is_empty() && removes.is_empty() {
+        let ice_restart = m.sub.ice_restart && m.sub.peer.is_some();
+        if adds.is_empty() && removes.is_empty() && !ice_restart {
             self.rooms
                 .get_mut(call_id)
                 .unwrap()
@@ -653,6 +717,10 @@ impl Core {
         for mid in &removes {
             api.set_direction(*mid, Direction::Inactive);
         }
+        if ice_restart {
+            // The SFU's own candidate stays; only the credentials change.
+            api.ice_restart(true);
+        }
         let Some((offer, pending)) = api.apply() else {
             return;
         };
@@ -667,6 +735,7 @@ impl Core {
         m.sub.routes.extend(new_routes);
         m.sub.revision += 1;
         m.sub.dirty = false;
+        m.sub.ice_restart = false;
         let tracks = m
             .sub
             .routes

@@ -37,6 +37,8 @@ pub enum Cmd {
         device_id: String,
         /// The engine's offer.
         sdp: String,
+        /// The offer restarts ICE on the member's existing connections.
+        ice_restart: bool,
         /// The request's seq.
         seq: u64,
         /// The publishing device's mailbox.
