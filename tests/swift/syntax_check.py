@@ -1,8 +1,9 @@
 """Syntax-check Swift files with tree-sitter-swift (PyPI). NOT a compile.
 
-There is no Swift compiler on the build machine; this only proves the files
-parse. The grammar rejects two valid Swift constructs the UniFFI generator
-emits, `@_documentation(visibility: private)` and `{ () }`, so they are
+tests/swift/run.sh compiles everything that Swift on Linux can compile; this
+is for the rest, Swift that needs Apple's frameworks (UIKit, CallKit, ...):
+it only proves the files parse. The grammar rejects two valid Swift
+constructs, `@_documentation(visibility: private)` and `{ () }`, so they are
 neutralised (keeping line numbers) before parsing.
 
 Usage: python syntax_check.py FILE.swift...   (exit 1 if any file has errors)
