@@ -1,97 +1,76 @@
 #!/usr/bin/env bash
-# Build Hotline for Android: libhotline_ffi.so for arm64-v8a, armeabi-v7a and
-# x86_64 into android/hotline/src/main/jniLibs (16 KB page aligned, as Google
-# Play requires for Android 15+ devices), then the Kotlin bindings into
-# android/hotline/src/main/kotlin/io/hotline/sdk/generated/.
+# Build Hotline for Android: the demo app's APK (SDK and app compiled with
+# kotlinc, resources linked with aapt2, dexed with d8, signed with a debug
+# key), and, when an Android NDK is present, libhotline_ffi.so for arm64-v8a,
+# armeabi-v7a and x86_64 packed into it.
 #
-#   scripts/build-android.sh            # release
-#   scripts/build-android.sh --debug
-#   ANDROID_API=26 scripts/build-android.sh
+#   scripts/build-android.sh            # Rust library in release mode
+#   scripts/build-android.sh --debug    # Rust library in debug mode
+#   ANDROID_NDK_HOME=<ndk> scripts/build-android.sh
+#   scripts/build-android.sh --native-only   # only the library and the generated Kotlin
+#                                            # (what the Gradle build runs; needs the NDK)
 #
-# Needs: Rust with the three Android targets, cargo-ndk, and an Android NDK
-# (r26 or newer). It checks all of them first and stops naming what is missing.
-# Not run on the Linux build machine (no NDK there); see docs/bindings.md.
+# Output: build/android/hotline-demo-debug.apk with the native library, or
+# build/android/hotline-demo-debug-no-native.apk without an NDK: that one
+# installs and shows its screens but cannot log in (no Rust library).
+# It also writes the Android-flavoured generated Kotlin into
+# android/hotline/src/main/kotlin/io/hotline/sdk/generated/ and, with an
+# NDK, android/hotline/src/main/jniLibs/<abi>/libhotline_ffi.so (both
+# ignored by git), which the Gradle build (android/) uses as well.
+# Everything else it fetches or makes lives in build/android/. See docs/android.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
 profile=release
-case "${1:-}" in
-  "") ;;
-  --debug) profile=debug ;;
-  *) echo "usage: $0 [--debug]" >&2; exit 2 ;;
-esac
-api="${ANDROID_API:-24}"
-abis=(arm64-v8a armeabi-v7a x86_64)
-triples=(aarch64-linux-android armv7-linux-androideabi x86_64-linux-android)
-out=android/hotline/src/main/jniLibs
+apk=yes
+for arg in "$@"; do
+  case "$arg" in
+    --debug) profile=debug ;;
+    --native-only) apk=no ;;
+    *) echo "usage: $0 [--debug] [--native-only]" >&2; exit 2 ;;
+  esac
+done
 gen=android/hotline/src/main/kotlin/io/hotline/sdk/generated
+started=$SECONDS
 
-# --- prerequisites, all checked before anything is built ----------------------
-missing=()
-if ! command -v cargo >/dev/null || ! command -v rustup >/dev/null; then
-  missing+=("Rust (cargo and rustup): install from https://rustup.rs")
-else
-  installed="$(rustup target list --installed)"
-  for t in "${triples[@]}"; do
-    grep -qx "$t" <<<"$installed" || missing+=("Rust target $t: rustup target add $t")
-  done
-  cargo ndk --version >/dev/null 2>&1 || missing+=("cargo-ndk: cargo install cargo-ndk")
-fi
+# --- the NDK, optional ----------------------------------------------------------
 ndk="${ANDROID_NDK_HOME:-${ANDROID_NDK_ROOT:-}}"
 if [ -z "$ndk" ] && [ -n "${ANDROID_HOME:-}" ] && [ -d "$ANDROID_HOME/ndk" ]; then
   ndk="$(find "$ANDROID_HOME/ndk" -mindepth 1 -maxdepth 1 -type d | sort -V | tail -n1)"
 fi
-if [ -z "$ndk" ] || [ ! -d "$ndk/toolchains/llvm/prebuilt" ]; then
-  missing+=("Android NDK r26+: install it with Android Studio's SDK Manager (SDK Tools > NDK) or 'sdkmanager \"ndk;27.2.12479018\"', then export ANDROID_NDK_HOME=<sdk>/ndk/<version>")
-fi
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "error: cannot build for Android; missing:" >&2
-  printf '  - %s\n' "${missing[@]}" >&2
-  exit 1
-fi
-export ANDROID_NDK_HOME="$ndk"
-
-# --- native libraries ---------------------------------------------------------
-# 16 KB pages: align every LOAD segment to 16384 (per-target flags, so host
-# build scripts are unaffected).
-for t in "${triples[@]}"; do
-  var="CARGO_TARGET_$(tr 'a-z-' 'A-Z_' <<<"$t")_RUSTFLAGS"
-  export "$var"="${!var:-} -C link-arg=-Wl,-z,max-page-size=16384"
-done
 cargo_flags=()
 [ "$profile" = release ] && cargo_flags+=(--release)
-ndk_targets=()
-for a in "${abis[@]}"; do ndk_targets+=(-t "$a"); done
-say "android: building libhotline_ffi.so ($profile, API $api) for ${abis[*]} with NDK $ndk"
-cargo ndk "${ndk_targets[@]}" -P "$api" -o "$out" build ${cargo_flags[@]+"${cargo_flags[@]}"} -p hotline-ffi
+need_rust
+if [ -n "$ndk" ]; then
+  scripts/android/build-native.sh "$ndk" "$profile"
+  native=yes
+  # The interface is read from the library that is packaged.
+  lib=android/hotline/src/main/jniLibs/arm64-v8a/libhotline_ffi.so
+  cargo build ${cargo_flags[@]+"${cargo_flags[@]}"} -p uniffi-bindgen
+elif [ "$apk" = no ]; then
+  echo "error: --native-only needs an Android NDK: set ANDROID_NDK_HOME (docs/android.md)" >&2
+  exit 1
+else
+  say "android: no Android NDK (ANDROID_NDK_HOME is not set): the APK gets no libhotline_ffi.so, so it cannot make calls"
+  native=no
+  # The host build of hotline-ffi has the same interface as the Android one;
+  # a debug build (the one the test suites make) is enough to read it.
+  profile=debug
+  say "android: building hotline-ffi and uniffi-bindgen for this machine (debug), for the generated Kotlin"
+  cargo build -p hotline-ffi -p uniffi-bindgen
+  lib=target/debug/libhotline_ffi.so
+fi
 
-# Verify the 16 KB alignment with the NDK's readelf.
-readelf="$(find "$ndk/toolchains/llvm/prebuilt" -name llvm-readelf -type f | head -n1)"
-for a in "${abis[@]}"; do
-  so="$out/$a/libhotline_ffi.so"
-  [ -f "$so" ] || { echo "error: $so was not produced" >&2; exit 1; }
-  if [ -n "$readelf" ]; then
-    aligns="$("$readelf" -lW "$so" | awk '$1 == "LOAD" { print $NF }')"
-    for al in $aligns; do
-      if [ $((al)) -lt 16384 ]; then
-        echo "error: $so has a LOAD segment aligned to $al (< 16 KB)" >&2
-        exit 1
-      fi
-    done
-    say "android: $so: every LOAD segment is 16 KB aligned"
-  fi
-done
-
-# --- Kotlin -------------------------------------------------------------------
-# The generator runs on this machine and reads the interface from the built
-# Android library, so it is exactly what was packaged.
-cargo build ${cargo_flags[@]+"${cargo_flags[@]}"} -p uniffi-bindgen
-bindings_flags=(--no-build)
-[ "$profile" = release ] && bindings_flags+=(--release)
-scripts/bindings.sh "${bindings_flags[@]}" \
-  --lib "$out/arm64-v8a/libhotline_ffi.so" --config android/uniffi-android.toml kotlin
+# --- the Android-flavoured generated Kotlin ----------------------------------------
+say "android: generating the Kotlin bindings with android/uniffi-android.toml"
+rm -rf build/android/bindings
+"target/$profile/uniffi-bindgen" generate --library "$lib" --language kotlin --no-format \
+  --config android/uniffi-android.toml --out-dir build/android/bindings
 rm -rf "$gen"
 mkdir -p "$gen"
-cp build/bindings/kotlin/io/hotline/sdk/hotline_ffi.kt "$gen/"
-say "android: done: $out/{${abis[*]// /,}}/libhotline_ffi.so and $gen/hotline_ffi.kt"
+cp build/android/bindings/io/hotline/sdk/hotline_ffi.kt "$gen/"
+
+# --- the APK ------------------------------------------------------------------------
+[ "$apk" = yes ] && scripts/android/build-apk.sh "$native"
+say "android: done in $((SECONDS - started)) s"

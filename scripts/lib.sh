@@ -24,3 +24,20 @@ need_rust() {
   fi
   need_apt build-essential pkg-config cmake nasm
 }
+
+# The Kotlin compiler from npm (the kotlin-compiler package), cached in
+# build/tools; sets KOTLIN_HOME. Needs java; installs npm if missing.
+KOTLIN_VERSION="${KOTLIN_VERSION:-2.4.20}"
+need_kotlinc() {
+  KOTLIN_HOME="build/tools/kotlin-compiler-$KOTLIN_VERSION/package"
+  [ -x "$KOTLIN_HOME/bin/kotlinc" ] && return 0
+  command -v npm >/dev/null || need_apt npm
+  say "fetching the Kotlin compiler $KOTLIN_VERSION from npm (kotlin-compiler package)"
+  mkdir -p build/tools
+  rm -rf "build/tools/kotlin-compiler-$KOTLIN_VERSION"
+  (cd build/tools && npm pack --silent "kotlin-compiler@$KOTLIN_VERSION" >/dev/null)
+  mkdir -p "build/tools/kotlin-compiler-$KOTLIN_VERSION"
+  tar -xzf "build/tools/kotlin-compiler-$KOTLIN_VERSION.tgz" -C "build/tools/kotlin-compiler-$KOTLIN_VERSION"
+  rm -f "build/tools/kotlin-compiler-$KOTLIN_VERSION.tgz"
+  chmod +x "$KOTLIN_HOME"/bin/*
+}

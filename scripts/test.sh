@@ -2,13 +2,17 @@
 # Run Hotline's tests: all suites, or only those named.
 #   ./scripts/test.sh            # every suite
 #   ./scripts/test.sh rust       # just the Rust workspace
-# Suites: rust (Rust workspace), kotlin (JVM bindings, real calls), swift (syntax check only),
+# Suites: rust (Rust workspace), kotlin (JVM bindings, real calls),
+#         swift (Swift 6.0 in a Debian 13 root: the bindings and the iOS shell
+#                compiled and tested with real calls; Apple-only files syntax-checked),
+#         android (the SDK module and demo app under Robolectric with the real
+#                  engine, the APK built and checked, the CI workflow linted),
 #         web (the web client in Debian's Chromium against a real server and phones)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 
-ALL_SUITES=(rust kotlin swift web)
+ALL_SUITES=(rust kotlin swift android web)
 suites=("$@")
 [ ${#suites[@]} -eq 0 ] && suites=("${ALL_SUITES[@]}")
 
@@ -31,8 +35,17 @@ suite_kotlin() {
 }
 
 suite_swift() {
-  say "swift: tree-sitter SYNTAX CHECK of the generated Swift and ios/ (not a compile: no Swift compiler here)"
-  tests/swift/check.sh
+  say "swift: Swift 6.0 (Debian 13 root) compiles the bindings and the iOS shell, real calls in XCTest"
+  tests/swift/run.sh
+}
+
+suite_android() {
+  say "android: the SDK module and demo app under Robolectric, real engine and server"
+  tests/android/run.sh
+  say "android: the demo APK, built without Gradle, and its manifest checked"
+  tests/android/check-apk.sh
+  say "android: the hosted-runner workflow for phone builds, linted (it cannot run here)"
+  tests/workflows/check.sh
 }
 
 suite_web() {

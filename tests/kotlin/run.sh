@@ -55,8 +55,9 @@ fi
 classes=build/kotlin/classes
 sources=(build/bindings/kotlin/io/hotline/sdk/hotline_ffi.kt)
 # The Kotlin layer, not the Android-flavoured generated Kotlin that
-# scripts/build-android.sh may have left in .../io/hotline/sdk/generated/.
-while IFS= read -r f; do sources+=("$f"); done < <(find android/hotline/src/main/kotlin tests/kotlin/src -name '*.kt' -not -path '*/generated/*' | sort)
+# scripts/build-android.sh may have left in .../io/hotline/sdk/generated/, nor
+# the Android SDK module (.../io/hotline/sdk/android/, tests/android/run.sh).
+while IFS= read -r f; do sources+=("$f"); done < <(find android/hotline/src/main/kotlin tests/kotlin/src -name '*.kt' -not -path '*/generated/*' -not -path '*/io/hotline/sdk/android/*' | sort)
 stamp="$(cat "${sources[@]}" "$0" | sha256sum | cut -c1-16)"
 if [ -f "$classes/.stamp" ] && [ "$(cat "$classes/.stamp")" = "$stamp" ]; then
   say "kotlin: sources unchanged; reusing $classes"
