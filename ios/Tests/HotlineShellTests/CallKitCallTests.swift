@@ -153,6 +153,10 @@ final class CallKitCallTests: XCTestCase, @unchecked Sendable {
         let uuid = try XCTUnwrap(h.call?.uuid)
         // The engine opens the microphone when the call's media starts.
         try await waitUntil("the media's openMicrophone") { h.devices.requests.contains("openMicrophone") }
+        // Erin has seen the microphone on (the media is published), so muting is a change she sees.
+        try await erin.waitFor("onUserAudioAvailable") {
+            $0["userId"] as? String == h.userId && $0["available"] as? Bool == true
+        }
         let before = h.devices.requests.count
 
         try await h.coordinator.setMuted(true, callId: callId)
@@ -190,8 +194,11 @@ final class CallKitCallTests: XCTestCase, @unchecked Sendable {
         let callId = try await alice.calls(userIds: [h.userId], mediaType: .audio, params: CallParams())
         let uuid = CallUUID.forCallId(callId)
 
-        h.registry.deliver(callPush(callId: callId, callerId: "alice", serverUrl: env.serverUrl))
+        // Both pushes arrive after the caller gave up (pushes can lag), one
+        // right after the other: the login the ring starts cannot finish
+        // between them, so the push ends the call before the engine can.
         try await alice.hangup()
+        h.registry.deliver(callPush(callId: callId, callerId: "alice", serverUrl: env.serverUrl))
         h.registry.deliver(cancelPush(callId: callId, reason: "canceled"))
         try await waitUntil("both completions") { h.registry.completions == 2 }
         XCTAssertEqual(h.provider.reports.map(\.uuid), [uuid, uuid])
