@@ -778,31 +778,67 @@ async fn a_call_at_20_percent_loss_and_50_ms_jitter_keeps_decoding_and_recovers(
     );
 }
 
+/// A 1v1 video call whose media goes through a netsim proxy (the SFU
+/// announces the proxy's address), with video flowing both ways.
+struct ProxiedCall {
+    server: TestServer,
+    proxy: hotline_netsim::UdpImpairmentProxy,
+    alice: MediaPhone,
+    bob: MediaPhone,
+    alice_sees: Arc<FrameCollector>,
+    bob_sees: Arc<FrameCollector>,
+    bob_hears: Arc<PcmCollector>,
+}
+
+impl ProxiedCall {
+    async fn start() -> ProxiedCall {
+        use hotline_netsim::{Impairment, UdpImpairmentProxy};
+        let _ = env_logger::builder().is_test(true).try_init();
+        let sfu_addr = std::net::UdpSocket::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let proxy = UdpImpairmentProxy::start(sfu_addr, Impairment::default())
+            .await
+            .unwrap();
+        let server = TestServer::start_with(|c| {
+            c.media_listen = sfu_addr;
+            c.media_public_addr = Some(proxy.local_addr());
+        })
+        .await;
+        let alice = MediaPhone::login(&server.url(), "alice", 440.0).await;
+        let bob = MediaPhone::login(&server.url(), "bob", 660.0).await;
+        let (alice_sees, _) = alice.watch("bob");
+        let (bob_sees, bob_hears) = bob.watch("alice");
+        alice.video_call_answered_by(&bob).await;
+        until("video both ways", Duration::from_secs(30), || {
+            alice_sees.collected().frames >= 15 && bob_sees.collected().frames >= 15
+        })
+        .await;
+        ProxiedCall {
+            server,
+            proxy,
+            alice,
+            bob,
+            alice_sees,
+            bob_sees,
+            bob_hears,
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn media_follows_a_path_switch_after_the_network_change_notice() {
-    use hotline_netsim::{Impairment, UdpImpairmentProxy};
-    let _ = env_logger::builder().is_test(true).try_init();
-    let sfu_addr = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let proxy = UdpImpairmentProxy::start(sfu_addr, Impairment::default())
-        .await
-        .unwrap();
-    let s = TestServer::start_with(|c| {
-        c.media_listen = sfu_addr;
-        c.media_public_addr = Some(proxy.local_addr());
-    })
-    .await;
-    let alice = MediaPhone::login(&s.url(), "alice", 440.0).await;
-    let bob = MediaPhone::login(&s.url(), "bob", 660.0).await;
-    let (alice_sees, _) = alice.watch("bob");
-    let (bob_sees, bob_hears) = bob.watch("alice");
-    alice.video_call_answered_by(&bob).await;
-    until("video both ways", Duration::from_secs(30), || {
-        alice_sees.collected().frames >= 15 && bob_sees.collected().frames >= 15
-    })
-    .await;
+    // Every field bound: one left to `..` would be dropped here (the server!).
+    let ProxiedCall {
+        server: _server,
+        proxy,
+        alice,
+        bob,
+        alice_sees,
+        bob_sees,
+        bob_hears,
+    } = ProxiedCall::start().await;
 
     // Both phones' traffic now arrives at the SFU from new ports, and what
     // the SFU sends to the old ones is lost: media stops on both sides.
@@ -867,34 +903,20 @@ async fn media_follows_a_path_switch_after_the_network_change_notice() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_engine_whose_path_is_lost_restarts_ice_by_itself() {
-    use hotline_netsim::{Impairment, UdpImpairmentProxy};
     use std::sync::atomic::Ordering::Relaxed;
-    let _ = env_logger::builder().is_test(true).try_init();
-    let sfu_addr = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let proxy = UdpImpairmentProxy::start(sfu_addr, Impairment::default())
-        .await
-        .unwrap();
-    let s = TestServer::start_with(|c| {
-        c.media_listen = sfu_addr;
-        c.media_public_addr = Some(proxy.local_addr());
-    })
-    .await;
-    let alice = MediaPhone::login(&s.url(), "alice", 440.0).await;
-    let bob = MediaPhone::login(&s.url(), "bob", 660.0).await;
-    let (alice_sees, _) = alice.watch("bob");
-    let (bob_sees, _) = bob.watch("alice");
-    alice.video_call_answered_by(&bob).await;
-    until("video both ways", Duration::from_secs(30), || {
-        alice_sees.collected().frames >= 15 && bob_sees.collected().frames >= 15
-    })
-    .await;
+    let ProxiedCall {
+        server: s,
+        proxy,
+        alice,
+        bob,
+        alice_sees,
+        bob_sees,
+        bob_hears: _,
+    } = ProxiedCall::start().await;
 
     // The old path goes dark (nothing gets through) and the new one is not
     // usable yet; nobody tells the engines.
-    proxy.set_impairment(Impairment {
+    proxy.set_impairment(hotline_netsim::Impairment {
         loss: 1.0,
         ..Default::default()
     });
@@ -908,7 +930,7 @@ async fn an_engine_whose_path_is_lost_restarts_ice_by_itself() {
     .await;
     // The new path comes up: they keep restarting until it carries media.
     let before = (alice_sees.collected().frames, bob_sees.collected().frames);
-    proxy.set_impairment(Impairment::default());
+    proxy.set_impairment(hotline_netsim::Impairment::default());
     until(
         "video both ways on the new path",
         Duration::from_secs(30),
