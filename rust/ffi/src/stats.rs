@@ -97,6 +97,16 @@ pub struct RemoteUserStats {
     /// Milliseconds from the start of the call's media to this user's first
     /// decoded frame (0: none yet).
     pub first_frame_ms: u64,
+    /// Video freezes while shown: a gap between decoded frames over three
+    /// times the recent mean gap or the mean plus 150 ms (WebRTC's
+    /// `freezeCount`).
+    pub freeze_count: u64,
+    /// Their total length in ms.
+    pub total_freeze_ms: u64,
+    /// Width of the last decoded picture (0 before the first).
+    pub video_width: u32,
+    /// Height of the last decoded picture (0 before the first).
+    pub video_height: u32,
     /// The link graded from RTT, loss and jitter.
     pub quality: NetworkQuality,
 }
@@ -126,6 +136,22 @@ pub struct CallStats {
     /// Estimated one-way delay from capture to playout in ms: half the RTT,
     /// one frame interval of capture, and the jitter buffer.
     pub end_to_end_delay_ms: f64,
+    /// The send-side bandwidth estimate towards the SFU in kbps (0 until
+    /// the first congestion feedback). Video adapts to it.
+    pub estimated_bandwidth_kbps: f64,
+    /// Packet loss towards the SFU in percent, from the same feedback.
+    pub send_loss_percent: f64,
+    /// The video encoder's target bitrate now, in kbps (0 without video).
+    pub video_target_kbps: u32,
+    /// Width of the picture sent now, after adaptation (0 without video).
+    pub send_width: u32,
+    /// Height of the picture sent now, after adaptation (0 without video).
+    pub send_height: u32,
+    /// Frame rate the encoder runs at now, after adaptation.
+    pub send_target_fps: u32,
+    /// Step of the adaptation ladder: 0 is the preset's size and frame
+    /// rate; each step down is a smaller picture or a lower frame rate.
+    pub adaptation_step: u32,
     /// When the publishing connection came up, ms after the call's media
     /// started (0: not yet).
     pub publisher_connected_ms: u64,
@@ -150,6 +176,10 @@ impl From<engine::RemoteUserStats> for RemoteUserStats {
             jitter_ms: u.jitter_ms,
             keyframe_requests_sent: u.keyframe_requests_sent,
             first_frame_ms: u.first_frame_ms,
+            freeze_count: u.freeze_count,
+            total_freeze_ms: u.total_freeze_ms,
+            video_width: u.video_width,
+            video_height: u.video_height,
             quality: u.quality.into(),
         }
     }
@@ -167,6 +197,13 @@ impl From<engine::CallStats> for CallStats {
             audio_packets_sent: s.audio_packets_sent,
             receive_bitrate_kbps: s.receive_bitrate_kbps,
             end_to_end_delay_ms: s.end_to_end_delay_ms,
+            estimated_bandwidth_kbps: s.estimated_bandwidth_kbps,
+            send_loss_percent: s.send_loss_percent,
+            video_target_kbps: s.video_target_kbps,
+            send_width: s.send_width,
+            send_height: s.send_height,
+            send_target_fps: s.send_target_fps,
+            adaptation_step: s.adaptation_step,
             publisher_connected_ms: s.publisher_connected_ms,
             subscriber_connected_ms: s.subscriber_connected_ms,
             users: s.users.into_iter().map(Into::into).collect(),

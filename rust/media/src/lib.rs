@@ -10,6 +10,7 @@
 //! | module | job |
 //! |---|---|
 //! | [`frame`] | `VideoFrame` (I420, NV12 import, rotation) and `AudioFrame` (10 ms, 48 kHz mono) |
+//! | [`freeze`] | video freezes counted as WebRTC's statistics count them |
 //! | [`synthetic`] | numbered test pictures, tones, PSNR, cross-correlation |
 //! | [`opus_codec`] | Opus 20 ms / FEC / DTX encoder, decoder with PLC and FEC |
 //! | [`h264`] | OpenH264 Constrained Baseline encoder with TRTC presets, decoder |
@@ -25,6 +26,7 @@
 
 pub mod files;
 pub mod frame;
+pub mod freeze;
 pub mod h264;
 pub mod jitter;
 pub mod mixer;
@@ -38,6 +40,7 @@ pub use files::{FileError, WavReader, WavWriter, Y4mReader, Y4mWriter};
 pub use frame::{
     AudioFrame, FrameError, Rotation, VideoFrame, AUDIO_SAMPLE_RATE, SAMPLES_PER_FRAME,
 };
+pub use freeze::FreezeDetector;
 pub use h264::{
     EncodedVideo, H264Decoder, H264Encoder, H264Error, Orientation, VideoEncoderParams,
     VideoResolution,

@@ -181,6 +181,32 @@ struct Window {
 }
 
 /// A part of the output picture, in luma pixels (even, for chroma).
+/// `frame` scaled to `width`×`height` (stretched if the shapes differ),
+/// keeping its rotation and timestamp: the picture an encoder sends when
+/// the link cannot carry the camera's size. Sides must be even and 2–8192.
+pub fn resize(frame: &VideoFrame, width: u32, height: u32) -> Result<VideoFrame, FrameError> {
+    if (width, height) == (frame.width(), frame.height()) {
+        return Ok(frame.clone());
+    }
+    let mut out = VideoFrame::black(width, height)?;
+    let window = Window {
+        x: 0.0,
+        y: 0.0,
+        w: f64::from(frame.width()),
+        h: f64::from(frame.height()),
+    };
+    let area = Area {
+        x: 0,
+        y: 0,
+        w: width as usize,
+        h: height as usize,
+    };
+    scale_frame(frame, window, &mut out, area);
+    out.timestamp_us = frame.timestamp_us;
+    out.rotation = frame.rotation;
+    Ok(out)
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Area {
     x: usize,
@@ -548,6 +574,19 @@ mod tests {
         let turned = render(&f, Rotation::R90, FillMode::Fit, 360, 640).unwrap();
         let back = render(&turned, Rotation::R270, FillMode::Fill, 640, 360).unwrap();
         assert!(psnr(&f, &back) > 20.0, "{:.1} dB", psnr(&f, &back));
+    }
+
+    #[test]
+    fn a_resized_test_picture_keeps_its_number_rotation_and_time() {
+        let mut frame = VideoPattern::new(1280, 720).frame(77, 0);
+        frame.rotation = Rotation::R90;
+        frame.timestamp_us = 1234;
+        let small = resize(&frame, 640, 360).unwrap();
+        assert_eq!((small.width(), small.height()), (640, 360));
+        assert_eq!((small.rotation, small.timestamp_us), (Rotation::R90, 1234));
+        assert_eq!(read_frame_number(&small), Some(77));
+        assert_eq!(resize(&frame, 1280, 720).unwrap(), frame);
+        assert!(resize(&frame, 641, 360).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The audio thread, ticking every 10 ms for the whole call:
 //! - **capture**: 10 ms from the audio source → Opus (20 ms packets, FEC,
-//!   DTX) → RTP out, while the microphone is open;
+//!   DTX) → RTP out, while the microphone is open; the FEC's strength
+//!   follows the loss the SFU reports (the bitrate stays);
 //! - **playout**: each remote user's jitter buffer → Opus decode (FEC for a
 //!   lost packet when the next one is there, else concealment) → that user's
 //!   sink, and the mix of everyone → the playback sink;
@@ -20,6 +21,7 @@ use hotline_media::{
     AudioFrame, JitterOutput, OpusDecoder, OpusEncoder, OpusEncoderConfig, SAMPLES_PER_FRAME,
 };
 
+use super::adapt::opus_expected_loss;
 use super::peer::OPUS_PT;
 use super::receive::Remotes;
 use super::send::{rtp_packet, RtpOut};
@@ -93,6 +95,12 @@ impl AudioThread {
                 capture_us += 10_000;
                 own_level.update(&frame);
                 if let Some(enc) = encoder.as_mut() {
+                    let expected = opus_expected_loss(self.shared.estimate.loss_percent());
+                    if expected != enc.config().packet_loss_percent {
+                        if let Err(e) = enc.set_packet_loss_percent(expected) {
+                            log::warn!("cannot tune Opus FEC: {e}");
+                        }
+                    }
                     match enc.push(&frame) {
                         Ok(Some(encoded)) => {
                             if let Some(p) = payloader.payload(&encoded) {

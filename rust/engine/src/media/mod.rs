@@ -6,16 +6,22 @@
 //! | `session` | one call's publisher and subscriber connections |
 //! | `peer` | building `webrtc` peer connections (codecs, ICE timing) |
 //! | `keyframe` | delivering PLI/FIR about our video to the encoder |
+//! | `estimate` | the publisher's bandwidth estimate (GCC over TWCC feedback) |
+//! | `adapt` | estimate → encoder bitrate, picture size and frame rate |
+//! | `pace` | spreading a video frame's packets at 2.5 × the estimate |
 //! | `send` | camera → H.264 → RTP thread |
 //! | `audio` | microphone → Opus → RTP, jitter buffers → mix → speaker, levels |
 //! | `receive` | remote tracks → depacketize → decode → sinks |
 //! | `mailbox` | non-blocking sink delivery |
 //! | [`stats`] | call statistics and network quality |
 
+mod adapt;
 mod audio;
 pub mod devices;
+mod estimate;
 mod keyframe;
 mod mailbox;
+mod pace;
 mod peer;
 mod receive;
 mod rtx;
@@ -98,6 +104,8 @@ impl Media {
             log::info!("the camera is closed: call {call_id} sends no video until openCamera");
         }
         self.shared.counters.reset();
+        self.shared.estimate.reset();
+        *self.shared.video_send.lock().expect("video send state") = Default::default();
         *self.rates.lock().expect("rates") = RateMemory::starting_now();
         let ctx = SessionContext {
             call_id: call_id.to_string(),

@@ -10,7 +10,7 @@ use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rtc::interceptor::Registry;
+use rtc::interceptor::{CongestionControlBuilder, Registry, Slot, TwccSenderBuilder};
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
 use rtc::peer_connection::configuration::media_engine::{
     MediaEngine, MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_RTX,
@@ -22,6 +22,7 @@ use rtc::rtp_transceiver::rtp_sender::{
 };
 use webrtc::peer_connection::{PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler};
 
+use super::estimate::PublishedGcc;
 use super::keyframe::KeyframeRequestForwarder;
 use super::rtx::{RtxUnwrapper, RTX_UNWRAP_SLOT};
 
@@ -170,13 +171,31 @@ mod route_tests {
     }
 }
 
-/// A new peer connection bound to one UDP port on `local_ip`.
+/// A new peer connection bound to one UDP port on `local_ip`. A publisher
+/// passes its bandwidth estimator: its connection then numbers what it
+/// sends for transport-wide feedback and feeds the feedback to it.
 pub(crate) async fn new_peer(
     local_ip: IpAddr,
     handler: Arc<dyn PeerConnectionEventHandler>,
+    estimator: Option<PublishedGcc>,
 ) -> webrtc::error::Result<Arc<dyn PeerConnection>> {
     let mut media_engine = media_engine()?;
-    let registry = register_default_interceptors(Registry::new(), &mut media_engine)?;
+    let mut registry = register_default_interceptors(Registry::new(), &mut media_engine)?;
+    if let Some(estimator) = estimator {
+        // The defaults already negotiate transport-wide feedback (they
+        // report what this endpoint receives); a publisher also numbers
+        // what it sends and feeds the SFU's reports to its estimator. Not
+        // `rtc`'s pacer: it sends at exactly the estimate from one queue,
+        // so after a drop the audio waited seconds behind the video sent
+        // before it. The video thread paces video instead (`super::pace`,
+        // ADR 0008).
+        registry = registry
+            .with(
+                Slot::CongestionControl,
+                CongestionControlBuilder::new(estimator).build(),
+            )
+            .with(Slot::TwccSender, TwccSenderBuilder::new().build());
+    }
     let registry = registry
         .with(
             rtc::interceptor::Slot::from(RTX_UNWRAP_SLOT),

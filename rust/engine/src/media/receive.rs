@@ -12,7 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use hotline_media::rtp::h264::{AccessUnit, DepacketizerEvent, H264Depacketizer};
-use hotline_media::{H264Decoder, JitterBuffer, JitterBufferConfig, Rotation};
+use hotline_media::{FreezeDetector, H264Decoder, JitterBuffer, JitterBufferConfig, Rotation};
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
@@ -49,6 +49,11 @@ pub(crate) struct RemoteCounters {
     pub(crate) last_packet_ms: AtomicU64,
     /// When the first frame was decoded (ms since the session began; 0 = not yet).
     pub(crate) first_frame_ms: AtomicU64,
+    /// Freezes of the decoded video (see [`FreezeDetector`]) and their total length.
+    pub(crate) freezes: AtomicU64,
+    pub(crate) frozen_ms: AtomicU64,
+    /// Size of the last decoded picture, width << 32 | height.
+    pub(crate) decoded_size: AtomicU64,
 }
 
 /// One remote user's audio, fed by the receive task and drained by the audio thread.
@@ -222,6 +227,7 @@ fn spawn_decoder(
             // startRemoteView and stopRemoteView). The pictures skipped were
             // references, so watching again starts at a keyframe.
             let mut needs_keyframe = false;
+            let mut freezes = FreezeDetector::new();
             for (au, rotation) in aus {
                 let watched = shared
                     .remote_views
@@ -230,6 +236,7 @@ fn spawn_decoder(
                     .contains_key(&user);
                 if !watched {
                     needs_keyframe = true;
+                    freezes.pause();
                     continue;
                 }
                 if needs_keyframe && !au.keyframe {
@@ -241,11 +248,18 @@ fn spawn_decoder(
                 let ts_us = u64::from(au.timestamp) * 1_000 / 90;
                 match decoder.decode_nals(&au.nals, ts_us, rotation) {
                     Ok(Some(frame)) => {
+                        let now_ms = epoch.elapsed().as_millis() as u64;
                         if counters.video_frames_decoded.fetch_add(1, Relaxed) == 0 {
-                            counters
-                                .first_frame_ms
-                                .store((epoch.elapsed().as_millis() as u64).max(1), Relaxed);
+                            counters.first_frame_ms.store(now_ms.max(1), Relaxed);
                         }
+                        if let Some(ms) = freezes.frame(now_ms) {
+                            counters.freezes.fetch_add(1, Relaxed);
+                            counters.frozen_ms.fetch_add(ms, Relaxed);
+                        }
+                        counters.decoded_size.store(
+                            u64::from(frame.width()) << 32 | u64::from(frame.height()),
+                            Relaxed,
+                        );
                         if let Some(view) =
                             shared.remote_views.lock().expect("remote views").get(&user)
                         {

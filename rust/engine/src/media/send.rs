@@ -1,5 +1,6 @@
-//! The publishing side: camera frames → H.264 → RTP, on a dedicated thread
-//! paced at the encoder's frame rate; and RTP packets out through a local
+//! The publishing side: camera frames → (scaled to the adaptation's size)
+//! → H.264 at the adaptation's bitrate → RTP, on a dedicated thread paced
+//! at the adaptation's frame rate (see [`super::adapt`]); and RTP packets out through a local
 //! track (packets are handed to the connection's tokio driver).
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -8,6 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use hotline_media::render::resize;
 use hotline_media::rtp::h264::H264Packetizer;
 use hotline_media::rtp::{rtp_timestamp, DEFAULT_MAX_PAYLOAD, VIDEO_CLOCK_RATE};
 use hotline_media::{H264Encoder, Rotation, VideoEncoderParams, VideoFrame};
@@ -19,8 +21,16 @@ use rtc::rtp::extension::HeaderExtension;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::TrackLocal;
 
+use super::adapt::{scaled_size, Adaptation, VideoTarget};
+use super::pace::{Pacer, PACING_FACTOR};
 use super::peer::H264_PT;
-use super::shared::MediaShared;
+use super::shared::{MediaShared, VideoSendState};
+
+/// RTP, SRTP, UDP and IP headers of a video packet, for pacing.
+const RTP_OVERHEAD: usize = 60;
+/// A new bitrate smaller than this share of the current one is not worth
+/// reconfiguring the encoder for (the estimate moves with every feedback).
+const BITRATE_STEP: f64 = 0.05;
 
 /// Writes RTP packets to a local track from a plain thread.
 #[derive(Clone)]
@@ -123,6 +133,9 @@ struct VideoSender {
     seq: u16,
     packetizer: H264Packetizer,
     encoder: Option<H264Encoder>,
+    /// The ladder for the current preset (made on the first frame).
+    adaptation: Option<Adaptation>,
+    pacer: Pacer,
     /// Capture time of the first frame, so RTP time starts near zero.
     first_us: Option<u64>,
 }
@@ -136,6 +149,8 @@ impl VideoSender {
             seq: rand::random(),
             packetizer: H264Packetizer::new(DEFAULT_MAX_PAYLOAD),
             encoder: None,
+            adaptation: None,
+            pacer: Pacer::default(),
             first_us: None,
         }
     }
@@ -143,7 +158,8 @@ impl VideoSender {
     fn run(mut self, stop: &AtomicBool) {
         let mut next = Instant::now();
         while !stop.load(Relaxed) {
-            let fps = self.shared.encoder_params().fps.clamp(1, 60);
+            let target = self.adapt(Instant::now());
+            let fps = target.fps.clamp(1, 60);
             next += Duration::from_micros(1_000_000 / u64::from(fps));
             let now = Instant::now();
             if next > now {
@@ -168,25 +184,46 @@ impl VideoSender {
             if let Some(view) = self.shared.local_view.lock().expect("local view").as_ref() {
                 view.mailbox.post(frame.clone());
             }
-            if !self.send_frame(&frame) {
+            if !self.send_frame(&frame, target) {
                 log::debug!("video thread: connection gone");
                 return;
             }
         }
     }
 
-    /// The encoder for this frame, (re)made when the settings or the frame size change.
-    fn encoder_for(&mut self, frame: &VideoFrame) -> Option<&mut H264Encoder> {
-        let mut want: VideoEncoderParams = self.shared.encoder_params();
-        want.width = frame.width();
-        want.height = frame.height();
+    /// Where on the adaptation ladder to be now, for the preset as set and
+    /// the publisher's current estimate (a new preset starts a new ladder).
+    fn adapt(&mut self, now: Instant) -> VideoTarget {
+        let preset = self.shared.encoder_params();
+        let adaptation = match &mut self.adaptation {
+            Some(a) if a.preset() == preset => a,
+            slot => slot.insert(Adaptation::new(preset)),
+        };
+        adaptation.update(now, self.shared.estimate.bits_per_second())
+    }
+
+    /// The encoder for this frame at `target`, (re)made when the picture
+    /// size or frame rate changes; a new bitrate is applied in place when it
+    /// moved by more than [`BITRATE_STEP`].
+    fn encoder_for(&mut self, frame: &VideoFrame, target: VideoTarget) -> Option<&mut H264Encoder> {
+        let (width, height) = scaled_size(frame.width(), frame.height(), target.scale);
+        let mut want: VideoEncoderParams = self.shared.encoder_params().with_fps(target.fps);
+        want.width = width;
+        want.height = height;
+        want.bitrate_kbps = target.bitrate_kbps;
+        want.allow_frame_skip = false;
         let rebuild = match &mut self.encoder {
             Some(enc) => {
                 let have = enc.params();
                 if (have.width, have.height, have.fps) != (want.width, want.height, want.fps) {
                     true
                 } else {
-                    if have.bitrate_kbps != want.bitrate_kbps {
+                    let moved = f64::from(have.bitrate_kbps.abs_diff(want.bitrate_kbps))
+                        / f64::from(have.bitrate_kbps.max(1));
+                    // Small moves wait, but the preset's own rate is
+                    // always reached.
+                    let to_preset = want.bitrate_kbps == self.shared.encoder_params().bitrate_kbps;
+                    if moved > BITRATE_STEP || (to_preset && moved > 0.0) {
                         if let Err(e) = enc.set_bitrate_kbps(want.bitrate_kbps) {
                             log::warn!("cannot change the video bitrate: {e}");
                         }
@@ -197,6 +234,14 @@ impl VideoSender {
             None => true,
         };
         if rebuild {
+            log::debug!(
+                "video encoder: {}x{} at {} fps, {} kbps (rung {})",
+                want.width,
+                want.height,
+                want.fps,
+                want.bitrate_kbps,
+                target.rung
+            );
             self.encoder = match H264Encoder::new(want) {
                 Ok(e) => Some(e),
                 Err(e) => {
@@ -208,15 +253,38 @@ impl VideoSender {
         self.encoder.as_mut()
     }
 
-    fn send_frame(&mut self, frame: &VideoFrame) -> bool {
+    fn send_frame(&mut self, frame: &VideoFrame, target: VideoTarget) -> bool {
         let wants_keyframe = self.shared.keyframe_wanted.swap(false, Relaxed);
-        let Some(encoder) = self.encoder_for(frame) else {
+        let Some(params) = self.encoder_for(frame, target).map(|e| e.params()) else {
             return true;
         };
+        *self.shared.video_send.lock().expect("video send state") = VideoSendState {
+            width: params.width,
+            height: params.height,
+            fps: params.fps,
+            bitrate_kbps: params.bitrate_kbps,
+            rung: target.rung,
+        };
+        let scaled;
+        let picture = if (params.width, params.height) == (frame.width(), frame.height()) {
+            frame
+        } else {
+            match resize(frame, params.width, params.height) {
+                Ok(f) => {
+                    scaled = f;
+                    &scaled
+                }
+                Err(e) => {
+                    log::warn!("cannot scale the camera's picture: {e}");
+                    return true;
+                }
+            }
+        };
+        let encoder = self.encoder.as_mut().expect("made by encoder_for");
         if wants_keyframe {
             encoder.request_keyframe();
         }
-        let encoded = match encoder.encode(frame) {
+        let encoded = match encoder.encode(picture) {
             Ok(Some(e)) => e,
             Ok(None) => return true,
             Err(e) => {
@@ -245,7 +313,36 @@ impl VideoSender {
         if encoded.keyframe {
             c.keyframes_sent.fetch_add(1, Relaxed);
         }
-        self.out
-            .send_with_last(packets, Some(orientation_extension(frame.rotation)))
+        let extension = Some(orientation_extension(frame.rotation));
+        match self.shared.estimate.bits_per_second() {
+            Some(estimate) => self.send_paced(packets, extension, estimate * PACING_FACTOR),
+            None => self.out.send_with_last(packets, extension),
+        }
+    }
+
+    /// Send a frame's packets through the [`Pacer`], the extension on the
+    /// last; false once the connection is gone.
+    fn send_paced(
+        &mut self,
+        packets: Vec<rtp::Packet>,
+        extension: Option<HeaderExtension>,
+        rate_bps: f64,
+    ) -> bool {
+        let mut chunk = Vec::new();
+        for packet in packets {
+            let wait = self.pacer.book(
+                Instant::now(),
+                packet.payload.len() + RTP_OVERHEAD,
+                rate_bps,
+            );
+            if !wait.is_zero() {
+                if !chunk.is_empty() && !self.out.send(std::mem::take(&mut chunk)) {
+                    return false;
+                }
+                thread::sleep(wait);
+            }
+            chunk.push(packet);
+        }
+        self.out.send_with_last(chunk, extension)
     }
 }

@@ -31,7 +31,9 @@ use webrtc::peer_connection::{
     PeerConnection, PeerConnectionEventHandler, RTCIceGatheringState, RTCPeerConnectionState,
 };
 
+use super::adapt::{AUDIO_RESERVE_KBPS, MEDIA_SHARE};
 use super::audio::AudioThread;
+use super::estimate::PublishedGcc;
 use super::keyframe::is_keyframe_request;
 use super::peer::{h264_codec, local_ip_towards, new_peer, opus_codec, video_orientation_id};
 use super::receive::{receive_audio, receive_video, Remotes};
@@ -381,14 +383,38 @@ impl Task {
 
     /// Build the publisher, offer it to the SFU, apply the answer and start
     /// the sending threads.
+    /// The publisher's bandwidth estimator: it starts at what the call
+    /// sends when nothing holds it back (the video preset and audio) and
+    /// looks no further than twice that, so a sudden bottleneck is not met
+    /// with an estimate far above anything sent.
+    fn estimator(&self) -> PublishedGcc {
+        let audio_kbps = AUDIO_RESERVE_KBPS;
+        let wanted_kbps = match self.ctx.media_type {
+            MediaType::Video => {
+                (f64::from(self.ctx.shared.encoder_params().bitrate_kbps) + audio_kbps)
+                    / MEDIA_SHARE
+            }
+            MediaType::Audio => audio_kbps,
+        };
+        PublishedGcc::new(
+            wanted_kbps * 1000.0,
+            2.0 * wanted_kbps * 1000.0,
+            self.ctx.shared.estimate.clone(),
+        )
+    }
+
     async fn publish(
         &mut self,
         events_tx: mpsc::UnboundedSender<PcEvent>,
         events: &mut mpsc::UnboundedReceiver<PcEvent>,
     ) -> Result<Arc<dyn PeerConnection>, CoreError> {
-        let pc = new_peer(self.local_ip, Arc::new(Forward(events_tx)))
-            .await
-            .map_err(failed)?;
+        let pc = new_peer(
+            self.local_ip,
+            Arc::new(Forward(events_tx)),
+            Some(self.estimator()),
+        )
+        .await
+        .map_err(failed)?;
         self.peers.lock().expect("peers").push(pc.clone());
         let audio_ssrc: u32 = rand::random();
         let audio = self.local_track(RtpCodecKind::Audio, opus_codec(), audio_ssrc);
@@ -546,7 +572,7 @@ impl Task {
         log::debug!("subscriber offer {revision}: {} track(s)", tracks.len());
         if self.subscriber.is_none() {
             let (tx, events) = mpsc::unbounded_channel();
-            let pc = new_peer(self.local_ip, Arc::new(Forward(tx)))
+            let pc = new_peer(self.local_ip, Arc::new(Forward(tx)), None)
                 .await
                 .map_err(failed)?;
             self.peers.lock().expect("peers").push(pc.clone());

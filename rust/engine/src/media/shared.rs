@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use hotline_media::{AudioFrame, VideoEncoderParams, VideoFrame};
 
 use super::devices::{AudioSink, DeviceDelegate, SharedAudioSource, SharedVideoSource, VideoSink};
+use super::estimate::SharedEstimate;
 use super::mailbox::Mailbox;
 
 /// A sink behind its mailbox (see [`Mailbox`]).
@@ -98,6 +99,21 @@ pub(crate) struct MediaShared {
     /// Set by keyframe requests (PLI/FIR) and new subscribers; the video thread clears it.
     pub(crate) keyframe_wanted: AtomicBool,
     pub(crate) counters: Counters,
+    /// The publisher's bandwidth estimate (written by its congestion control).
+    pub(crate) estimate: Arc<SharedEstimate>,
+    /// What the video encoder does now (the adaptation's choice).
+    pub(crate) video_send: Mutex<VideoSendState>,
+}
+
+/// What the video thread chose last, for statistics.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct VideoSendState {
+    pub(crate) width: u32,
+    pub(crate) height: u32,
+    pub(crate) fps: u32,
+    pub(crate) bitrate_kbps: u32,
+    /// Rung of the adaptation ladder (0 = the preset's own size and rate).
+    pub(crate) rung: usize,
 }
 
 impl MediaShared {

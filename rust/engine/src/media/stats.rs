@@ -42,6 +42,16 @@ pub struct RemoteUserStats {
     pub keyframe_requests_sent: u64,
     /// Milliseconds from the start of the call's media to this user's first decoded frame (0 = none yet).
     pub first_frame_ms: u64,
+    /// Video freezes while shown: a gap between decoded frames over three
+    /// times the recent mean gap or the mean plus 150 ms (WebRTC's
+    /// `freezeCount`).
+    pub freeze_count: u64,
+    /// Their total length (ms).
+    pub total_freeze_ms: u64,
+    /// Size of the last decoded picture (0×0 before the first).
+    pub video_width: u32,
+    /// See `video_width`.
+    pub video_height: u32,
     /// The link graded from RTT, loss and jitter.
     pub quality: NetworkQuality,
 }
@@ -68,6 +78,22 @@ pub struct CallStats {
     /// Estimated one-way delay from capture to playout (ms): half the RTT,
     /// plus one frame interval of capture, plus the jitter buffer.
     pub end_to_end_delay_ms: f64,
+    /// Send-side bandwidth estimate towards the SFU (kbps; 0 until the
+    /// first congestion feedback).
+    pub estimated_bandwidth_kbps: f64,
+    /// Packet loss towards the SFU, from the same feedback (percent).
+    pub send_loss_percent: f64,
+    /// The video encoder's target bitrate now (kbps; 0 without video).
+    pub video_target_kbps: u32,
+    /// The picture size sent now, after adaptation (0×0 without video).
+    pub send_width: u32,
+    /// See `send_width`.
+    pub send_height: u32,
+    /// The frame rate the encoder runs at now, after adaptation.
+    pub send_target_fps: u32,
+    /// Step of the adaptation ladder: 0 = the preset's size and frame rate,
+    /// each step down a smaller picture or a lower rate.
+    pub adaptation_step: u32,
     /// Publisher connected, ms after the call's media started (0 = not yet).
     pub publisher_connected_ms: u64,
     /// Subscriber connected, ms after the call's media started (0 = not yet).
@@ -119,8 +145,16 @@ pub(crate) fn compute(
         keyframes_sent: c.keyframes_sent.load(Relaxed),
         keyframe_requests_received: c.keyframe_requests_received.load(Relaxed),
         audio_packets_sent: c.audio_packets_sent.load(Relaxed),
+        estimated_bandwidth_kbps: shared.estimate.bits_per_second().unwrap_or(0.0) / 1000.0,
+        send_loss_percent: shared.estimate.loss_percent(),
         ..Default::default()
     };
+    let video = *shared.video_send.lock().expect("video send state");
+    stats.video_target_kbps = video.bitrate_kbps;
+    stats.send_width = video.width;
+    stats.send_height = video.height;
+    stats.send_target_fps = video.fps;
+    stats.adaptation_step = video.rung as u32;
     memory.sent_bytes = sent_bytes;
     memory.sent_frames = sent_frames;
 
@@ -183,6 +217,10 @@ pub(crate) fn compute(
             jitter_ms,
             keyframe_requests_sent: rc.keyframe_requests_sent.load(Relaxed),
             first_frame_ms: rc.first_frame_ms.load(Relaxed),
+            freeze_count: rc.freezes.load(Relaxed),
+            total_freeze_ms: rc.frozen_ms.load(Relaxed),
+            video_width: (rc.decoded_size.load(Relaxed) >> 32) as u32,
+            video_height: rc.decoded_size.load(Relaxed) as u32,
             quality,
         };
         stats.receive_bitrate_kbps += user_stats.receive_bitrate_kbps;

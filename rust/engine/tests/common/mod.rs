@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod media;
+
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 

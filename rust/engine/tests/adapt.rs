@@ -1,0 +1,281 @@
+//! Calls that adapt to their link: real engines and the real SFU with a
+//! netsim proxy between them whose bandwidth limit, loss and delay change
+//! mid-call. Assertions are on what the engines report and what arrives,
+//! with generous time limits (they must hold on a loaded machine too).
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::media::*;
+use hotline_engine::media::stats::CallStats;
+use hotline_engine::media::synthetic::FrameCollector;
+use hotline_engine::Event;
+use hotline_media::synthetic::tone_window_correlations;
+use hotline_media::{Orientation, VideoEncoderParams, VideoResolution};
+use hotline_netsim::Impairment;
+
+fn p720() -> VideoEncoderParams {
+    VideoEncoderParams::preset(VideoResolution::R1280x720, Orientation::Landscape)
+}
+
+async fn stats(phone: &MediaPhone) -> CallStats {
+    phone
+        .phone
+        .engine
+        .call_stats()
+        .await
+        .expect("a call with media")
+}
+
+/// Poll `phone`'s statistics every half second until `cond` holds; the
+/// time it took, or a panic with the last statistics after `limit`.
+async fn stats_until(
+    phone: &MediaPhone,
+    what: &str,
+    limit: Duration,
+    cond: impl Fn(&CallStats) -> bool,
+) -> Duration {
+    let start = Instant::now();
+    // Rates are over the time since the previous query.
+    stats(phone).await;
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let s = stats(phone).await;
+        if cond(&s) {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < limit,
+            "{}: no {what} within {limit:?}; last stats {s:#?}",
+            phone.phone.user
+        );
+    }
+}
+
+/// The share of 200 ms windows (one every 200 ms, from half a second into
+/// `samples`) that carry the tone `hz` clearly (correlation over 0.9).
+fn clear_share(samples: &[i16], hz: f64) -> f64 {
+    let windows = tone_window_correlations(samples, hz, 9_600, 1_000);
+    assert!(windows.len() >= 10, "{} windows of audio", windows.len());
+    eprintln!(
+        "tone correlation per 200 ms: {:?}",
+        windows
+            .iter()
+            .map(|c| (c * 100.0).round() / 100.0)
+            .collect::<Vec<_>>()
+    );
+    windows.iter().filter(|&&c| c > 0.9).count() as f64 / windows.len() as f64
+}
+
+/// When each frame of one view arrived.
+#[derive(Default)]
+struct Arrivals(Mutex<Vec<Instant>>);
+
+impl Arrivals {
+    /// A collector that records arrivals (and compares every 10th frame).
+    fn collector(self: &Arc<Self>, size: (u32, u32)) -> Arc<FrameCollector> {
+        let me = self.clone();
+        Arc::new(
+            FrameCollector::new(Some(size))
+                .compare_every(10)
+                .with_callback(move |_| me.0.lock().unwrap().push(Instant::now())),
+        )
+    }
+
+    /// The longest gap between frames (or between `from` and the first, or
+    /// the last and `to`) within `from..to`.
+    fn longest_gap(&self, from: Instant, to: Instant) -> Duration {
+        let times = self.0.lock().unwrap();
+        let mut last = from;
+        let mut longest = Duration::ZERO;
+        for &t in times.iter().filter(|&&t| t >= from && t <= to) {
+            longest = longest.max(t - last);
+            last = t;
+        }
+        longest.max(to.saturating_duration_since(last))
+    }
+}
+
+/// The ISSUE's first scenario: a 720p call through a 300 kbps cap (each
+/// phone, each direction), then the cap lifted to 5 Mbps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_720p_call_through_a_300_kbps_cap_adapts_and_recovers() {
+    let call = ProxiedCall::start_with(p720()).await;
+    let (alice, bob, proxy) = (&call.alice, &call.bob, &call.proxy);
+    // Bob's view of alice, now also recording arrival times.
+    let arrivals = Arc::new(Arrivals::default());
+    let bob_sees = arrivals.collector(alice.size);
+    bob.phone
+        .engine
+        .start_remote_view("alice", bob_sees.clone());
+    stats_until(
+        alice,
+        "720p sent at full rate",
+        Duration::from_secs(30),
+        |s| (s.send_width, s.send_height) == (1280, 720) && s.video_target_kbps == 1200,
+    )
+    .await;
+
+    let capped_at = Instant::now();
+    proxy.set_impairment(Impairment {
+        bandwidth_kbps: 300,
+        ..Default::default()
+    });
+    let adapted = stats_until(
+        alice,
+        "sending under the cap",
+        Duration::from_secs(5),
+        |s| {
+            s.estimated_bandwidth_kbps > 0.0
+                && s.estimated_bandwidth_kbps < 300.0
+                && s.send_bitrate_kbps < 300.0
+                && s.send_height < 720
+        },
+    )
+    .await;
+    eprintln!("sending under the cap {adapted:?} after it was set");
+    // Adapted once bob decodes the smaller pictures.
+    stats_until(
+        bob,
+        "smaller pictures decoded",
+        Duration::from_secs(10),
+        |s| {
+            s.users
+                .iter()
+                .any(|u| u.user_id == "alice" && u.video_height < 720 && u.video_fps >= 5.0)
+        },
+    )
+    .await;
+    eprintln!("adapted {:?} after the cap", capped_at.elapsed());
+
+    // The link's queue has drained once it stops overflowing...
+    let mut drops = proxy.stats().queue_full;
+    until(
+        "the bottleneck's queue to drain",
+        Duration::from_secs(10),
+        || {
+            let now = proxy.stats().queue_full;
+            std::mem::replace(&mut drops, now) == now
+        },
+    )
+    .await;
+
+    // ...and bob's audio delay has come back down from the queue's.
+    stats_until(
+        bob,
+        "the audio delay back down",
+        Duration::from_secs(15),
+        |s| {
+            s.users
+                .iter()
+                .any(|u| u.user_id == "alice" && u.jitter_buffer_delay_ms < 100.0)
+        },
+    )
+    .await;
+    eprintln!("adapted {:?} after the cap", capped_at.elapsed());
+
+    // Adapted: ten seconds in which video keeps coming and audio is clear.
+    let settled = Instant::now();
+    let heard = call.bob_hears.samples().len();
+    let drops = proxy.stats().queue_full;
+    stats(alice).await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let capped = stats(alice).await; // rates over the ten seconds
+    let gap = arrivals.longest_gap(settled, Instant::now());
+    assert!(
+        gap < Duration::from_secs(1),
+        "a {gap:?} freeze under the cap"
+    );
+    assert!(
+        capped.send_bitrate_kbps < 300.0 && capped.send_height < 720,
+        "{capped:#?}"
+    );
+    let clear = clear_share(&call.bob_hears.samples()[heard..], alice.tone_hz);
+    assert!(
+        clear >= 0.8,
+        "under the cap only {clear:.2} of the audio was clear"
+    );
+    let view = stats(bob).await;
+    let from_alice = view.users.iter().find(|u| u.user_id == "alice").unwrap();
+    assert!(from_alice.video_height < 720, "{from_alice:#?}");
+    eprintln!(
+        "under the cap: longest gap {gap:?}, {} queue drops in 10 s, {:.0} kbps sent at {}x{}, \
+         {:.0} % of the audio clear",
+        proxy.stats().queue_full - drops,
+        capped.send_bitrate_kbps,
+        capped.send_width,
+        capped.send_height,
+        clear * 100.0
+    );
+
+    proxy.set_impairment(Impairment {
+        bandwidth_kbps: 5000,
+        ..Default::default()
+    });
+    let recovered = stats_until(
+        alice,
+        "the preset's size and bitrate again",
+        Duration::from_secs(15),
+        |s| (s.send_width, s.send_height) == (1280, 720) && s.video_target_kbps == 1200,
+    )
+    .await;
+    eprintln!(
+        "recovered {recovered:?} after the cap was lifted ({:?} since it was set)",
+        capped_at.elapsed()
+    );
+    // Bob decodes the full size again.
+    until("720p decoded at bob", Duration::from_secs(10), || {
+        bob_sees.collected().last_size == (1280, 720)
+    })
+    .await;
+    assert_eq!(
+        alice
+            .phone
+            .events
+            .count(|e| matches!(e, Event::CallEnd { .. })),
+        0
+    );
+    alice.phone.engine.hangup().await.unwrap();
+}
+
+/// 5 % loss and 100 ms of round trip: loss that is not congestion must not
+/// collapse the estimate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_percent_loss_and_100_ms_rtt_keep_a_usable_rate() {
+    let preset = VideoEncoderParams::preset(VideoResolution::R640x360, Orientation::Landscape);
+    let call = ProxiedCall::start_with(preset).await;
+    let (alice, proxy) = (&call.alice, &call.proxy);
+    proxy.set_impairment(Impairment {
+        loss: 0.05,
+        delay_ms: 50,
+        ..Default::default()
+    });
+    // Give the estimator time to react to the loss, then watch it.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let mut lowest = f64::MAX;
+    let frames = call.bob_sees.collected().frames;
+    let heard = call.bob_hears.samples().len();
+    stats(alice).await;
+    let mut s = CallStats::default();
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        s = stats(alice).await;
+        lowest = lowest.min(s.estimated_bandwidth_kbps);
+    }
+    eprintln!("lowest estimate {lowest:.0} kbps; last second {s:#?}");
+    // Usable: enough for the preset's own 640×360 (its floor, 138 kbps,
+    // plus audio, is about 210 kbps of estimate); a collapse is 60.
+    assert!(lowest > 210.0, "the estimate collapsed to {lowest:.0} kbps");
+    assert!(s.send_loss_percent > 1.0, "the loss is seen: {s:#?}");
+    assert!(s.rtt_ms > 80.0, "{s:#?}");
+    let decoded = call.bob_sees.collected().frames - frames;
+    assert!(decoded > 50, "{decoded} frames decoded in 10 s");
+    assert_tone(
+        &call.bob_hears.samples()[heard..],
+        alice.tone_hz,
+        "bob, at 5 % loss",
+    );
+    alice.phone.engine.hangup().await.unwrap();
+}
