@@ -16,6 +16,10 @@ use hotline_media::synthetic::tone_window_correlations;
 use hotline_media::{Orientation, VideoEncoderParams, VideoResolution};
 use hotline_netsim::Impairment;
 
+/// One scenario at a time: each measures a network, not how two calls in
+/// one process share the machine's cores.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn p720() -> VideoEncoderParams {
     VideoEncoderParams::preset(VideoResolution::R1280x720, Orientation::Landscape)
 }
@@ -55,7 +59,9 @@ async fn stats_until(
 }
 
 /// The share of 200 ms windows (one every 200 ms, from half a second into
-/// `samples`) that carry the tone `hz` clearly (correlation over 0.9).
+/// `samples`) in which the tone `hz` dominates (correlation over 0.75: a
+/// concealed 20 ms packet costs a window about 0.15, a lost stretch or
+/// silence takes it under 0.5).
 fn clear_share(samples: &[i16], hz: f64) -> f64 {
     let windows = tone_window_correlations(samples, hz, 9_600, 1_000);
     assert!(windows.len() >= 10, "{} windows of audio", windows.len());
@@ -66,7 +72,7 @@ fn clear_share(samples: &[i16], hz: f64) -> f64 {
             .map(|c| (c * 100.0).round() / 100.0)
             .collect::<Vec<_>>()
     );
-    windows.iter().filter(|&&c| c > 0.9).count() as f64 / windows.len() as f64
+    windows.iter().filter(|&&c| c > 0.75).count() as f64 / windows.len() as f64
 }
 
 /// When each frame of one view arrived.
@@ -102,6 +108,7 @@ impl Arrivals {
 /// phone, each direction), then the cap lifted to 5 Mbps.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_720p_call_through_a_300_kbps_cap_adapts_and_recovers() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let call = ProxiedCall::start_with(p720()).await;
     let (alice, bob, proxy) = (&call.alice, &call.bob, &call.proxy);
     // Bob's view of alice, now also recording arrival times.
@@ -186,7 +193,8 @@ async fn a_720p_call_through_a_300_kbps_cap_adapts_and_recovers() {
     let gap = arrivals.longest_gap(settled, Instant::now());
     assert!(
         gap < Duration::from_secs(1),
-        "a {gap:?} freeze under the cap"
+        "a {gap:?} freeze under the cap; alice sent {capped:#?}, bob received {:#?}",
+        stats(bob).await
     );
     assert!(
         capped.send_bitrate_kbps < 300.0 && capped.send_height < 720,
@@ -244,6 +252,7 @@ async fn a_720p_call_through_a_300_kbps_cap_adapts_and_recovers() {
 /// collapse the estimate.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn five_percent_loss_and_100_ms_rtt_keep_a_usable_rate() {
+    let _one = ONE_AT_A_TIME.lock().await;
     let preset = VideoEncoderParams::preset(VideoResolution::R640x360, Orientation::Landscape);
     let call = ProxiedCall::start_with(preset).await;
     let (alice, proxy) = (&call.alice, &call.proxy);
@@ -259,16 +268,18 @@ async fn five_percent_loss_and_100_ms_rtt_keep_a_usable_rate() {
     let heard = call.bob_hears.samples().len();
     stats(alice).await;
     let mut s = CallStats::default();
+    let mut loss_seen: f64 = 0.0;
     for _ in 0..10 {
         tokio::time::sleep(Duration::from_secs(1)).await;
         s = stats(alice).await;
         lowest = lowest.min(s.estimated_bandwidth_kbps);
+        loss_seen = loss_seen.max(s.send_loss_percent);
     }
     eprintln!("lowest estimate {lowest:.0} kbps; last second {s:#?}");
     // Usable: enough for the preset's own 640×360 (its floor, 138 kbps,
     // plus audio, is about 210 kbps of estimate); a collapse is 60.
     assert!(lowest > 210.0, "the estimate collapsed to {lowest:.0} kbps");
-    assert!(s.send_loss_percent > 1.0, "the loss is seen: {s:#?}");
+    assert!(loss_seen > 1.0, "the loss is never seen: {s:#?}");
     assert!(s.rtt_ms > 80.0, "{s:#?}");
     let decoded = call.bob_sees.collected().frames - frames;
     assert!(decoded > 50, "{decoded} frames decoded in 10 s");

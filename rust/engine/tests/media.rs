@@ -651,8 +651,13 @@ async fn a_call_at_20_percent_loss_and_50_ms_jitter_keeps_decoding_and_recovers(
         "the call stays connected"
     );
 
-    // Heal the network: full frame rate and clean pictures come back.
+    // Heal the network: full size, full frame rate and clean pictures come
+    // back (the loss made both phones step down to smaller pictures).
     proxy.set_impairment(Impairment::default());
+    until("the full size back", Duration::from_secs(30), || {
+        alice_sees.collected().last_size == (W, H) && bob_sees.collected().last_size == (W, H)
+    })
+    .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let psnr_before = (alice_sees.collected(), bob_sees.collected());
     let (a, b) = tokio::join!(

@@ -2,13 +2,25 @@
 //! worth of packets; sent at once, it queues at the bottleneck, and the
 //! delay-based estimator reads that queue as congestion. Packets leave at
 //! [`PACING_FACTOR`] times the estimate (libwebrtc's factor), with up to
-//! [`BURST`] of them at a time. Audio is not paced: it is small and must
+//! [`BURST`] of them at a time, and no frame takes longer than
+//! [`MAX_FRAME_TIME`]. Audio is not paced: it is small and must
 //! never wait behind video.
 
 use std::time::{Duration, Instant};
 
 /// How much faster than the estimate paced packets may leave.
-pub(crate) const PACING_FACTOR: f64 = 2.5;
+const PACING_FACTOR: f64 = 2.5;
+/// The longest one frame may take to leave. The video thread waits while
+/// its frame is paced, so a keyframe much larger than the estimate allows
+/// (the picture was big when the link slowed) must not stall it for
+/// seconds; what the link cannot take, its queue absorbs or drops.
+const MAX_FRAME_TIME: Duration = Duration::from_millis(500);
+
+/// The rate to pace a frame of `bytes` at, given the estimate (bits/s).
+pub(crate) fn frame_pacing_rate(estimate_bps: f64, bytes: usize) -> f64 {
+    let within_limit = bytes as f64 * 8.0 / MAX_FRAME_TIME.as_secs_f64();
+    (estimate_bps * PACING_FACTOR).max(within_limit)
+}
 /// How far ahead of its slot a packet may still go at once.
 const BURST: Duration = Duration::from_millis(5);
 
@@ -45,6 +57,13 @@ mod tests {
             [0, 0, 5, 10].map(Duration::from_millis),
             "two packets fit the burst, then one per 5 ms"
         );
+    }
+
+    #[test]
+    fn no_frame_takes_longer_than_half_a_second() {
+        assert_eq!(frame_pacing_rate(400_000.0, 10_000), 1_000_000.0);
+        // A 100 kB keyframe at a 100 kbps estimate: 1.6 Mbps, not 8 s.
+        assert_eq!(frame_pacing_rate(100_000.0, 100_000), 1_600_000.0);
     }
 
     #[test]

@@ -22,7 +22,7 @@ use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::TrackLocal;
 
 use super::adapt::{scaled_size, Adaptation, VideoTarget};
-use super::pace::{Pacer, PACING_FACTOR};
+use super::pace::{frame_pacing_rate, Pacer};
 use super::peer::H264_PT;
 use super::shared::{MediaShared, VideoSendState};
 
@@ -315,7 +315,10 @@ impl VideoSender {
         }
         let extension = Some(orientation_extension(frame.rotation));
         match self.shared.estimate.bits_per_second() {
-            Some(estimate) => self.send_paced(packets, extension, estimate * PACING_FACTOR),
+            Some(estimate) => {
+                let rate = frame_pacing_rate(estimate, bytes + packets.len() * RTP_OVERHEAD);
+                self.send_paced(packets, extension, rate)
+            }
             None => self.out.send_with_last(packets, extension),
         }
     }

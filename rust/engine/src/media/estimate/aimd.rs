@@ -14,7 +14,7 @@ const DECREASE_FACTOR: f64 = 0.85;
 /// do. Measured here (`tests/adapt.rs`), a 720p call capped at 300 kbps
 /// took 15 s to get back to 1.2 Mbps at 12 %, 10–12.5 s at 18 %; 22 % leaves
 /// room for a busy machine.
-const GROWTH_PER_SECOND: f64 = 1.22;
+pub(super) const GROWTH_PER_SECOND: f64 = 1.22;
 /// Additive increase near the known capacity (about one 1,200-byte packet
 /// per 200 ms response time).
 const NEAR_CAPACITY_BPS_PER_SECOND: f64 = 48_000.0;

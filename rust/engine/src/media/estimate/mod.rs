@@ -9,6 +9,8 @@
 
 mod aimd;
 mod detector;
+mod groups;
+mod loss;
 mod trendline;
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
@@ -17,6 +19,8 @@ use std::time::{Duration, Instant};
 
 use aimd::Aimd;
 use detector::Detector;
+use groups::ArrivalGroups;
+use loss::LossBased;
 use rtc::interceptor::{
     ArrivalGroupAccumulator, BandwidthEstimator, EstimatorStats, LossController, PacketReport,
     RateCalculator,
@@ -72,10 +76,10 @@ const ACKED_WINDOW: Duration = Duration::from_secs(1);
 /// The window of the rate a decrease backs off from: a 180p stream is a
 /// packet or two a frame, and half a second of it is a noisy measure.
 const RECEIVED_WINDOW: Duration = Duration::from_secs(1);
-/// Google Congestion Control: `rtc`'s arrival groups, rate meter and loss
-/// controller, with libwebrtc's trendline ([`trendline`]), detector
-/// ([`detector`]) and rate control ([`aimd`]) where `rtc`'s `Gcc` differs
-/// in ways that measured badly here (ADR 0008):
+/// Google Congestion Control: `rtc`'s rate meter, with libwebrtc's
+/// inter-arrival groups ([`groups`]), trendline ([`trendline`]), detector
+/// ([`detector`]), rate control ([`aimd`]) and loss rule ([`loss`]) where
+/// `rtc`'s `Gcc` differs in ways that measured badly here (ADR 0008):
 ///
 /// - its delay half compares the raw per-group trend with the threshold, so
 ///   it never saw a queue: through a 300 kbps bottleneck it stayed at its
@@ -83,12 +87,16 @@ const RECEIVED_WINDOW: Duration = Duration::from_secs(1);
 ///   down;
 /// - its rate controller never forgets the capacity it once backed off
 ///   from, so after a bottleneck went away it climbed back at 60 kbps a
-///   second.
+///   second;
+/// - its loss controller judges each 50 ms batch of feedback, a handful of
+///   packets at low rates;
+/// - its arrival groups ignore bursts, so packets a busy receiver took in
+///   late and at once read as a queue.
 ///
 /// Increases stop at twice what got through (see [`ACKED_HEADROOM`]), and
 /// every estimate is published for the media threads.
 pub(crate) struct PublishedGcc {
-    groups: ArrivalGroupAccumulator,
+    groups: ArrivalGroups,
     trend: Trendline,
     detector: Detector,
     /// What arrived lately: the delay half backs off from `received`, and
@@ -96,7 +104,7 @@ pub(crate) struct PublishedGcc {
     received: RateCalculator,
     acked: RateCalculator,
     delay: Aimd,
-    loss: LossController,
+    loss: LossBased,
     min: f64,
     max: f64,
     target: f64,
@@ -111,13 +119,13 @@ impl PublishedGcc {
         let (min, max) = (MIN_ESTIMATE_BPS, max_bps.max(MIN_ESTIMATE_BPS));
         let initial = initial_bps.clamp(min, max);
         PublishedGcc {
-            groups: ArrivalGroupAccumulator::default(),
+            groups: ArrivalGroups::default(),
             trend: Trendline::default(),
             detector: Detector::default(),
             received: RateCalculator::new(RECEIVED_WINDOW),
             acked: RateCalculator::new(ACKED_WINDOW),
             delay: Aimd::new(initial, min, max),
-            loss: LossController::new(initial, min, max),
+            loss: LossBased::new(initial, min, max, aimd::GROWTH_PER_SECOND),
             min,
             max,
             target: initial,
@@ -137,8 +145,8 @@ impl BandwidthEstimator for PublishedGcc {
                 self.received.add(now, report.size);
                 self.acked.add(now, report.size);
             }
-            if let Some(delay) = self.groups.accumulate(report) {
-                let trend = self.trend.update(delay.at, delay.delta_ms);
+            if let Some(delay) = self.groups.add(report) {
+                let trend = self.trend.update(delay.arrival_ms, delay.delta_ms);
                 usage = self.detector.update(delay.at, trend);
             }
         }
@@ -149,7 +157,7 @@ impl BandwidthEstimator for PublishedGcc {
             .map_or(f64::MAX, |acked| acked * ACKED_HEADROOM + ACKED_EXTRA_BPS);
         let delay_target = self.delay.update(now, usage, received, increase_limit);
         let lost = reports.iter().filter(|r| !r.arrived).count();
-        let loss_target = self.loss.update(now, lost, reports.len());
+        let loss_target = self.loss.update(now, lost, reports.len(), delay_target);
         self.target = delay_target.min(loss_target).clamp(self.min, self.max);
         log::trace!(
             "estimate {:.0} bps (delay {delay_target:.0}, loss {loss_target:.0}, acked {:?}, {usage:?})",
@@ -159,7 +167,7 @@ impl BandwidthEstimator for PublishedGcc {
         self.out
             .bits_per_second
             .store(self.target.round() as u64, Relaxed);
-        if let Some(loss) = self.loss.average_loss() {
+        if let Some(loss) = self.loss.loss() {
             let permille = (loss.clamp(0.0, 1.0) * 1000.0).round() as u32;
             self.out.loss_permille.store(permille, Relaxed);
         }
@@ -173,7 +181,7 @@ impl BandwidthEstimator for PublishedGcc {
         let mut stats = EstimatorStats::default();
         stats.delay_based_bitrate = Some(self.delay.target());
         stats.loss_based_bitrate = Some(self.loss.target());
-        stats.packet_loss = self.loss.average_loss();
+        stats.packet_loss = self.loss.loss();
         stats
     }
 }

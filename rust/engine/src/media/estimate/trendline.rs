@@ -6,7 +6,6 @@
 //! stayed positive for seconds after a queue had stopped growing.)
 
 use std::collections::VecDeque;
-use std::time::Instant;
 
 /// Points the line is fitted through.
 const WINDOW: usize = 20;
@@ -19,7 +18,7 @@ const SAMPLES_CAP: f64 = 60.0;
 
 #[derive(Debug, Default)]
 pub(super) struct Trendline {
-    first: Option<Instant>,
+    first_ms: Option<f64>,
     accumulated_ms: f64,
     smoothed_ms: f64,
     samples: f64,
@@ -27,14 +26,14 @@ pub(super) struct Trendline {
 }
 
 impl Trendline {
-    /// Add one inter-group delay change (`delta_ms`, of the group sent
-    /// `at`); returns the scaled trend.
-    pub(super) fn update(&mut self, at: Instant, delta_ms: f64) -> f64 {
-        let first = *self.first.get_or_insert(at);
+    /// Add one inter-group delay change (`delta_ms`, of the group that
+    /// arrived at `arrival_ms`); returns the scaled trend.
+    pub(super) fn update(&mut self, arrival_ms: f64, delta_ms: f64) -> f64 {
+        let first = *self.first_ms.get_or_insert(arrival_ms);
         self.samples = (self.samples + 1.0).min(SAMPLES_CAP);
         self.accumulated_ms += delta_ms;
         self.smoothed_ms = SMOOTHING * self.smoothed_ms + (1.0 - SMOOTHING) * self.accumulated_ms;
-        let x = at.saturating_duration_since(first).as_secs_f64() * 1000.0;
+        let x = arrival_ms - first;
         self.points.push_back((x, self.smoothed_ms));
         if self.points.len() > WINDOW {
             self.points.pop_front();
@@ -62,45 +61,38 @@ fn slope(points: &VecDeque<(f64, f64)>) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
-    fn feed(t: &mut Trendline, from: Instant, deltas: impl Iterator<Item = f64>) -> f64 {
+    /// One group every 5 ms from `from_ms`, arriving `delta` later than the
+    /// one before.
+    fn feed(t: &mut Trendline, from_ms: f64, deltas: impl Iterator<Item = f64>) -> f64 {
         let mut trend = 0.0;
-        for (i, d) in deltas.enumerate() {
-            trend = t.update(from + Duration::from_millis(5 * i as u64), d);
+        let mut arrival = from_ms;
+        for d in deltas {
+            arrival += 5.0 + d;
+            trend = t.update(arrival, d);
         }
         trend
     }
 
     #[test]
     fn a_growing_queue_trends_up_and_a_steady_one_does_not() {
-        let t0 = Instant::now();
         // Each 5 ms group arrives 1.5 ms later than the one before: a link
         // offered 30 % more than it carries.
         let mut t = Trendline::default();
-        let rising = feed(&mut t, t0, std::iter::repeat_n(1.5, 100));
+        let rising = feed(&mut t, 0.0, std::iter::repeat_n(1.5, 100));
         assert!(rising > 12.5, "{rising}");
         // The queue is full and stays so: no trend, however long it lasts.
-        let flat = feed(
-            &mut t,
-            t0 + Duration::from_secs(1),
-            std::iter::repeat_n(0.0, 100),
-        );
+        let flat = feed(&mut t, 1000.0, std::iter::repeat_n(0.0, 100));
         assert!(flat.abs() < 1.0, "{flat}");
         // Draining: the trend goes negative.
-        let falling = feed(
-            &mut t,
-            t0 + Duration::from_secs(2),
-            std::iter::repeat_n(-1.0, 40),
-        );
+        let falling = feed(&mut t, 2000.0, std::iter::repeat_n(-1.0, 40));
         assert!(falling < -6.0, "{falling}");
     }
 
     #[test]
     fn jitter_without_a_trend_stays_small() {
-        let t0 = Instant::now();
         let mut t = Trendline::default();
         let noise = (0..400).map(|i| if i % 2 == 0 { 3.0 } else { -3.0 });
-        assert!(feed(&mut t, t0, noise).abs() < 12.5);
+        assert!(feed(&mut t, 0.0, noise).abs() < 12.5);
     }
 }
