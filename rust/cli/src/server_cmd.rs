@@ -52,6 +52,14 @@ pub struct ServerArgs {
     /// Address written into SDP candidates, for servers behind NAT (port 0 = the bound port).
     #[arg(long, env = "HOTLINE_MEDIA_PUBLIC_ADDR")]
     media_public_addr: Option<SocketAddr>,
+    /// Also accept media over ICE-TCP, for networks that block UDP: true or
+    /// false. Default true.
+    #[arg(long, env = "HOTLINE_MEDIA_TCP")]
+    media_tcp: Option<bool>,
+    /// TCP port for ICE-TCP on the media IP; must differ from the UDP port.
+    /// Default 0 (a free port).
+    #[arg(long, env = "HOTLINE_MEDIA_TCP_PORT")]
+    media_tcp_port: Option<u16>,
     /// Serve GET /dev/usersig?user_id=ID, which hands a UserSig for any user to
     /// anyone who can reach the server. Development only; off by default.
     #[arg(long, env = "HOTLINE_DEV_USERSIG")]
@@ -86,7 +94,8 @@ impl ServerArgs {
         layer!(listen <- listen, db <- db, sdk_app_id <- sdk_app_id, secret_key <- secret_key,
             max_participants <- max_participants, heartbeat_interval_s <- heartbeat_interval,
             idle_timeout_s <- idle_timeout, reconnect_grace_s <- reconnect_grace,
-            rate_limit_per_s <- rate_limit, rate_limit_burst <- rate_burst, media_listen <- media_listen);
+            rate_limit_per_s <- rate_limit, rate_limit_burst <- rate_burst, media_listen <- media_listen,
+            media_tcp <- media_tcp, media_tcp_port <- media_tcp_port);
         if let Some(addr) = self.media_public_addr {
             c.media_public_addr = Some(addr);
         }
@@ -127,10 +136,14 @@ pub fn run(args: ServerArgs) -> ExitCode {
             }
         };
         println!(
-            "hotline server listening on {} (database {}, media UDP {}, web client http://{}/)",
+            "hotline server listening on {} (database {}, media UDP {}{}, web client http://{}/)",
             server.ws_url(),
             db.display(),
             server.media_candidate_addr(),
+            server
+                .media_tcp_addr()
+                .map(|t| format!(", TCP port {}", t.port()))
+                .unwrap_or_default(),
             server.local_addr()
         );
         let _ = std::io::Write::flush(&mut std::io::stdout());

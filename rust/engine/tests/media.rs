@@ -17,7 +17,7 @@ use hotline_engine::media::synthetic::{
     FrameCollector, PcmCollector, SyntheticCamera, TurnedCamera,
 };
 use hotline_engine::{CallParams, Event, MediaType};
-use hotline_media::{Rotation, VideoEncoderParams};
+use hotline_media::{Orientation, Rotation, VideoEncoderParams, VideoResolution};
 
 const W: u32 = 640;
 const H: u32 = 360;
@@ -571,30 +571,18 @@ async fn decoded_of_sent(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_at_20_percent_loss_and_50_ms_jitter_keeps_decoding_and_recovers() {
-    use hotline_netsim::{Impairment, UdpImpairmentProxy};
-    let _ = env_logger::builder().is_test(true).try_init();
-    // The SFU on a port known in advance, announced at the proxy's address.
-    let sfu_addr = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let proxy = UdpImpairmentProxy::start_with_seed(sfu_addr, Impairment::default(), 7)
-        .await
-        .unwrap();
-    let s = TestServer::start_with(|c| {
-        c.media_listen = sfu_addr;
-        c.media_public_addr = Some(proxy.local_addr());
-    })
-    .await;
-    let alice = MediaPhone::login(&s.url(), "alice", 440.0).await;
-    let bob = MediaPhone::login(&s.url(), "bob", 660.0).await;
-    let (alice_sees, alice_hears) = alice.watch("bob");
-    let (bob_sees, _) = bob.watch("alice");
-    alice.video_call_answered_by(&bob).await;
-    until("video both ways", Duration::from_secs(30), || {
-        alice_sees.collected().frames >= 15 && bob_sees.collected().frames >= 15
-    })
-    .await;
+    use hotline_netsim::Impairment;
+    let preset = VideoEncoderParams::preset(VideoResolution::R640x360, Orientation::Landscape);
+    let ProxiedCall {
+        server: _server,
+        proxy,
+        alice,
+        bob,
+        alice_sees,
+        bob_sees,
+        alice_hears,
+        bob_hears: _,
+    } = ProxiedCall::start_seeded(preset, Some(7)).await;
 
     // 20 % loss each way and up to 50 ms of jitter, for eight seconds. Both
     // legs (phone → SFU → phone) are impaired, so 36 % of packets need a
@@ -702,6 +690,7 @@ async fn media_follows_a_path_switch_after_the_network_change_notice() {
         bob,
         alice_sees,
         bob_sees,
+        alice_hears: _,
         bob_hears,
     } = ProxiedCall::start().await;
 
@@ -776,6 +765,7 @@ async fn an_engine_whose_path_is_lost_restarts_ice_by_itself() {
         bob,
         alice_sees,
         bob_sees,
+        alice_hears: _,
         bob_hears: _,
     } = ProxiedCall::start().await;
 

@@ -37,6 +37,14 @@ pub struct ServerConfig {
     /// Address written into SDP candidates, for servers behind NAT; port 0
     /// means the port `media_listen` bound. Unset: the bound address itself.
     pub media_public_addr: Option<SocketAddr>,
+    /// Also accept media over ICE-TCP (RFC 6544), for clients whose network
+    /// blocks UDP. On by default.
+    pub media_tcp: bool,
+    /// TCP port of ICE-TCP, on `media_listen`'s IP (and, in SDPs,
+    /// `media_public_addr`'s); 0 = any free port. Must differ from the UDP
+    /// port: WebRTC stacks that look candidates up by address alone (webrtc
+    /// 0.21) cannot tell a UDP and a TCP candidate at one address apart.
+    pub media_tcp_port: u16,
     /// Serve `GET /dev/usersig?user_id=ID`, which issues a UserSig for any
     /// user to anyone who asks. Development only; off by default.
     pub dev_usersig: bool,
@@ -83,6 +91,8 @@ impl Default for ServerConfig {
             login_timeout_s: 10,
             media_listen: "127.0.0.1:0".parse().expect("valid address"),
             media_public_addr: None,
+            media_tcp: true,
+            media_tcp_port: 0,
             dev_usersig: false,
             web_dir: None,
             public_url: None,
@@ -137,6 +147,14 @@ impl ServerConfig {
             return bad(
                 "media_public_addr must be an address clients can reach, not 0.0.0.0 or ::",
             );
+        }
+        let udp_port = self
+            .media_public_addr
+            .map(|a| a.port())
+            .filter(|p| *p != 0)
+            .unwrap_or(self.media_listen.port());
+        if self.media_tcp && self.media_tcp_port != 0 && self.media_tcp_port == udp_port {
+            return bad("media_tcp_port must differ from the media UDP port (flag --media-tcp-port, env HOTLINE_MEDIA_TCP_PORT)");
         }
         let apns = [
             (
@@ -232,5 +250,29 @@ mod tests {
             .unwrap();
         assert!(c.dev_usersig);
         assert_eq!(c.web_dir, Some(PathBuf::from("/srv/hotline-web")));
+    }
+
+    #[test]
+    fn ice_tcp_is_on_unless_turned_off() {
+        assert!(ServerConfig::default().media_tcp);
+        assert!(
+            !ServerConfig::from_toml("media_tcp = false\n")
+                .unwrap()
+                .media_tcp
+        );
+        let mut c = ServerConfig {
+            sdk_app_id: 1,
+            secret_key: "k".repeat(32),
+            media_listen: "127.0.0.1:3478".parse().unwrap(),
+            media_tcp_port: 3478,
+            ..Default::default()
+        };
+        assert!(c.validate().unwrap_err().0.contains("media_tcp_port"));
+        c.media_tcp_port = 3479;
+        assert_eq!(c.validate(), Ok(()));
+        c.media_public_addr = Some("203.0.113.5:3479".parse().unwrap());
+        assert!(c.validate().unwrap_err().0.contains("media_tcp_port"));
+        c.media_tcp = false;
+        assert_eq!(c.validate(), Ok(()));
     }
 }

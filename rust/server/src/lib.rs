@@ -67,6 +67,7 @@ pub struct ServerHandle {
     hub_task: JoinHandle<()>,
     media: SocketAddr,
     media_candidate: SocketAddr,
+    media_tcp: Option<SocketAddr>,
     /// The server's metrics (for tests and benchmarks).
     pub metrics: Arc<metrics::Metrics>,
 }
@@ -85,6 +86,12 @@ impl ServerHandle {
     /// The address the SFU writes into SDP candidates (`media_public_addr`, else [`Self::media_addr`]).
     pub fn media_candidate_addr(&self) -> SocketAddr {
         self.media_candidate
+    }
+
+    /// The TCP address the SFU's ICE-TCP listener is bound to (none when
+    /// `media_tcp` is off).
+    pub fn media_tcp_addr(&self) -> Option<SocketAddr> {
+        self.media_tcp
     }
 
     /// The URL clients connect to.
@@ -131,9 +138,11 @@ pub async fn start(config: ServerConfig) -> Result<ServerHandle, StartError> {
     let sfu = sfu::start(
         config.media_listen,
         config.media_public_addr,
+        config.media_tcp.then_some(config.media_tcp_port),
         metrics.clone(),
     )?;
     let (media, media_candidate) = (sfu.local_addr(), sfu.candidate_addr());
+    let media_tcp = sfu.tcp_addr();
     let (watermark, committed) = writer::Watermark::new();
     let hub = hub::Hub::new(
         registry,
@@ -198,6 +207,7 @@ pub async fn start(config: ServerConfig) -> Result<ServerHandle, StartError> {
         hub_task,
         media,
         media_candidate,
+        media_tcp,
         metrics,
     })
 }

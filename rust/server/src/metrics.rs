@@ -38,6 +38,15 @@ pub struct Metrics {
     pub sfu_keyframe_requests_total: AtomicU64,
     /// ICE restarts engines asked for (their network changed).
     pub sfu_ice_restarts_total: AtomicU64,
+    /// Open ICE-TCP connections to the SFU.
+    pub sfu_tcp_connections: AtomicI64,
+    /// RFC 4571 frames the SFU received over ICE-TCP.
+    pub sfu_tcp_packets_in_total: AtomicU64,
+    /// Frames the SFU queued on ICE-TCP connections.
+    pub sfu_tcp_packets_out_total: AtomicU64,
+    /// ICE-TCP connections refused (over the limit) or closed for a
+    /// malformed frame.
+    pub sfu_tcp_rejected_total: AtomicU64,
     errors: [AtomicU64; ErrorCode::ALL.len()],
     /// Offline push counters.
     pub push: std::sync::Arc<crate::push::PushMetrics>,
@@ -139,6 +148,30 @@ impl Metrics {
             "Keyframe requests relayed from subscribers to publishers.",
             "counter",
             self.sfu_keyframe_requests_total.load(Relaxed).to_string(),
+        );
+        gauge(
+            "hotline_sfu_tcp_connections",
+            "Open ICE-TCP connections to the SFU.",
+            "gauge",
+            self.sfu_tcp_connections.load(Relaxed).to_string(),
+        );
+        gauge(
+            "hotline_sfu_tcp_packets_in_total",
+            "Packets received over ICE-TCP connections.",
+            "counter",
+            self.sfu_tcp_packets_in_total.load(Relaxed).to_string(),
+        );
+        gauge(
+            "hotline_sfu_tcp_packets_out_total",
+            "Packets sent over ICE-TCP connections.",
+            "counter",
+            self.sfu_tcp_packets_out_total.load(Relaxed).to_string(),
+        );
+        gauge(
+            "hotline_sfu_tcp_rejected_total",
+            "ICE-TCP connections refused over the limit or closed for a malformed frame.",
+            "counter",
+            self.sfu_tcp_rejected_total.load(Relaxed).to_string(),
         );
         let _ = writeln!(out, "# HELP hotline_calls Calls by state (ended counts since start).\n# TYPE hotline_calls gauge");
         let _ = writeln!(

@@ -5,6 +5,10 @@
 //! 109). The ICE check interval is lowered from 200 ms to 10 ms: against the
 //! ICE-lite SFU the first check decides, so the default interval is pure
 //! setup delay. Received retransmissions are unwrapped early (see [`super::rtx`]).
+//! Each connection can also reach the SFU over ICE-TCP when UDP is blocked
+//! (see [`ice_tcp`]).
+
+mod ice_tcp;
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::Arc;
@@ -205,6 +209,7 @@ pub(crate) async fn new_peer(
             rtc::interceptor::Slot::from(14_000),
             KeyframeRequestForwarder::default(),
         );
+    let dialer = ice_tcp::TcpDialer::new(handler);
     let settings = SettingEngineBuilder::new()
         .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(50))
         .with_include_loopback_candidate(local_ip.is_loopback())
@@ -214,11 +219,16 @@ pub(crate) async fn new_peer(
         .with_media_engine(media_engine)
         .with_setting_engine(settings)
         .with_interceptor_registry(registry)
-        .with_handler(handler)
+        .with_handler(dialer.clone())
         .with_udp_addrs(vec![SocketAddr::new(local_ip, 0)])
+        // Gives ICE an active TCP candidate to pair with the SFU's passive
+        // one (it also listens, which the ICE-lite SFU never uses).
+        .with_tcp_addrs(vec![SocketAddr::new(local_ip, 0)])
         .build()
         .await?;
-    Ok(Arc::new(pc))
+    let pc: Arc<dyn PeerConnection> = Arc::new(pc);
+    dialer.attach(&pc);
+    Ok(pc)
 }
 
 #[cfg(test)]

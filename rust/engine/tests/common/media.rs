@@ -114,6 +114,7 @@ pub struct ProxiedCall {
     pub bob: MediaPhone,
     pub alice_sees: Arc<FrameCollector>,
     pub bob_sees: Arc<FrameCollector>,
+    pub alice_hears: Arc<PcmCollector>,
     pub bob_hears: Arc<PcmCollector>,
 }
 
@@ -126,23 +127,34 @@ impl ProxiedCall {
 
     /// Both phones send `params`.
     pub async fn start_with(params: VideoEncoderParams) -> ProxiedCall {
+        ProxiedCall::start_seeded(params, None).await
+    }
+
+    /// The proxy's random choices follow `seed`, if given.
+    pub async fn start_seeded(params: VideoEncoderParams, seed: Option<u64>) -> ProxiedCall {
         use hotline_netsim::{Impairment, UdpImpairmentProxy};
         let _ = env_logger::builder().is_test(true).try_init();
         let sfu_addr = std::net::UdpSocket::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap();
-        let proxy = UdpImpairmentProxy::start(sfu_addr, Impairment::default())
-            .await
-            .unwrap();
+        let proxy = match seed {
+            Some(seed) => {
+                UdpImpairmentProxy::start_with_seed(sfu_addr, Impairment::default(), seed).await
+            }
+            None => UdpImpairmentProxy::start(sfu_addr, Impairment::default()).await,
+        }
+        .unwrap();
         let server = TestServer::start_with(|c| {
             c.media_listen = sfu_addr;
             c.media_public_addr = Some(proxy.local_addr());
+            // All media crosses the proxy: no ICE-TCP path around it.
+            c.media_tcp = false;
         })
         .await;
         let alice = MediaPhone::login_with(&server.url(), "alice", 440.0, params).await;
         let bob = MediaPhone::login_with(&server.url(), "bob", 660.0, params).await;
-        let (alice_sees, _) = alice.watch("bob");
+        let (alice_sees, alice_hears) = alice.watch("bob");
         let (bob_sees, bob_hears) = bob.watch("alice");
         alice.video_call_answered_by(&bob).await;
         until("video both ways", Duration::from_secs(30), || {
@@ -156,6 +168,7 @@ impl ProxiedCall {
             bob,
             alice_sees,
             bob_sees,
+            alice_hears,
             bob_hears,
         }
     }

@@ -15,6 +15,10 @@
 //! each subscriber's send stream (str0m keeps a per-subscriber buffer and
 //! answers that subscriber's NACKs from it). A subscriber's PLI/FIR becomes a
 //! keyframe request on the publisher's receive stream.
+//!
+//! Packets come over UDP or, for networks that block UDP, over ICE-TCP
+//! connections to a port of its own (`tcp.rs`); every peer offers both host
+//! candidates, UDP first so that it ranks higher.
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
@@ -26,7 +30,7 @@ use hotline_proto::{ErrorCode, MediaTrack, ServerMsg};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::PayloadParams;
 use str0m::media::{Direction, KeyframeRequest, KeyframeRequestKind, MediaKind, Mid};
-use str0m::net::{DatagramSend, Protocol, Receive};
+use str0m::net::{DatagramSend, Protocol, Receive, TcpType};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
 
@@ -138,16 +142,23 @@ enum Ev {
     Connected,
 }
 
+/// A packet to send: over UDP, or framed on the TCP connection from `dst`.
+pub type Transmit = (Protocol, SocketAddr, DatagramSend);
+
 /// Every room and connection of one SFU thread.
 pub struct Core {
     candidate: SocketAddr,
+    /// Peers also get this passive ICE-TCP candidate.
+    tcp: Option<SocketAddr>,
     peers: HashMap<PeerId, Peer>,
-    by_addr: HashMap<SocketAddr, PeerId>,
+    /// Routes by transport and remote address: a TCP connection's source
+    /// port says nothing about a UDP one's.
+    by_addr: HashMap<(Protocol, SocketAddr), PeerId>,
     rooms: HashMap<String, Room>,
     next_peer: PeerId,
     metrics: Arc<Metrics>,
-    /// Datagrams to send (destination, contents).
-    pub out: Vec<(SocketAddr, DatagramSend)>,
+    /// Packets to send (transport, destination, contents).
+    pub out: Vec<Transmit>,
     /// Peers to drain before the next wait.
     dirty: Vec<PeerId>,
 }
@@ -218,18 +229,13 @@ fn offered_tracks(sdp: &str) -> Vec<(Mid, MediaKind)> {
 }
 
 /// Take a peer's output: datagrams into `out`, interesting events into `evs`.
-fn drain(
-    peer: &mut Peer,
-    out: &mut Vec<(SocketAddr, DatagramSend)>,
-    evs: &mut Vec<Ev>,
-    now: Instant,
-) {
+fn drain(peer: &mut Peer, out: &mut Vec<Transmit>, evs: &mut Vec<Ev>, now: Instant) {
     if peer.dead {
         return;
     }
     for _ in 0..MAX_POLL {
         match peer.rtc.poll_output() {
-            Ok(Output::Transmit(t)) => out.push((t.destination, t.contents)),
+            Ok(Output::Transmit(t)) => out.push((t.proto, t.destination, t.contents)),
             Ok(Output::Timeout(t)) => {
                 peer.next = t.min(now + IDLE_TICK);
                 return;
@@ -262,10 +268,12 @@ fn drain(
 }
 
 impl Core {
-    /// A core whose SDPs name `candidate` as the SFU's address.
-    pub fn new(candidate: SocketAddr, metrics: Arc<Metrics>) -> Core {
+    /// A core whose SDPs name `candidate` as the SFU's UDP address and
+    /// `tcp`, if any, as its passive ICE-TCP candidate.
+    pub fn new(candidate: SocketAddr, tcp: Option<SocketAddr>, metrics: Arc<Metrics>) -> Core {
         Core {
             candidate,
+            tcp,
             peers: HashMap::new(),
             by_addr: HashMap::new(),
             rooms: HashMap::new(),
@@ -293,6 +301,17 @@ impl Core {
     fn new_peer(&mut self, call_id: &str, user_id: &str, role: Role, now: Instant) -> PeerId {
         let mut rtc = rtc_config().build(now);
         rtc.add_local_candidate(Candidate::host(self.candidate, "udp").expect("a host candidate"));
+        if let Some(addr) = self.tcp {
+            // Added second: str0m gives it a lower local preference, so a
+            // client that gets both through picks UDP.
+            let tcp = Candidate::builder()
+                .tcp()
+                .host(addr)
+                .tcptype(TcpType::Passive)
+                .build()
+                .expect("a TCP host candidate");
+            rtc.add_local_candidate(tcp);
+        }
         let id = self.next_peer;
         self.next_peer += 1;
         self.peers.insert(
@@ -761,21 +780,32 @@ impl Core {
         self.dirty.push(peer_id);
     }
 
-    /// A datagram arrived on the SFU's socket.
+    /// A datagram arrived on the SFU's UDP socket.
     pub fn handle_datagram(&mut self, src: SocketAddr, data: &[u8], now: Instant) {
+        self.handle_packet(Protocol::Udp, src, data, now);
+    }
+
+    /// A packet arrived over `proto` from `src` (for TCP, one RFC 4571 frame
+    /// of the connection from `src`). Packets no peer claims are dropped.
+    pub fn handle_packet(&mut self, proto: Protocol, src: SocketAddr, data: &[u8], now: Instant) {
         let Ok(contents) = data.try_into() else {
             return;
+        };
+        // str0m matches a check to the local candidate it was sent to.
+        let destination = match (proto, self.tcp) {
+            (Protocol::Tcp, Some(tcp)) => tcp,
+            _ => self.candidate,
         };
         let input = Input::Receive(
             now,
             Receive {
-                proto: Protocol::Udp,
+                proto,
                 source: src,
-                destination: self.candidate,
+                destination,
                 contents,
             },
         );
-        let id = match self.by_addr.get(&src) {
+        let id = match self.by_addr.get(&(proto, src)) {
             Some(id) => *id,
             None => match self
                 .peers
@@ -783,13 +813,19 @@ impl Core {
                 .find(|(_, p)| !p.dead && p.rtc.accepts(&input))
             {
                 Some((id, _)) => {
-                    self.by_addr.insert(src, *id);
+                    self.by_addr.insert((proto, src), *id);
                     *id
                 }
                 None => return,
             },
         };
         self.feed(id, input, now);
+    }
+
+    /// A TCP connection closed: its address routes nowhere any more (a new
+    /// connection may reuse the port for someone else).
+    pub fn forget(&mut self, proto: Protocol, src: SocketAddr) {
+        self.by_addr.remove(&(proto, src));
     }
 
     /// Let time pass: every peer whose timer is due (or all, after a read

@@ -1,17 +1,21 @@
-//! The SFU: one UDP socket, ICE-lite, every call a room (ADR 0003, 0004).
+//! The SFU: one UDP socket, ICE-lite, every call a room (ADR 0003, 0004),
+//! and an ICE-TCP listener for networks that block UDP (ADR 0007).
 //!
-//! One thread (`hotline-sfu`) owns the socket and every str0m `Rtc` (see
+//! One thread (`hotline-sfu`) owns the sockets and every str0m `Rtc` (see
 //! [`core`]); the hub sends it [`Cmd`]s and it answers media requests and
 //! pushes `media_offer`s straight into the sessions' outboxes. It never
 //! blocks: sends use a non-blocking socket and a datagram that does not fit is
-//! dropped for that destination only.
+//! dropped for that destination only; TCP connections are tasks on the same
+//! thread ([`tcp`]).
 
 pub mod core;
+pub mod tcp;
 
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use str0m::net::Protocol;
 use tokio::sync::mpsc;
 
 use crate::hub::Outbox;
@@ -89,12 +93,18 @@ pub struct Sfu {
     tx: mpsc::UnboundedSender<Cmd>,
     local: SocketAddr,
     candidate: SocketAddr,
+    tcp: Option<SocketAddr>,
 }
 
 impl Sfu {
     /// The address the UDP socket is bound to.
     pub fn local_addr(&self) -> SocketAddr {
         self.local
+    }
+
+    /// The address the ICE-TCP listener is bound to (none: ICE-TCP is off).
+    pub fn tcp_addr(&self) -> Option<SocketAddr> {
+        self.tcp
     }
 
     /// The address written into SDP candidates (the public address, if configured).
@@ -117,7 +127,7 @@ pub fn init_crypto() {
 /// Why the SFU could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum SfuError {
-    /// Binding or configuring the UDP socket failed.
+    /// Binding or configuring the UDP socket or the TCP listener failed.
     #[error("cannot listen for media on {addr}: {source}")]
     Bind {
         /// The address.
@@ -128,6 +138,42 @@ pub enum SfuError {
     /// The address for SDP candidates cannot be reached by anyone.
     #[error("media is bound to {0}, which clients cannot reach; set media_public_addr (flag --media-public-addr, env HOTLINE_MEDIA_PUBLIC_ADDR)")]
     NoCandidate(SocketAddr),
+}
+
+/// Attempts at a free TCP port whose number differs from the UDP one.
+const BIND_TRIES: usize = 16;
+
+fn bind_tcp(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let s = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    // A restarted server gets its port back despite connections in TIME_WAIT.
+    s.set_reuse_address(true)?;
+    s.bind(&addr.into())?;
+    s.listen(128)?;
+    s.set_nonblocking(true)?;
+    Ok(s.into())
+}
+
+/// The ICE-TCP listener on `addr`, on a port whose number is not `udp_port`:
+/// `webrtc` 0.21 clients look remote candidates up by address alone, so a
+/// TCP candidate at the UDP one's address and port breaks both for them.
+fn bind_ice_tcp(addr: SocketAddr, udp_port: u16) -> std::io::Result<TcpListener> {
+    if addr.port() == udp_port {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the ICE-TCP port must differ from the UDP one",
+        ));
+    }
+    for _ in 0..BIND_TRIES {
+        let l = bind_tcp(addr)?;
+        if l.local_addr()?.port() != udp_port {
+            return Ok(l);
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AddrInUse,
+        "no free TCP port apart from the UDP one",
+    ))
 }
 
 fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
@@ -141,12 +187,15 @@ fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
     Ok(s.into())
 }
 
-/// Bind the media socket and start the SFU thread. `public` (port 0 = the
-/// bound port) is the address written into SDPs for deployments behind NAT.
+/// Bind the media socket (and, with `tcp_port`, the ICE-TCP listener on
+/// that port of the same IP; 0 = any free one) and start the SFU thread.
+/// `public` (port 0 = the bound port) is the address written into SDPs for
+/// deployments behind NAT; the TCP candidate has its IP and the TCP port.
 /// The thread stops when every [`Sfu`] handle is dropped.
 pub fn start(
     listen: SocketAddr,
     public: Option<SocketAddr>,
+    tcp_port: Option<u16>,
     metrics: Arc<Metrics>,
 ) -> Result<Sfu, SfuError> {
     let sock = bind(listen).map_err(|source| SfuError::Bind {
@@ -165,9 +214,20 @@ pub fn start(
     if candidate.ip().is_unspecified() {
         return Err(SfuError::NoCandidate(candidate));
     }
+    let (listener, tcp) = match tcp_port {
+        Some(port) => {
+            let addr = SocketAddr::new(listen.ip(), port);
+            let bound = bind_ice_tcp(addr, candidate.port())
+                .and_then(|l| Ok((l.local_addr()?, l)))
+                .map_err(|source| SfuError::Bind { addr, source })?;
+            (Some(bound.1), Some(bound.0))
+        }
+        None => (None, None),
+    };
+    let tcp_candidate = tcp.map(|t| SocketAddr::new(candidate.ip(), t.port()));
     init_crypto();
     let (tx, rx) = mpsc::unbounded_channel();
-    let core = core::Core::new(candidate, metrics);
+    let core = core::Core::new(candidate, tcp_candidate, metrics.clone());
     std::thread::Builder::new()
         .name("hotline-sfu".into())
         .spawn(move || {
@@ -175,7 +235,10 @@ pub fn start(
                 .enable_all()
                 .build()
                 .expect("a runtime for the SFU thread");
-            rt.block_on(run(sock, rx, core));
+            rt.block_on(async move {
+                let tcp = tcp::Tcp::start(listener, metrics);
+                run(sock, rx, core, tcp).await
+            });
         })
         .map_err(|source| SfuError::Bind {
             addr: listen,
@@ -185,10 +248,16 @@ pub fn start(
         tx,
         local,
         candidate,
+        tcp,
     })
 }
 
-async fn run(sock: UdpSocket, mut rx: mpsc::UnboundedReceiver<Cmd>, mut core: core::Core) {
+async fn run(
+    sock: UdpSocket,
+    mut rx: mpsc::UnboundedReceiver<Cmd>,
+    mut core: core::Core,
+    mut tcp: tcp::Tcp,
+) {
     let sock = match tokio::net::UdpSocket::from_std(sock) {
         Ok(s) => s,
         Err(e) => {
@@ -222,13 +291,24 @@ async fn run(sock: UdpSocket, mut rx: mpsc::UnboundedReceiver<Cmd>, mut core: co
                     }
                 }
             }
+            Some(ev) = tcp.next() => read |= on_tcp(&mut core, &mut tcp, ev),
             _ = tokio::time::sleep_until(wake.into()) => {}
+        }
+        // TCP's frames are taken every round, so a busy UDP socket (polled
+        // first) does not starve them.
+        for _ in 0..READ_BURST {
+            let Some(ev) = tcp.try_next() else { break };
+            read |= on_tcp(&mut core, &mut tcp, ev);
         }
         // str0m's idiom: drive every session's timers after each read burst.
         core.handle_timeout(Instant::now(), read);
         let mut dropped = 0;
-        for (dst, data) in core.out.drain(..) {
-            if sock.try_send_to(&data, dst).is_err() {
+        for (proto, dst, data) in core.out.drain(..) {
+            let sent = match proto {
+                Protocol::Tcp => tcp.send(dst, &data),
+                _ => sock.try_send_to(&data, dst).is_ok(),
+            };
+            if !sent {
                 dropped += 1;
             }
         }
@@ -239,4 +319,24 @@ async fn run(sock: UdpSocket, mut rx: mpsc::UnboundedReceiver<Cmd>, mut core: co
         }
     }
     log::debug!("sfu: stopped");
+}
+
+/// Apply one event of the TCP side; `true` if a packet was read.
+fn on_tcp(core: &mut core::Core, tcp: &mut tcp::Tcp, ev: tcp::TcpEvent) -> bool {
+    match ev {
+        tcp::TcpEvent::Packet { from, data } => {
+            core.handle_packet(Protocol::Tcp, from, &data, Instant::now());
+            true
+        }
+        tcp::TcpEvent::Accepted(stream, from) => {
+            tcp.accepted(stream, from);
+            false
+        }
+        tcp::TcpEvent::Closed { from, id } => {
+            if tcp.closed(from, id) {
+                core.forget(Protocol::Tcp, from);
+            }
+            false
+        }
+    }
 }

@@ -21,10 +21,7 @@ use aimd::Aimd;
 use detector::Detector;
 use groups::ArrivalGroups;
 use loss::LossBased;
-use rtc::interceptor::{
-    ArrivalGroupAccumulator, BandwidthEstimator, EstimatorStats, LossController, PacketReport,
-    RateCalculator,
-};
+use rtc::interceptor::{BandwidthEstimator, EstimatorStats, PacketReport, RateCalculator};
 use trendline::Trendline;
 
 /// The lowest estimate GCC may reach (bits per second): 180p video at a few
