@@ -30,6 +30,9 @@ fi
 say "web: type-checking the client (tsc --checkJs over web/*.js)"
 (cd tests/web && npx --no-install tsc -p tsconfig.json)
 
+say "web: the adaptation benchmark's figures (bench/adapt/metrics.mjs)"
+node --test --test-reporter=dot bench/adapt/metrics.test.mjs
+
 say "web: building the hotline binary"
 cargo build --locked -p hotline-cli --bin hotline
 

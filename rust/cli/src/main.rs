@@ -1,10 +1,12 @@
-//! `hotline`: run the server, work with UserSigs, simulate phones, run the demo.
+//! `hotline`: run the server, work with UserSigs, simulate phones, run the demo,
+//! impair a link.
 
 mod bench_cmd;
 mod bench_push;
 mod demo_cmd;
 mod devices;
 mod event_json;
+mod netsim_cmd;
 mod phone_cmd;
 mod push_cmd;
 mod record;
@@ -39,6 +41,9 @@ enum Command {
     /// Load-test on loopback (bounded in count and time).
     #[command(subcommand)]
     Bench(bench_cmd::BenchCommand),
+    /// A UDP impairment proxy on loopback (bandwidth cap, loss, delay) that
+    /// follows a schedule and prints its counters as JSON lines.
+    Netsim(netsim_cmd::NetsimArgs),
 }
 
 fn main() -> ExitCode {
@@ -62,5 +67,6 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo_cmd::run(args),
         Command::Bench(cmd) => bench_cmd::run(cmd),
         Command::Push(cmd) => push_cmd::run(cmd),
+        Command::Netsim(args) => netsim_cmd::run(args),
     }
 }

@@ -116,6 +116,11 @@ pub struct PhoneArgs {
     /// Exit after this many seconds whatever happens.
     #[arg(long)]
     exit_after: Option<f64>,
+    /// During a call, print a `callStats` line (`"ended": false`) this
+    /// often, in seconds (0.1–60); rates are over the interval. Without it
+    /// the line comes only when the call ends.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_stats_every)]
+    stats_every: Option<f64>,
     /// Let several devices of this user ring.
     #[arg(long)]
     multi_device: bool,
@@ -172,6 +177,14 @@ fn print(v: Value) {
     println!("{v}");
 }
 
+/// Parse `--stats-every`: seconds, 0.1–60.
+fn parse_stats_every(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.1..=60.0).contains(&v) => Ok(v),
+        _ => Err(format!("`{s}`: seconds between 0.1 and 60")),
+    }
+}
+
 fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s.max(0.0))
 }
@@ -210,6 +223,8 @@ struct InCall {
     stats: Option<(Instant, CallStats)>,
     last_query: Option<Instant>,
     connected_reported: bool,
+    /// `--stats-every`: query this often once connected, and print each.
+    stats_every: Option<Duration>,
 }
 
 impl InCall {
@@ -235,10 +250,11 @@ impl InCall {
     }
 
     /// Time for the next statistics query: every 50 ms until media is
-    /// connected (to report the milestone promptly), then every second.
+    /// connected (to report the milestone promptly), then every second
+    /// (or every `--stats-every`).
     fn due(&self) -> bool {
         let every = if self.connected_reported {
-            Duration::from_secs(1)
+            self.stats_every.unwrap_or(Duration::from_secs(1))
         } else {
             Duration::from_millis(50)
         };
@@ -434,7 +450,11 @@ async fn phone(args: PhoneArgs, devices: devices::Devices) -> ExitCode {
             Some(milestone) = milestones.recv() => print(milestone),
             _ = tick.tick() => {
                 if let Some(call) = in_call.as_mut().filter(|c| c.due()) {
+                    let periodic = call.connected_reported && call.stats_every.is_some();
                     call.refresh(&engine).await;
+                    if periodic {
+                        print(call.stats_line(&watcher, false));
+                    }
                 }
             }
             action = act_rx.recv() => {
@@ -489,6 +509,7 @@ async fn phone(args: PhoneArgs, devices: devices::Devices) -> ExitCode {
                             stats: None,
                             last_query: None,
                             connected_reported: false,
+                            stats_every: args.stats_every.map(secs),
                         });
                         if let Some(after) = args.hangup_after {
                             schedule(&act_tx, "hangup", after);
