@@ -14,14 +14,10 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::media::{assert_tone, until};
 use common::*;
-use hotline_engine::media::devices::Camera;
-use hotline_engine::media::synthetic::{
-    FrameCollector, PcmCollector, SyntheticCamera, ToneMicrophone,
-};
+use hotline_engine::media::synthetic::{FrameCollector, PcmCollector};
 use hotline_engine::{CallParams, Event, MediaType};
-use hotline_media::synthetic::tone_window_correlations;
-use hotline_media::{Orientation, VideoEncoderParams, VideoResolution};
 use hotline_server::metrics::Metrics;
 
 /// Frames each side decodes before a call counts as carrying video.
@@ -29,18 +25,8 @@ const FRAMES: u64 = 15;
 /// Generous bound for a call to connect and decode video (a loaded machine).
 const CALL_LIMIT: Duration = Duration::from_secs(60);
 
-/// Wait (polling, bounded) until `cond` holds.
-async fn until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(
-            start.elapsed() < limit,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
+/// A phone with a synthetic 640x360 camera and a tone, and what it receives
+/// from the other phone.
 struct MediaPhone {
     phone: Phone,
     video: Arc<FrameCollector>,
@@ -48,24 +34,11 @@ struct MediaPhone {
 }
 
 impl MediaPhone {
-    /// A phone with a synthetic 640x360 camera and a tone, watching `other`.
     async fn login(url: &str, user: &str, other: &str, tone_hz: f64) -> MediaPhone {
-        let params = VideoEncoderParams::preset(VideoResolution::R640x360, Orientation::Landscape);
-        let phone = Phone::login(url, user).await;
-        let e = &phone.engine;
-        e.set_video_encoder_params(params).unwrap();
-        e.set_video_source(Some(Arc::new(SyntheticCamera::new(
-            params.width,
-            params.height,
-        ))));
-        e.set_audio_source(Some(Arc::new(ToneMicrophone::new(tone_hz, 0.3))));
-        e.open_camera(Camera::Front);
-        let video = Arc::new(FrameCollector::new(Some((params.width, params.height))));
-        let audio = Arc::new(PcmCollector::new(30));
-        e.start_remote_view(other, video.clone());
-        e.start_remote_audio(other, audio.clone());
+        let media = common::media::MediaPhone::login(url, user, tone_hz).await;
+        let (video, audio) = media.watch(other);
         MediaPhone {
-            phone,
+            phone: media.phone,
             video,
             audio,
         }
@@ -116,10 +89,7 @@ async fn video_call(url: &str) -> (MediaPhone, MediaPhone, Figures) {
         bob.audio.samples().len() > 48_000 + 24_000
     })
     .await;
-    let best = tone_window_correlations(&bob.audio.samples(), 440.0, 4_800, 5)
-        .into_iter()
-        .fold(f64::MIN, f64::max);
-    assert!(best > 0.9, "bob hears alice's tone at only {best:.3}");
+    assert_tone(&bob.audio.samples(), 440.0, "bob");
     for (who, p) in [("alice", &alice), ("bob", &bob)] {
         assert_eq!(
             p.phone.events.count(|e| matches!(e, Event::Error { .. })),
