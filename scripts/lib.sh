@@ -41,3 +41,21 @@ need_kotlinc() {
   rm -f "build/tools/kotlin-compiler-$KOTLIN_VERSION.tgz"
   chmod +x "$KOTLIN_HOME"/bin/*
 }
+
+# Debian's Chromium (never a downloaded browser), Node.js 20+, and
+# tests/web's npm packages (playwright-core, typescript) as locked there.
+# Used by the web suite and bench/adapt.
+need_browser_tools() {
+  need_apt chromium
+  command -v npm >/dev/null || need_apt nodejs npm
+  local node_major
+  node_major=$(node -p 'process.versions.node.split(".")[0]')
+  if [ "$node_major" -lt 20 ]; then
+    echo "error: the browser tests need Node.js 20 or newer (found $(node --version))" >&2
+    exit 1
+  fi
+  if [ ! -d tests/web/node_modules/playwright-core ] || [ tests/web/package-lock.json -nt tests/web/node_modules/.package-lock.json ]; then
+    say "installing playwright-core and typescript from npm (tests/web; no browser download)"
+    (cd tests/web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund)
+  fi
+}

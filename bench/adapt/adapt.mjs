@@ -37,7 +37,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 // The web suite's kit: its paths, and its way of opening a signed-in page.
-import { ROOT, CHROMIUM, openClient } from '../../tests/web/harness.mjs';
+import { ROOT, CHROMIUM, CHROMIUM_ARGS, openClient } from '../../tests/web/harness.mjs';
 import { chromium } from '../../tests/web/node_modules/playwright-core/index.mjs';
 import { analyse, median } from './metrics.mjs';
 
@@ -321,16 +321,8 @@ async function runChromium(run, camera) {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      // The web suite's flags (tests/web/harness.mjs launchBrowser) ...
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-      '--allow-loopback-in-peer-connection',
-      '--autoplay-policy=no-user-gesture-required',
-      // ... and the camera file.
-      `--use-file-for-fake-video-capture=${camera}`,
-    ],
+    // The web suite's flags and the camera file.
+    args: [...CHROMIUM_ARGS, `--use-file-for-fake-video-capture=${camera}`],
   });
   // openClient makes a context per user; give each the init script first.
   const withInit = {

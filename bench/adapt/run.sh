@@ -15,12 +15,7 @@ cd "$(dirname "$0")/../.."
 source scripts/lib.sh
 
 need_rust
-need_apt chromium
-command -v npm >/dev/null || need_apt nodejs npm
-if [ ! -d tests/web/node_modules/playwright-core ] || [ tests/web/package-lock.json -nt tests/web/node_modules/.package-lock.json ]; then
-  say "bench adapt: installing playwright-core from npm (no browser download)"
-  (cd tests/web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund)
-fi
+need_browser_tools
 say "bench adapt: building the release hotline binary"
 cargo build --release --locked -p hotline-cli --bin hotline
 say "bench adapt: the metrics' own checks"

@@ -88,6 +88,17 @@ export async function startServer() {
   };
 }
 
+/** Chromium's flags for these tests (and bench/adapt): headless on a closed
+ * network, fake camera and microphone, WebRTC on loopback. */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+  // The SFU is on loopback; Chromium skips that interface unless told.
+  '--allow-loopback-in-peer-connection',
+  '--autoplay-policy=no-user-gesture-required',
+];
+
 /**
  * Debian's Chromium with fake devices; never a downloaded browser.
  * playwright-core gives every launch a fresh profile directory itself (it
@@ -97,14 +108,7 @@ export async function launchBrowser() {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-      // The SFU is on loopback; Chromium skips that interface unless told.
-      '--allow-loopback-in-peer-connection',
-      '--autoplay-policy=no-user-gesture-required',
-    ],
+    args: CHROMIUM_ARGS,
   });
   return {
     browser,

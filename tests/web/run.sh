@@ -14,18 +14,7 @@ cd "$(dirname "$0")/../.."
 source scripts/lib.sh
 
 need_rust
-need_apt chromium
-command -v npm >/dev/null || need_apt nodejs npm
-node_major=$(node -p 'process.versions.node.split(".")[0]')
-if [ "$node_major" -lt 20 ]; then
-  echo "error: the web suite needs Node.js 20 or newer (found $(node --version))" >&2
-  exit 1
-fi
-
-if [ ! -d tests/web/node_modules/playwright-core ] || [ tests/web/package-lock.json -nt tests/web/node_modules/.package-lock.json ]; then
-  say "web: installing playwright-core and typescript from npm (no browser download)"
-  (cd tests/web && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --silent --no-audit --no-fund)
-fi
+need_browser_tools
 
 say "web: type-checking the client (tsc --checkJs over web/*.js)"
 (cd tests/web && npx --no-install tsc -p tsconfig.json)

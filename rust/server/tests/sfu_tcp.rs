@@ -166,13 +166,8 @@ async fn active_call(url: &str) -> (Client, Client, String) {
     (alice, bob, call_id)
 }
 
-#[tokio::test]
-async fn a_peer_with_only_a_tcp_candidate_publishes_over_ice_tcp() {
-    let s = server().await;
-    let metrics: Arc<Metrics> = s.handle.metrics.clone();
-    let (mut alice, _bob, call_id) = active_call(&s.url()).await;
-    let mut peer = TcpPeer::new();
-    let (sdp, pending, mid) = peer.offer();
+/// `media_publish` with `sdp`: the SFU's answer.
+async fn publish(alice: &mut Client, call_id: String, sdp: String) -> String {
     let r = alice
         .request(ClientMsg::MediaPublish {
             call_id,
@@ -188,6 +183,17 @@ async fn a_peer_with_only_a_tcp_candidate_publishes_over_ice_tcp() {
     else {
         panic!("publish refused: {r:?}")
     };
+    answer
+}
+
+#[tokio::test]
+async fn a_peer_with_only_a_tcp_candidate_publishes_over_ice_tcp() {
+    let s = server().await;
+    let metrics: Arc<Metrics> = s.handle.metrics.clone();
+    let (mut alice, _bob, call_id) = active_call(&s.url()).await;
+    let mut peer = TcpPeer::new();
+    let (sdp, pending, mid) = peer.offer();
+    let answer = publish(&mut alice, call_id, sdp).await;
     let tcp = s.handle.media_tcp_addr().expect("ICE-TCP is on by default");
     assert_ne!(tcp.port(), s.handle.media_candidate_addr().port());
     let host = format!(" {} {} typ host", tcp.ip(), tcp.port());
@@ -326,21 +332,7 @@ async fn ice_tcp_can_be_turned_off() {
     assert_eq!(s.handle.media_tcp_addr(), None);
     let (mut alice, _bob, call_id) = active_call(&s.url()).await;
     let (sdp, _, _) = TcpPeer::new().offer();
-    let r = alice
-        .request(ClientMsg::MediaPublish {
-            call_id,
-            sdp,
-            ice_restart: false,
-        })
-        .await;
-    let ServerMsg::Response {
-        code: 0,
-        sdp: Some(answer),
-        ..
-    } = r
-    else {
-        panic!("publish refused: {r:?}")
-    };
+    let answer = publish(&mut alice, call_id, sdp).await;
     let candidates: Vec<&str> = answer
         .lines()
         .filter(|l| l.starts_with("a=candidate"))
