@@ -79,6 +79,7 @@ pub fn stats_json(s: &CallStats) -> Value {
         "sendHeight": s.send_height,
         "sendTargetFps": s.send_target_fps,
         "adaptationStep": s.adaptation_step,
+        "sendLayers": s.send_layers,
         "publisherConnectedMs": s.publisher_connected_ms,
         "subscriberConnectedMs": s.subscriber_connected_ms,
         "users": users,

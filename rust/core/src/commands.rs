@@ -270,6 +270,18 @@ pub(crate) fn to_msg<'a>(
                 video: *video,
             }
         }
+        Command::MediaView {
+            call_id,
+            user_id,
+            stream_type,
+        } => {
+            in_current_call(current, me, call_id)?;
+            ClientMsg::MediaView {
+                call_id: call_id.clone(),
+                user_id: user_id.clone(),
+                stream_type: *stream_type,
+            }
+        }
     })
 }
 

@@ -1,7 +1,7 @@
 //! What the IO layer feeds into [`crate::CallCore::handle`].
 
 use hotline_proto::push::{PushEnvironment, PushProvider};
-use hotline_proto::{MediaType, OfflinePushInfo, RecordFilter, ServerMsg};
+use hotline_proto::{MediaType, OfflinePushInfo, RecordFilter, ServerMsg, VideoStreamType};
 
 /// Who this core logs in as. `Debug` hides the UserSig.
 #[derive(Clone, PartialEq, Eq)]
@@ -188,6 +188,15 @@ pub enum Command {
         /// Video is being sent.
         video: bool,
     },
+    /// Which of a user's video streams to receive (big or small).
+    MediaView {
+        /// The current call.
+        call_id: String,
+        /// Whose video.
+        user_id: String,
+        /// Which stream.
+        stream_type: VideoStreamType,
+    },
 }
 
 impl Command {
@@ -209,6 +218,7 @@ impl Command {
             Command::MediaPublish { .. } => "mediaPublish",
             Command::MediaAnswer { .. } => "mediaAnswer",
             Command::MediaState { .. } => "mediaState",
+            Command::MediaView { .. } => "mediaView",
             Command::RegisterPush { .. } => "registerPushToken",
             Command::UnregisterPush => "unregisterPushToken",
         }

@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex};
 
 use hotline_core::{CallParams, Command, CommandOk, CoreConfig, CoreError, Event, Input};
 use hotline_proto::push::{PushEnvironment, PushProvider};
-use hotline_proto::{user_id::validate_user_id, CallRecord, ErrorCode, MediaType, RecordFilter};
+use hotline_proto::{
+    user_id::validate_user_id, CallRecord, ErrorCode, MediaType, RecordFilter, VideoStreamType,
+};
 use rand::Rng;
 use tokio::runtime::Runtime;
 use tokio::sync::{mpsc, oneshot};
@@ -566,6 +568,15 @@ impl CallEngine {
             .lock()
             .expect("remote views")
             .insert(user_id.to_string(), view);
+    }
+
+    /// Receive `user_id`'s big or small video stream
+    /// (`setRemoteVideoStreamType`): the small stream for a thumbnail, the
+    /// big one (the default) for the best the link takes. Kept for later
+    /// calls too; it matters in group calls, where senders send several
+    /// sizes.
+    pub fn set_remote_video_stream_type(&self, user_id: &str, stream_type: VideoStreamType) {
+        self.media.set_stream_type(user_id, stream_type);
     }
 
     /// Stop rendering `user_id`'s video (`stopRemoteView`).

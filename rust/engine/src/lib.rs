@@ -36,5 +36,6 @@ pub use hotline_core::{CallParams, Event};
 pub use hotline_proto::push::{CancelReason, PushEnvironment, PushProvider};
 pub use hotline_proto::{
     CallRecord, CallResult, EndReason, ErrorCode, MediaType, OfflinePushInfo, RecordFilter,
+    VideoStreamType,
 };
 pub use push::PushAction;

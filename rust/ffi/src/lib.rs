@@ -56,7 +56,7 @@ pub use video::{FrameBuffer, VideoFrame, VideoSink};
 use devices::{AudioSinkAdapter, AudioSourceAdapter, DelegateAdapter, VideoSourceAdapter};
 use hotline_engine::media::devices as engine_devices;
 use hotline_engine::CallEngine;
-pub use hotline_engine::{CallResult, EndReason, MediaType};
+pub use hotline_engine::{CallResult, EndReason, MediaType, VideoStreamType};
 use video::VideoSinkAdapter;
 
 /// Audio only, or audio and video.
@@ -66,6 +66,15 @@ pub enum MediaType {
     Audio,
     /// Audio and video.
     Video,
+}
+
+/// A remote user's video stream to receive (TRTC's big and small streams).
+#[uniffi::remote(Enum)]
+pub enum VideoStreamType {
+    /// The largest size the link takes (the default).
+    Big,
+    /// The smallest size, for a thumbnail.
+    Small,
 }
 
 /// Why a call, or one participant's part in it, ended (TUICallEngine's reasons).
@@ -446,6 +455,15 @@ impl HotlineEngine {
     pub fn start_remote_view(&self, user_id: String, sink: Arc<dyn VideoSink>) {
         self.inner
             .start_remote_view(&user_id, Arc::new(VideoSinkAdapter(sink)))
+    }
+
+    /// Receive `user_id`'s big or small video stream
+    /// (`setRemoteVideoStreamType`): the small stream for a thumbnail, the
+    /// big one (the default) for the best the link takes. Kept across
+    /// calls; it matters in group calls, where senders send several sizes.
+    pub fn set_remote_video_stream_type(&self, user_id: String, stream_type: VideoStreamType) {
+        self.inner
+            .set_remote_video_stream_type(&user_id, stream_type)
     }
 
     /// Stop rendering `user_id`'s video (`stopRemoteView`).

@@ -151,7 +151,11 @@ pub struct CallStats {
     pub send_target_fps: u32,
     /// Step of the adaptation ladder: 0 is the preset's size and frame
     /// rate; each step down is a smaller picture or a lower frame rate.
+    /// With simulcast: how many of the largest layers are paused.
     pub adaptation_step: u32,
+    /// Video layers being sent: 1, or with simulcast (group calls) up to
+    /// 3; 0 without video. `send_width`×`send_height` is the largest's.
+    pub send_layers: u32,
     /// When the publishing connection came up, ms after the call's media
     /// started (0: not yet).
     pub publisher_connected_ms: u64,
@@ -204,6 +208,7 @@ impl From<engine::CallStats> for CallStats {
             send_height: s.send_height,
             send_target_fps: s.send_target_fps,
             adaptation_step: s.adaptation_step,
+            send_layers: s.send_layers,
             publisher_connected_ms: s.publisher_connected_ms,
             subscriber_connected_ms: s.subscriber_connected_ms,
             users: s.users.into_iter().map(Into::into).collect(),

@@ -13,7 +13,9 @@
 //! Each client source address gets its own upstream socket, like a NAT, so
 //! the SFU still sees one distinct address per client. The impairment can be
 //! changed while running ([`UdpImpairmentProxy::set_impairment`]) to show
-//! recovery, [`UdpImpairmentProxy::switch_path`] makes every client's
+//! recovery, or for one client only
+//! ([`UdpImpairmentProxy::set_client_impairment`]) to cap one phone while the
+//! others stay well, [`UdpImpairmentProxy::switch_path`] makes every client's
 //! traffic arrive from a new address and port (a phone moving from Wi-Fi to
 //! cellular), and [`UdpImpairmentProxy::stats`] counts what happened.
 //!
@@ -33,9 +35,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Everything is bounded: at most [`MAX_CLIENTS`] client mappings and
-//! [`MAX_IN_FLIGHT`] delayed datagrams ([`MAX_IN_FLIGHT_BYTES`] bytes); the
-//! excess is dropped and counted. The proxy only binds to, and sends to,
+//! Everything is bounded: at most [`MAX_CLIENTS`] client mappings (and as
+//! many per-client overrides) and [`MAX_IN_FLIGHT`] delayed datagrams
+//! ([`MAX_IN_FLIGHT_BYTES`] bytes); the excess is dropped and counted. The proxy only binds to, and sends to,
 //! loopback addresses. Dropping it (or [`UdpImpairmentProxy::stop`]) ends
 //! its tasks.
 
@@ -43,6 +45,7 @@
 #![warn(missing_docs)]
 
 mod bottleneck;
+mod clients;
 mod impairment;
 mod proxy;
 mod socket;

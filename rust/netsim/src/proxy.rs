@@ -17,10 +17,13 @@ use tokio::task::JoinHandle;
 use tokio::time::{sleep, sleep_until, Instant};
 
 use crate::bottleneck::Bottleneck;
+use crate::clients::ClientTable;
 use crate::{bind_udp, Impairment};
 
 /// Most distinct client source addresses the proxy maps; datagrams from
-/// further clients are dropped (and counted in `dropped_up`).
+/// further clients are dropped (and counted in `dropped_up`). Also the most
+/// per-client overrides held, and clients listed by
+/// [`UdpImpairmentProxy::clients`].
 pub const MAX_CLIENTS: usize = 64;
 
 /// Most delayed datagrams held at once (both directions together); the
@@ -123,6 +126,7 @@ impl UdpImpairmentProxy {
         let (queue_tx, queue_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             impairment: Mutex::new(impairment),
+            clients: Mutex::new(ClientTable::default()),
             rng_up: Mutex::new(rng_up),
             rng_down: Mutex::new(rng_down),
             counters: Counters::default(),
@@ -156,21 +160,55 @@ impl UdpImpairmentProxy {
     }
 
     /// Replaces the impairment for datagrams received from now on (datagrams
-    /// already delayed keep their delivery time).
+    /// already delayed keep their delivery time). Clients with an override
+    /// ([`set_client_impairment`](Self::set_client_impairment)) keep theirs.
     pub fn set_impairment(&self, impairment: Impairment) {
         *lock(&self.shared.impairment) = impairment;
     }
 
-    /// The current impairment.
+    /// The current proxy-wide impairment.
     pub fn impairment(&self) -> Impairment {
         lock(&self.shared.impairment).clone()
+    }
+
+    /// Gives one client its own impairment (`Some`), in both directions,
+    /// instead of the proxy-wide one, or returns it to the proxy-wide one
+    /// (`None`): to cap one phone while the others in the call stay well.
+    ///
+    /// `client` is the address the client sends from to
+    /// [`local_addr`](Self::local_addr) (see [`clients`](Self::clients)). It
+    /// may be set before that client's first datagram, applies to datagrams
+    /// received from now on, and survives [`switch_path`](Self::switch_path),
+    /// which moves only the upstream side. A bandwidth limit still uses the
+    /// client's own queue, as when the proxy-wide one changes. At most
+    /// [`MAX_CLIENTS`] overrides are held: a new one beyond that is ignored
+    /// (with a warning); replacing or removing one always works.
+    pub fn set_client_impairment(&self, client: SocketAddr, impairment: Option<Impairment>) {
+        if !lock(&self.shared.clients).set(client, impairment) {
+            log::warn!("netsim: more than {MAX_CLIENTS} client overrides, ignoring {client}");
+        }
+    }
+
+    /// `client`'s override, if it has one (`None` means it gets the
+    /// proxy-wide [`impairment`](Self::impairment)).
+    pub fn client_impairment(&self, client: SocketAddr) -> Option<Impairment> {
+        lock(&self.shared.clients).get(client).cloned()
+    }
+
+    /// The client source addresses the proxy has mapped, in the order it
+    /// first saw them (at most [`MAX_CLIENTS`]; path switches add none):
+    /// how a test finds a phone's address for
+    /// [`set_client_impairment`](Self::set_client_impairment).
+    pub fn clients(&self) -> Vec<SocketAddr> {
+        lock(&self.shared.clients).list()
     }
 
     /// From now on every client's datagrams reach the upstream from a new
     /// address and port, as when a phone moves from Wi-Fi to cellular or a
     /// NAT rebinds: each client gets a new upstream socket on its next
     /// datagram, and replies to the old one are lost. Datagrams already
-    /// delayed still leave from the old path.
+    /// delayed still leave from the old path. Per-client overrides stay (the
+    /// client side does not move), but bandwidth queues start empty.
     pub fn switch_path(&self) {
         self.shared.path.fetch_add(1, Ordering::AcqRel);
         log::debug!("netsim proxy {}: path switch", self.local_addr);
@@ -249,6 +287,8 @@ impl Counters {
 #[derive(Debug)]
 struct Shared {
     impairment: Mutex<Impairment>,
+    /// Clients seen and their overrides; outlives path switches.
+    clients: Mutex<ClientTable>,
     rng_up: Mutex<StdRng>,
     rng_down: Mutex<StdRng>,
     counters: Counters,
@@ -263,13 +303,23 @@ struct Shared {
 
 /// One client's link: a bottleneck per direction, so each client's bandwidth
 /// limit is its own, as each phone has its own access link.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct ClientLink {
+    /// The client's source address, which picks its override.
+    client: SocketAddr,
     up: Mutex<Bottleneck>,
     down: Mutex<Bottleneck>,
 }
 
 impl ClientLink {
+    fn new(client: SocketAddr) -> Self {
+        Self {
+            client,
+            up: Mutex::default(),
+            down: Mutex::default(),
+        }
+    }
+
     fn bottleneck(&self, dir: Dir) -> &Mutex<Bottleneck> {
         match dir {
             Dir::Up => &self.up,
@@ -283,8 +333,17 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    /// Applies the impairment to one datagram and sends it now, queues it
-    /// for later, or drops it.
+    /// The impairment for `client`'s datagrams: its override, or the
+    /// proxy-wide one.
+    fn impairment_for(&self, client: SocketAddr) -> Impairment {
+        if let Some(imp) = lock(&self.clients).get(client) {
+            return imp.clone();
+        }
+        lock(&self.impairment).clone()
+    }
+
+    /// Applies the client's impairment to one datagram and sends it now,
+    /// queues it for later, or drops it.
     async fn dispatch(
         &self,
         dir: Dir,
@@ -293,7 +352,9 @@ impl Shared {
         to: SocketAddr,
         data: &[u8],
     ) {
-        let impairment = lock(&self.impairment).clone();
+        // Read once, so the loss, delay and bandwidth of one datagram all come
+        // from the same impairment; the queue state is the client's either way.
+        let impairment = self.impairment_for(link.client);
         let fate = {
             let rng = match dir {
                 Dir::Up => &self.rng_up,
@@ -495,7 +556,7 @@ async fn run_front(front: Arc<UdpSocket>, upstream: SocketAddr, shared: Arc<Shar
                         continue;
                     }
                 };
-                let link = Arc::new(ClientLink::default());
+                let link = Arc::new(ClientLink::new(from));
                 let reader = tokio::spawn(run_upstream_reader(
                     socket.clone(),
                     link.clone(),
@@ -508,6 +569,7 @@ async fn run_front(front: Arc<UdpSocket>, upstream: SocketAddr, shared: Arc<Shar
                     "netsim: client {from} mapped to {:?}",
                     socket.local_addr().ok()
                 );
+                lock(&shared.clients).seen(from);
                 clients.insert(
                     from,
                     Mapping {

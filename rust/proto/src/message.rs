@@ -190,6 +190,29 @@ pub enum ClientMsg {
         /// Video is being sent.
         video: bool,
     },
+    /// Which of a user's video streams to receive (TRTC's big/small stream):
+    /// `small` for a thumbnail, `big` (the default) for the best the
+    /// subscriber's link can take. Applies to the user's current and later
+    /// video in the call; publishers that send one layer are unaffected.
+    MediaView {
+        /// The call.
+        call_id: String,
+        /// Whose video.
+        user_id: String,
+        /// Which stream.
+        stream_type: VideoStreamType,
+    },
+}
+
+/// A remote user's video stream to receive (`media_view`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VideoStreamType {
+    /// The largest layer the subscriber's link can take.
+    #[default]
+    Big,
+    /// The smallest layer (a thumbnail's).
+    Small,
 }
 
 impl ClientMsg {
@@ -208,7 +231,7 @@ impl ClientMsg {
     }
 
     /// Every `type` value a client may send.
-    pub const TYPES: [&'static str; 20] = [
+    pub const TYPES: [&'static str; 21] = [
         "login",
         "ping",
         "call",
@@ -226,6 +249,7 @@ impl ClientMsg {
         "media_publish",
         "media_answer",
         "media_state",
+        "media_view",
         "register_push",
         "unregister_push",
         // Reserved so old servers answer UNKNOWN_MESSAGE consistently.
@@ -252,6 +276,7 @@ impl ClientMsg {
             ClientMsg::MediaPublish { .. } => "media_publish",
             ClientMsg::MediaAnswer { .. } => "media_answer",
             ClientMsg::MediaState { .. } => "media_state",
+            ClientMsg::MediaView { .. } => "media_view",
             ClientMsg::RegisterPush { .. } => "register_push",
             ClientMsg::UnregisterPush => "unregister_push",
         }

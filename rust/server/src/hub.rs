@@ -398,7 +398,8 @@ impl Hub {
             | ClientMsg::Invite { call_id, .. }
             | ClientMsg::Join { call_id }
             | ClientMsg::SwitchMedia { call_id, .. }
-            | ClientMsg::MediaState { call_id, .. } => Some(call_id.clone()),
+            | ClientMsg::MediaState { call_id, .. }
+            | ClientMsg::MediaView { call_id, .. } => Some(call_id.clone()),
             _ => None,
         };
         let mut target = call_id_of(&msg);
@@ -471,6 +472,7 @@ impl Hub {
                     Ok(()) => {
                         self.media_calls.insert(call_id.clone());
                         let cmd = Cmd::Publish {
+                            group: self.registry.is_group(&call_id),
                             call_id,
                             user_id: user.into(),
                             device_id: device.into(),
@@ -509,6 +511,19 @@ impl Hub {
                     Err(r) => Err(r),
                 }
             }
+            ClientMsg::MediaView {
+                call_id,
+                user_id: source_user,
+                stream_type,
+            } => self.media_check(user, device, &call_id).map(|()| {
+                self.batch.sfu.push(Cmd::View {
+                    call_id,
+                    user_id: user.into(),
+                    source_user,
+                    stream_type,
+                });
+                Change::default()
+            }),
             ClientMsg::SetMultiDevice { enabled } => {
                 if let Some(d) = self
                     .devices

@@ -36,6 +36,8 @@ pub struct Metrics {
     pub sfu_send_dropped_total: AtomicU64,
     /// Subscribers' PLI/FIR relayed to publishers.
     pub sfu_keyframe_requests_total: AtomicU64,
+    /// Subscribers' video switched to another simulcast layer.
+    pub sfu_layer_switches_total: AtomicU64,
     /// ICE restarts engines asked for (their network changed).
     pub sfu_ice_restarts_total: AtomicU64,
     /// Open ICE-TCP connections to the SFU.
@@ -148,6 +150,12 @@ impl Metrics {
             "Keyframe requests relayed from subscribers to publishers.",
             "counter",
             self.sfu_keyframe_requests_total.load(Relaxed).to_string(),
+        );
+        gauge(
+            "hotline_sfu_layer_switches_total",
+            "Subscribers' videos switched to another simulcast layer.",
+            "counter",
+            self.sfu_layer_switches_total.load(Relaxed).to_string(),
         );
         gauge(
             "hotline_sfu_tcp_connections",

@@ -327,6 +327,11 @@ impl Registry {
         }
     }
 
+    /// Whether `call_id` is a group call (false for an unknown one).
+    pub fn is_group(&self, call_id: &str) -> bool {
+        self.calls.get(call_id).is_some_and(|c| c.is_group)
+    }
+
     /// Answer an invitation.
     pub fn accept(
         &mut self,

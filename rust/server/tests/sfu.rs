@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use common::{call_msg, login_msg, server, sig};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use hotline_proto::{
-    CallInfo, CallState, ClientFrame, ClientMsg, ErrorCode, MediaTrack, ServerMsg,
+    CallInfo, CallState, ClientFrame, ClientMsg, ErrorCode, MediaTrack, ServerMsg, VideoStreamType,
 };
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::Codec;
@@ -131,6 +131,10 @@ struct Phone {
     track_of: HashMap<String, (String, String)>,
     /// Packets received per (user, kind).
     received: HashMap<(String, String), u64>,
+    /// Video packets received per (user, simulcast layer).
+    received_layers: HashMap<(String, u8), u64>,
+    /// Video m-lines to publish: simulcast layers, largest first.
+    video_layers: usize,
     first_packet: Option<Instant>,
     keyframe_requests: u64,
     sent: u64,
@@ -158,6 +162,8 @@ impl Phone {
             answer_sizes: vec![],
             track_of: HashMap::new(),
             received: HashMap::new(),
+            received_layers: HashMap::new(),
+            video_layers: 1,
             first_packet: None,
             keyframe_requests: 0,
             sent: 0,
@@ -196,15 +202,18 @@ impl Phone {
             Some("a".into()),
             None,
         );
-        let v = api.add_media(
-            MediaKind::Video,
-            Direction::SendOnly,
-            Some(self.user.clone()),
-            Some("v".into()),
-            None,
-        );
+        self.mids = vec![(a, MediaKind::Audio)];
+        for layer in 0..self.video_layers {
+            let v = api.add_media(
+                MediaKind::Video,
+                Direction::SendOnly,
+                Some(self.user.clone()),
+                Some(format!("v{layer}")),
+                None,
+            );
+            self.mids.push((v, MediaKind::Video));
+        }
         let (offer, pending) = api.apply().expect("an offer");
-        self.mids = vec![(a, MediaKind::Audio), (v, MediaKind::Video)];
         self.pending = Some(pending);
         self.publisher = Some(conn);
         offer.to_sdp_string()
@@ -213,6 +222,13 @@ impl Phone {
     fn received(&self, from: &str, kind: &str) -> u64 {
         self.received
             .get(&(from.to_string(), kind.to_string()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    fn received_layer(&self, from: &str, layer: u8) -> u64 {
+        self.received_layers
+            .get(&(from.to_string(), layer))
             .copied()
             .unwrap_or(0)
     }
@@ -283,12 +299,15 @@ impl Phone {
                 self.last_send = Instant::now();
                 self.sent += 1;
                 let now = Instant::now();
+                let mut layer = 0u8;
                 for (mid, kind) in self.mids.clone() {
                     let (pt, payload): (_, Arc<[u8]>) = if kind == MediaKind::Audio {
                         (p.pt(Codec::Opus).pt(), vec![0xfc; 60].into())
                     } else {
                         let mut v = vec![0u8; 300];
                         v[0] = 0x65; // an IDR slice NAL header
+                        v[1] = layer; // which simulcast layer sent it
+                        layer += 1;
                         (p.pt(Codec::H264).pt(), v.into())
                     };
                     let ts = (self.sent * 960) as u32;
@@ -309,6 +328,13 @@ impl Phone {
                         .stream_rx(&pkt.header.ssrc)
                         .map(|r| r.mid().to_string());
                     if let Some(track) = mid.and_then(|m| self.track_of.get(&m).cloned()) {
+                        if track.1 == "video" {
+                            let layer = pkt.payload.get(1).copied().unwrap_or(u8::MAX);
+                            *self
+                                .received_layers
+                                .entry((track.0.clone(), layer))
+                                .or_default() += 1;
+                        }
                         *self.received.entry(track).or_default() += 1;
                         self.first_packet.get_or_insert(Instant::now());
                     } else {
@@ -861,4 +887,144 @@ async fn an_ice_restart_keeps_both_connections_and_media() {
     })
     .await;
     assert_eq!(metrics.sfu_peers.load(Relaxed), 4);
+}
+
+/// Accept the call on phones `who` (after the caller, phone 0, called them).
+async fn accept_all(ps: &mut [Phone], who: &[usize]) {
+    for &i in who {
+        let call_id = ps[i].call_id.clone();
+        assert_eq!(
+            code(&request(ps, i, ClientMsg::Accept { call_id }).await),
+            0
+        );
+    }
+}
+
+#[tokio::test]
+async fn simulcast_layers_reach_each_subscriber_one_at_a_time_and_media_view_picks_the_small_one() {
+    let s = server().await;
+    let mut ps = vec![
+        Phone::login(&s.url(), "alice").await,
+        Phone::login(&s.url(), "bob").await,
+        Phone::login(&s.url(), "carol").await,
+    ];
+    ps[0].video_layers = 3;
+    let call_id = call_id_of(&request(&mut ps, 0, call_msg(&["bob", "carol"])).await);
+    for p in ps.iter_mut() {
+        p.call_id = call_id.clone();
+    }
+    accept_all(&mut ps, &[1, 2]).await;
+    for i in 0..3 {
+        publish(&mut ps, i).await;
+    }
+    pump(&mut ps, 10, "alice's video at bob and carol", |ps| {
+        ps[1].received("alice", "video") > 20 && ps[2].received("alice", "video") > 20
+    })
+    .await;
+    // One video track of alice's per subscriber, fed from her largest layer
+    // (three layers of dummy video fit any estimate).
+    for p in &ps[1..] {
+        let videos = p.latest_offer().1.iter();
+        let of_alice: Vec<&MediaTrack> = videos.filter(|t| t.user_id == "alice").collect();
+        assert_eq!(of_alice.len(), 2, "{}: {of_alice:?}", p.user);
+        assert_eq!(
+            p.received_layer("alice", 1) + p.received_layer("alice", 2),
+            0
+        );
+    }
+
+    // Bob shows alice as a thumbnail: he gets her small layer, carol keeps the large one.
+    let view = |stream_type| ClientMsg::MediaView {
+        call_id: call_id.clone(),
+        user_id: "alice".into(),
+        stream_type,
+    };
+    let r = request(&mut ps, 1, view(VideoStreamType::Small)).await;
+    assert_eq!(code(&r), 0, "{r:?}");
+    pump(&mut ps, 10, "bob to get alice's small layer", |ps| {
+        ps[1].received_layer("alice", 2) > 5
+    })
+    .await;
+    let large_at_bob = ps[1].received_layer("alice", 0);
+    let carol_before = ps[2].received_layer("alice", 0);
+    pump(&mut ps, 10, "more of alice's video", |ps| {
+        ps[1].received_layer("alice", 2) > 25
+            && ps[2].received_layer("alice", 0) > carol_before + 20
+    })
+    .await;
+    assert_eq!(
+        ps[1].received_layer("alice", 0),
+        large_at_bob,
+        "bob still gets the large layer"
+    );
+    assert_eq!(
+        ps[2].received_layer("alice", 1) + ps[2].received_layer("alice", 2),
+        0
+    );
+
+    // And back to the big stream.
+    let r = request(&mut ps, 1, view(VideoStreamType::Big)).await;
+    assert_eq!(code(&r), 0, "{r:?}");
+    pump(&mut ps, 10, "bob to get alice's large layer again", |ps| {
+        ps[1].received_layer("alice", 0) > large_at_bob + 5
+    })
+    .await;
+    let layer_switches = s
+        .handle
+        .metrics
+        .sfu_layer_switches_total
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(layer_switches >= 2, "{layer_switches} layer switches");
+}
+
+#[tokio::test]
+async fn more_video_layers_than_forwarded_and_views_outside_the_call_are_refused() {
+    let s = server().await;
+    let mut ps = vec![
+        Phone::login(&s.url(), "alice").await,
+        Phone::login(&s.url(), "bob").await,
+        Phone::login(&s.url(), "carol").await,
+        Phone::login(&s.url(), "mallory").await,
+    ];
+    let call_id = call_id_of(&request(&mut ps, 0, call_msg(&["bob", "carol"])).await);
+    for p in ps.iter_mut().take(3) {
+        p.call_id = call_id.clone();
+    }
+    accept_all(&mut ps, &[1]).await;
+    // Four video m-lines: refused, and nothing of alice's is forwarded.
+    ps[0].video_layers = 4;
+    let sdp = ps[0].publish_offer();
+    let r = request(
+        &mut ps,
+        0,
+        ClientMsg::MediaPublish {
+            call_id: call_id.clone(),
+            sdp,
+            ice_restart: false,
+        },
+    )
+    .await;
+    assert_eq!(code(&r), ErrorCode::ParamInvalid.as_i32(), "{r:?}");
+    // A view in a call one is not in (mallory), or has not joined (carol).
+    for i in [3, 2] {
+        let r = request(
+            &mut ps,
+            i,
+            ClientMsg::MediaView {
+                call_id: call_id.clone(),
+                user_id: "alice".into(),
+                stream_type: VideoStreamType::Small,
+            },
+        )
+        .await;
+        assert_ne!(code(&r), 0, "{}: {r:?}", ps[i].user);
+    }
+    // The call goes on: alice publishes three layers and bob gets her video.
+    ps[0].video_layers = 3;
+    publish(&mut ps, 0).await;
+    publish(&mut ps, 1).await;
+    pump(&mut ps, 10, "alice's video at bob", |ps| {
+        ps[1].received("alice", "video") > 10
+    })
+    .await;
 }

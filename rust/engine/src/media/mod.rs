@@ -28,6 +28,7 @@ mod rtx;
 mod send;
 mod session;
 mod shared;
+mod simulcast;
 pub mod stats;
 pub mod synthetic;
 
@@ -37,7 +38,7 @@ use std::time::Duration;
 
 use hotline_core::{Event, NetworkQuality as CoreQuality, UserNetworkQuality};
 use hotline_media::NetworkQuality;
-use hotline_proto::{MediaTrack, MediaType};
+use hotline_proto::{MediaTrack, MediaType, VideoStreamType};
 use tokio::sync::mpsc;
 
 use crate::actor::ActorMsg;
@@ -80,8 +81,9 @@ impl Media {
             Event::CallBegin {
                 call_id,
                 media_type,
+                is_group,
                 ..
-            } => self.start(call_id, *media_type, link),
+            } => self.start(call_id, *media_type, *is_group, link),
             Event::CallEnd { call_id, .. } | Event::CallNotConnected { call_id, .. } => {
                 self.stop(call_id)
             }
@@ -94,7 +96,14 @@ impl Media {
         }
     }
 
-    fn start(self: &Arc<Self>, call_id: &str, media_type: MediaType, link: &ActorLink) {
+    /// Start the call's media; group calls send video as simulcast layers.
+    fn start(
+        self: &Arc<Self>,
+        call_id: &str,
+        media_type: MediaType,
+        group: bool,
+        link: &ActorLink,
+    ) {
         let mut slot = self.session.lock().expect("media session");
         if slot.as_ref().is_some_and(|s| s.call_id == call_id) {
             return;
@@ -110,6 +119,7 @@ impl Media {
         let ctx = SessionContext {
             call_id: call_id.to_string(),
             media_type,
+            simulcast: group,
             me: link.me.clone(),
             server_host: link.server_host.clone(),
             shared: self.shared.clone(),
@@ -186,6 +196,19 @@ impl Media {
     pub(crate) fn network_changed(&self) {
         if let Some(s) = self.session.lock().expect("media session").as_ref() {
             s.restart_ice();
+        }
+    }
+
+    /// Keep the app's big/small choice for `user_id` and tell the SFU.
+    pub(crate) fn set_stream_type(&self, user_id: &str, stream_type: VideoStreamType) {
+        let mut types = self.shared.stream_types.lock().expect("stream types");
+        match stream_type {
+            VideoStreamType::Big => types.remove(user_id),
+            VideoStreamType::Small => types.insert(user_id.to_string(), stream_type),
+        };
+        drop(types);
+        if let Some(s) = self.session.lock().expect("media session").as_ref() {
+            s.stream_type_changed(user_id, stream_type);
         }
     }
 

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hotline_core::{Command, CommandOk, CoreError, Event};
-use hotline_proto::{ErrorCode, MediaTrack, MediaType};
+use hotline_proto::{ErrorCode, MediaTrack, MediaType, VideoStreamType};
 use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::rtp_transceiver::rtp_sender::{
@@ -37,8 +37,9 @@ use super::estimate::PublishedGcc;
 use super::keyframe::is_keyframe_request;
 use super::peer::{h264_codec, local_ip_towards, new_peer, opus_codec, video_orientation_id};
 use super::receive::{receive_audio, receive_video, Remotes};
-use super::send::{spawn_video_sender, RtpOut};
+use super::send::{spawn_video_sender, RtpOut, VideoLayerOut};
 use super::shared::MediaShared;
+use super::simulcast::{layer_scales, total_kbps};
 use crate::actor::ActorMsg;
 
 /// Milestones of a session, in ms since it started (0 = not yet).
@@ -52,6 +53,8 @@ pub(crate) struct Milestones {
 pub(crate) struct SessionContext {
     pub(crate) call_id: String,
     pub(crate) media_type: MediaType,
+    /// Send video as simulcast layers (group calls).
+    pub(crate) simulcast: bool,
     pub(crate) me: String,
     pub(crate) server_host: String,
     pub(crate) shared: Arc<MediaShared>,
@@ -66,6 +69,11 @@ enum SessionMsg {
         tracks: Vec<MediaTrack>,
     },
     MediaStateChanged,
+    /// The app chose a user's big or small stream.
+    StreamType {
+        user_id: String,
+        stream_type: VideoStreamType,
+    },
     RestartIce,
 }
 
@@ -141,6 +149,14 @@ impl MediaSession {
     /// The camera or microphone was switched: tell the others.
     pub(crate) fn media_state_changed(&self) {
         let _ = self.tx.send(SessionMsg::MediaStateChanged);
+    }
+
+    /// The app chose `user_id`'s big or small stream: tell the SFU.
+    pub(crate) fn stream_type_changed(&self, user_id: &str, stream_type: VideoStreamType) {
+        let _ = self.tx.send(SessionMsg::StreamType {
+            user_id: user_id.to_string(),
+            stream_type,
+        });
     }
 
     /// End the session: threads stop at their next tick, connections close.
@@ -270,6 +286,18 @@ impl Task {
             }
         };
         self.send_media_state().await;
+        let chosen: Vec<(String, VideoStreamType)> = self
+            .ctx
+            .shared
+            .stream_types
+            .lock()
+            .expect("stream types")
+            .iter()
+            .map(|(u, t)| (u.clone(), *t))
+            .collect();
+        for (user_id, stream_type) in chosen {
+            self.send_stream_type(user_id, stream_type).await;
+        }
         loop {
             tokio::select! {
                 msg = rx.recv() => match msg {
@@ -284,6 +312,9 @@ impl Task {
                         }
                     }
                     Some(SessionMsg::MediaStateChanged) => self.send_media_state().await,
+                    Some(SessionMsg::StreamType { user_id, stream_type }) => {
+                        self.send_stream_type(user_id, stream_type).await
+                    }
                     Some(SessionMsg::RestartIce) => {
                         self.restart_ice(&publisher, &mut pub_events, Restart::NetworkChanged).await
                     }
@@ -348,17 +379,19 @@ impl Task {
         }
     }
 
+    /// A local track; `layer` > 0 names a simulcast layer's.
     fn local_track(
         &self,
         kind: RtpCodecKind,
         codec: RTCRtpCodec,
         ssrc: u32,
+        layer: usize,
     ) -> Arc<TrackLocalStaticRTP> {
         let me = &self.ctx.me;
-        let name = if kind == RtpCodecKind::Audio {
-            "audio"
-        } else {
-            "video"
+        let name = match (kind, layer) {
+            (RtpCodecKind::Audio, _) => "audio".to_string(),
+            (_, 0) => "video".to_string(),
+            (_, layer) => format!("video-{layer}"),
         };
         Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
             me.clone(),
@@ -381,8 +414,16 @@ impl Task {
         )))
     }
 
-    /// Build the publisher, offer it to the SFU, apply the answer and start
-    /// the sending threads.
+    /// How many video tracks to publish: none for audio calls, one per
+    /// simulcast layer in group calls, otherwise one.
+    fn video_layers(&self) -> usize {
+        match (self.ctx.media_type, self.ctx.simulcast) {
+            (MediaType::Audio, _) => 0,
+            (MediaType::Video, false) => 1,
+            (MediaType::Video, true) => layer_scales(&self.ctx.shared.encoder_params()).len(),
+        }
+    }
+
     /// The publisher's bandwidth estimator: it starts at what the call
     /// sends when nothing holds it back (the video preset and audio) and
     /// looks no further than twice that, so a sudden bottleneck is not met
@@ -391,7 +432,7 @@ impl Task {
         let audio_kbps = AUDIO_RESERVE_KBPS;
         let wanted_kbps = match self.ctx.media_type {
             MediaType::Video => {
-                (f64::from(self.ctx.shared.encoder_params().bitrate_kbps) + audio_kbps)
+                (total_kbps(&self.ctx.shared.encoder_params(), self.video_layers()) + audio_kbps)
                     / MEDIA_SHARE
             }
             MediaType::Audio => audio_kbps,
@@ -403,6 +444,8 @@ impl Task {
         )
     }
 
+    /// Build the publisher, offer it to the SFU, apply the answer and start
+    /// the sending threads.
     async fn publish(
         &mut self,
         events_tx: mpsc::UnboundedSender<PcEvent>,
@@ -417,20 +460,21 @@ impl Task {
         .map_err(failed)?;
         self.peers.lock().expect("peers").push(pc.clone());
         let audio_ssrc: u32 = rand::random();
-        let audio = self.local_track(RtpCodecKind::Audio, opus_codec(), audio_ssrc);
+        let audio = self.local_track(RtpCodecKind::Audio, opus_codec(), audio_ssrc, 0);
         pc.add_track(audio.clone() as Arc<dyn TrackLocal>)
             .await
             .map_err(failed)?;
-        let video = if self.ctx.media_type == MediaType::Video {
+        // Video: one track, or one per simulcast layer, largest first (the
+        // SFU reads the m-lines' order as the layers').
+        let mut video = vec![];
+        for layer in 0..self.video_layers() {
             let ssrc: u32 = rand::random();
-            let track = self.local_track(RtpCodecKind::Video, h264_codec(), ssrc);
+            let track = self.local_track(RtpCodecKind::Video, h264_codec(), ssrc, layer);
             pc.add_track(track.clone() as Arc<dyn TrackLocal>)
                 .await
                 .map_err(failed)?;
-            Some((track, ssrc))
-        } else {
-            None
-        };
+            video.push((track, ssrc));
+        }
         let offer = pc.create_offer(None).await.map_err(failed)?;
         pc.set_local_description(offer).await.map_err(failed)?;
         wait_gathered(events).await;
@@ -467,27 +511,36 @@ impl Task {
             events: self.ctx.events.clone(),
         }
         .spawn(self.stop.clone());
-        if let Some((track, ssrc)) = video {
-            spawn_video_sender(
-                shared.clone(),
-                RtpOut {
+        let mut layers = vec![];
+        for (track, ssrc) in video {
+            let keyframe_wanted = Arc::new(AtomicBool::new(false));
+            layers.push(VideoLayerOut {
+                out: RtpOut {
                     track: track.clone(),
                     runtime: self.runtime.clone(),
                 },
                 ssrc,
-                self.stop.clone(),
-            );
-            // Keyframe requests relayed by the SFU.
+                keyframe_wanted: keyframe_wanted.clone(),
+            });
+            // Keyframe requests relayed by the SFU, for this layer.
+            let shared = shared.clone();
             self.runtime.spawn(async move {
                 while let Some(ev) = track.poll().await {
                     let TrackLocalEvent::OnRtcpPacket(packets) = ev else {
                         continue;
                     };
                     if packets.iter().any(|p| is_keyframe_request(p.as_ref())) {
-                        shared.request_keyframe();
+                        shared
+                            .counters
+                            .keyframe_requests_received
+                            .fetch_add(1, Relaxed);
+                        keyframe_wanted.store(true, Relaxed);
                     }
                 }
             });
+        }
+        if !layers.is_empty() {
+            spawn_video_sender(shared.clone(), layers, self.stop.clone());
         }
         Ok(pc)
     }
@@ -644,6 +697,17 @@ impl Task {
         };
         if let Err(e) = self.command(cmd).await {
             log::debug!("media_state not sent: {e}");
+        }
+    }
+
+    async fn send_stream_type(&self, user_id: String, stream_type: VideoStreamType) {
+        let cmd = Command::MediaView {
+            call_id: self.ctx.call_id.clone(),
+            user_id,
+            stream_type,
+        };
+        if let Err(e) = self.command(cmd).await {
+            log::debug!("media_view not sent: {e}");
         }
     }
 }

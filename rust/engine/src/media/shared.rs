@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
 use hotline_media::{AudioFrame, VideoEncoderParams, VideoFrame};
+use hotline_proto::VideoStreamType;
 
 use super::devices::{AudioSink, DeviceDelegate, SharedAudioSource, SharedVideoSource, VideoSink};
 use super::estimate::SharedEstimate;
@@ -96,8 +97,13 @@ pub(crate) struct MediaShared {
     pub(crate) camera_open: AtomicBool,
     pub(crate) microphone_open: AtomicBool,
     pub(crate) encoder_params: Mutex<Option<VideoEncoderParams>>,
-    /// Set by keyframe requests (PLI/FIR) and new subscribers; the video thread clears it.
+    /// Every layer's next frame is a keyframe (the publisher connected, or
+    /// restarted ICE); the video thread clears it. Receivers' requests set
+    /// their layer's own flag.
     pub(crate) keyframe_wanted: AtomicBool,
+    /// Stream types asked for with `setRemoteVideoStreamType` (the big
+    /// stream is the default and is not kept), sent to the SFU in each call.
+    pub(crate) stream_types: Mutex<HashMap<String, VideoStreamType>>,
     pub(crate) counters: Counters,
     /// The publisher's bandwidth estimate (written by its congestion control).
     pub(crate) estimate: Arc<SharedEstimate>,
@@ -112,8 +118,11 @@ pub(crate) struct VideoSendState {
     pub(crate) height: u32,
     pub(crate) fps: u32,
     pub(crate) bitrate_kbps: u32,
-    /// Rung of the adaptation ladder (0 = the preset's own size and rate).
+    /// Rung of the adaptation ladder (0 = the preset's own size and rate);
+    /// with simulcast, how many of the largest layers are paused.
     pub(crate) rung: usize,
+    /// Simulcast layers being sent (1 without simulcast).
+    pub(crate) layers: u32,
 }
 
 impl MediaShared {
@@ -122,12 +131,5 @@ impl MediaShared {
             .lock()
             .expect("encoder params")
             .unwrap_or_default()
-    }
-
-    pub(crate) fn request_keyframe(&self) {
-        self.counters
-            .keyframe_requests_received
-            .fetch_add(1, Relaxed);
-        self.keyframe_wanted.store(true, Relaxed);
     }
 }

@@ -92,8 +92,12 @@ pub struct CallStats {
     /// The frame rate the encoder runs at now, after adaptation.
     pub send_target_fps: u32,
     /// Step of the adaptation ladder: 0 = the preset's size and frame rate,
-    /// each step down a smaller picture or a lower rate.
+    /// each step down a smaller picture or a lower rate. With simulcast:
+    /// how many of the largest layers are paused.
     pub adaptation_step: u32,
+    /// Video layers being sent: 1, or with simulcast (group calls) up to
+    /// 3; 0 without video. `send_width`×`send_height` is the largest's.
+    pub send_layers: u32,
     /// Publisher connected, ms after the call's media started (0 = not yet).
     pub publisher_connected_ms: u64,
     /// Subscriber connected, ms after the call's media started (0 = not yet).
@@ -155,6 +159,7 @@ pub(crate) fn compute(
     stats.send_height = video.height;
     stats.send_target_fps = video.fps;
     stats.adaptation_step = video.rung as u32;
+    stats.send_layers = video.layers;
     memory.sent_bytes = sent_bytes;
     memory.sent_frames = sent_frames;
 

@@ -16,6 +16,10 @@
 //! answers that subscriber's NACKs from it). A subscriber's PLI/FIR becomes a
 //! keyframe request on the publisher's receive stream.
 //!
+//! A publisher may send simulcast: several video m-lines, the largest layer
+//! first. Subscribers get one video m-line per publisher, fed from the layer
+//! their bandwidth estimate and `media_view` choice allow (`layers.rs`).
+//!
 //! Packets come over UDP or, for networks that block UDP, over ICE-TCP
 //! connections to a port of its own (`tcp.rs`); every peer offers both host
 //! candidates, UDP first so that it ranks higher.
@@ -26,7 +30,8 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use hotline_proto::{ErrorCode, MediaTrack, ServerMsg};
+use hotline_proto::{ErrorCode, MediaTrack, ServerMsg, VideoStreamType};
+use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::format::PayloadParams;
 use str0m::media::{Direction, KeyframeRequest, KeyframeRequestKind, MediaKind, Mid};
@@ -34,6 +39,7 @@ use str0m::net::{DatagramSend, Protocol, Receive, TcpType};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
 
+use super::layers::{self, LayerRate, RouteLayers, MAX_LAYERS};
 use super::Cmd;
 use crate::hub::Outbox;
 use crate::metrics::Metrics;
@@ -53,6 +59,15 @@ const IDLE_TICK: Duration = Duration::from_millis(500);
 const VIDEO_RTX_PACKETS: usize = 1000;
 const VIDEO_RTX_AGE: Duration = Duration::from_secs(3);
 const VIDEO_RTX_RATIO_CAP: Option<f32> = Some(0.5);
+/// Where a subscriber's bandwidth estimate starts: enough for a 720p layer,
+/// so a fast link starts at full quality and a slow one steps down as soon
+/// as the feedback shows its queue.
+const SUBSCRIBER_START_ESTIMATE: Bitrate = Bitrate::kbps(1_500);
+/// Layer choices are revisited at least this often (a publisher's layer may
+/// pause or resume without any estimate changing).
+const ALLOCATE_EVERY: Duration = Duration::from_millis(500);
+/// A route waiting for its new layer's keyframe asks again this often.
+const LAYER_KEYFRAME_RETRY: Duration = Duration::from_millis(500);
 
 /// The SFU's codecs, the ones issue 3 mandates: Opus, and H.264 Constrained
 /// Baseline 42e01f with packetization mode 1 (and RTX). Keeping the list short
@@ -68,10 +83,19 @@ pub fn rtc_config() -> RtcConfig {
     cfg
 }
 
+/// A group call's subscriber connection also estimates its bandwidth,
+/// which decides the simulcast layers it gets.
+fn estimating_rtc_config() -> RtcConfig {
+    rtc_config().enable_bwe(Some(SUBSCRIBER_START_ESTIMATE))
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Role {
     Publisher,
-    Subscriber,
+    Subscriber {
+        /// With a bandwidth estimate (group calls).
+        estimate: bool,
+    },
 }
 
 struct Peer {
@@ -93,9 +117,16 @@ struct Route {
     kind: MediaKind,
     /// The subscriber's answer covered this m-line, so its send stream exists.
     negotiated: bool,
-    /// The publisher connection the last forwarded packet came from; a new one
-    /// (the engine re-published) restarts the sequence mapping.
-    epoch: PeerId,
+    /// The publisher connection and layer the last forwarded packet came
+    /// from; a new one (the engine re-published, or the layer switched)
+    /// restarts the sequence mapping.
+    epoch: (PeerId, usize),
+    /// Video: the publisher's layer forwarded now (0 = the largest).
+    layer: usize,
+    /// Video: the layer to switch to on its next keyframe.
+    target: usize,
+    /// When the target layer's keyframe was last asked for.
+    target_asked: Option<Instant>,
     seq_offset: i64,
     last_out: Option<u64>,
     /// Publisher payload type → subscriber payload type, learned on first use.
@@ -118,6 +149,12 @@ struct Subscriber {
     /// The next offer restarts ICE (the engine's network changed).
     ice_restart: bool,
     routes: Vec<Route>,
+    /// The connection's bandwidth estimate (bits per second).
+    estimate_bps: Option<f64>,
+    /// The `desired` rate last given to the estimator.
+    desired_bps: f64,
+    /// `media_view` choices, by publisher.
+    views: HashMap<String, VideoStreamType>,
 }
 
 struct Member {
@@ -125,12 +162,30 @@ struct Member {
     outbox: Outbox,
     publisher: Option<PeerId>,
     tracks: Vec<(Mid, MediaKind)>,
+    /// The video m-lines: simulcast layers of one camera, largest first.
+    layers: Vec<Mid>,
+    /// What each layer is measured to send.
+    layer_rates: Vec<LayerRate>,
     sub: Subscriber,
+}
+
+impl Member {
+    /// The tracks subscribers see: the audio, and the video as its
+    /// largest layer's m-line.
+    fn subscribed_tracks(&self) -> impl Iterator<Item = (Mid, MediaKind)> + '_ {
+        self.tracks
+            .iter()
+            .copied()
+            .filter(|(mid, kind)| *kind == MediaKind::Audio || self.layers.first() == Some(mid))
+    }
 }
 
 #[derive(Default)]
 struct Room {
     members: BTreeMap<String, Member>,
+    /// A group call: subscriber connections estimate their bandwidth (and
+    /// so are paced by str0m); 1v1 ones forward as packets come.
+    group: bool,
 }
 
 // Events live only between polling a connection and routing them; boxing
@@ -140,6 +195,7 @@ enum Ev {
     Rtp(RtpPacket),
     Keyframe(KeyframeRequest),
     Connected,
+    Estimate(f64),
 }
 
 /// A packet to send: over UDP, or framed on the TCP connection from `dst`.
@@ -161,6 +217,8 @@ pub struct Core {
     pub out: Vec<Transmit>,
     /// Peers to drain before the next wait.
     dirty: Vec<PeerId>,
+    /// When layer choices were last revisited.
+    allocated_at: Option<Instant>,
 }
 
 fn reply(
@@ -244,6 +302,9 @@ fn drain(peer: &mut Peer, out: &mut Vec<Transmit>, evs: &mut Vec<Ev>, now: Insta
                 Event::RtpPacket(p) => evs.push(Ev::Rtp(p)),
                 Event::KeyframeRequest(k) => evs.push(Ev::Keyframe(k)),
                 Event::Connected => evs.push(Ev::Connected),
+                Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) => {
+                    evs.push(Ev::Estimate(estimate.as_f64()))
+                }
                 Event::IceConnectionStateChange(s) => log::debug!(
                     "sfu: {} {:?} of {}: ICE {s:?}",
                     peer.call_id,
@@ -281,6 +342,7 @@ impl Core {
             metrics,
             out: Vec::new(),
             dirty: Vec::new(),
+            allocated_at: None,
         }
     }
 
@@ -299,7 +361,11 @@ impl Core {
     }
 
     fn new_peer(&mut self, call_id: &str, user_id: &str, role: Role, now: Instant) -> PeerId {
-        let mut rtc = rtc_config().build(now);
+        let mut rtc = match role {
+            Role::Subscriber { estimate: true } => estimating_rtc_config(),
+            _ => rtc_config(),
+        }
+        .build(now);
         rtc.add_local_candidate(Candidate::host(self.candidate, "udp").expect("a host candidate"));
         if let Some(addr) = self.tcp {
             // Added second: str0m gives it a lower local preference, so a
@@ -352,9 +418,13 @@ impl Core {
                 device_id,
                 sdp,
                 ice_restart,
+                group,
                 seq,
                 outbox,
             } => {
+                if group {
+                    self.rooms.entry(call_id.clone()).or_default().group = true;
+                }
                 let restarted = if ice_restart {
                     self.restart_ice(&call_id, &user_id, &device_id, &sdp, &outbox)
                 } else {
@@ -406,6 +476,25 @@ impl Core {
                 }
                 self.renegotiate_room(&call_id, now);
             }
+            Cmd::View {
+                call_id,
+                user_id,
+                source_user,
+                stream_type,
+            } => {
+                let Some(m) = self
+                    .rooms
+                    .get_mut(&call_id)
+                    .and_then(|r| r.members.get_mut(&user_id))
+                else {
+                    return;
+                };
+                log::debug!(
+                    "sfu: {user_id} in {call_id} wants {source_user}'s {stream_type:?} stream"
+                );
+                m.sub.views.insert(source_user, stream_type);
+                self.allocate(&call_id, &user_id, now);
+            }
             Cmd::EndCall { call_id } => {
                 if let Some(room) = self.rooms.remove(&call_id) {
                     for (_, m) in room.members {
@@ -446,6 +535,16 @@ impl Core {
     ) -> Result<String, (ErrorCode, String)> {
         let offer = SdpOffer::from_sdp_string(sdp)
             .map_err(|e| (ErrorCode::ParamInvalid, format!("invalid SDP offer: {e}")))?;
+        let videos = offered_tracks(sdp)
+            .iter()
+            .filter(|(_, kind)| *kind == MediaKind::Video)
+            .count();
+        if videos > MAX_LAYERS {
+            return Err((
+                ErrorCode::ParamInvalid,
+                format!("the offer sends {videos} videos; at most {MAX_LAYERS} simulcast layers of one camera are forwarded"),
+            ));
+        }
         let id = self.new_peer(call_id, user_id, Role::Publisher, now);
         let accepted = self
             .peers
@@ -471,17 +570,29 @@ impl Core {
             .into_iter()
             .filter(|(mid, _)| peer.rtc.media(*mid).is_some())
             .collect();
+        let layers: Vec<Mid> = tracks
+            .iter()
+            .filter(|(_, kind)| *kind == MediaKind::Video)
+            .map(|(mid, _)| *mid)
+            .collect();
         let room = self.rooms.entry(call_id.to_string()).or_default();
         // A new publish replaces the member's connections: the engine started over.
         let old = room.members.remove(user_id);
         let revision = old.as_ref().map_or(0, |m| m.sub.revision);
+        let views = old
+            .as_ref()
+            .map(|m| m.sub.views.clone())
+            .unwrap_or_default();
         let member = Member {
             device_id,
             outbox,
             publisher: Some(id),
             tracks,
+            layer_rates: vec![LayerRate::new(); layers.len()],
+            layers,
             sub: Subscriber {
                 revision,
+                views,
                 ..Default::default()
             },
         };
@@ -637,9 +748,8 @@ impl Core {
             .iter()
             .filter(|(u, _)| u.as_str() != user)
             .flat_map(|(u, m)| {
-                m.tracks
-                    .iter()
-                    .map(move |(mid, kind)| (u.clone(), *mid, *kind))
+                m.subscribed_tracks()
+                    .map(move |(mid, kind)| (u.clone(), mid, kind))
             })
             .collect();
         let m = room.members.get(user).expect("member exists");
@@ -691,7 +801,10 @@ impl Core {
         let peer_id = match m.sub.peer {
             Some(p) => p,
             None => {
-                let p = self.new_peer(call_id, user, Role::Subscriber, now);
+                let role = Role::Subscriber {
+                    estimate: room.group,
+                };
+                let p = self.new_peer(call_id, user, role, now);
                 self.rooms
                     .get_mut(call_id)
                     .unwrap()
@@ -727,7 +840,10 @@ impl Core {
                 source_mid,
                 kind,
                 negotiated: false,
-                epoch: 0,
+                epoch: (0, 0),
+                layer: 0,
+                target: 0,
+                target_asked: None,
                 seq_offset: 0,
                 last_out: None,
                 pts: vec![],
@@ -840,6 +956,7 @@ impl Core {
         for id in due {
             self.advance(id, now);
         }
+        self.allocate_all(now);
         self.flush_dirty(now);
     }
 
@@ -868,7 +985,7 @@ impl Core {
         }
         let mut evs = vec![];
         drain(peer, &mut self.out, &mut evs, now);
-        self.process(id, evs);
+        self.process(id, evs, now);
     }
 
     /// Drain the peers something was written to (bounded: subscribers emit no RTP).
@@ -888,7 +1005,7 @@ impl Core {
         }
     }
 
-    fn process(&mut self, from: PeerId, evs: Vec<Ev>) {
+    fn process(&mut self, from: PeerId, evs: Vec<Ev>, now: Instant) {
         if evs.is_empty() {
             return;
         }
@@ -898,13 +1015,23 @@ impl Core {
         let (call_id, user_id, role) = (peer.call_id.clone(), peer.user_id.clone(), peer.role);
         for ev in evs {
             match (role, ev) {
-                (Role::Publisher, Ev::Rtp(p)) => self.forward(from, &call_id, &user_id, p),
-                (Role::Subscriber, Ev::Keyframe(k)) => {
+                (Role::Publisher, Ev::Rtp(p)) => self.forward(from, &call_id, &user_id, p, now),
+                (Role::Subscriber { .. }, Ev::Estimate(bps)) => {
+                    if let Some(m) = self
+                        .rooms
+                        .get_mut(&call_id)
+                        .and_then(|r| r.members.get_mut(&user_id))
+                    {
+                        m.sub.estimate_bps = Some(bps);
+                    }
+                    self.allocate(&call_id, &user_id, now);
+                }
+                (Role::Subscriber { .. }, Ev::Keyframe(k)) => {
                     self.keyframe(&call_id, &user_id, k.mid, k.kind)
                 }
                 // Whatever was sent before the subscriber could decrypt it is
                 // lost: start each of its videos with a keyframe.
-                (Role::Subscriber, Ev::Connected) => {
+                (Role::Subscriber { .. }, Ev::Connected) => {
                     self.keyframes_for(&call_id, &user_id, |_| true)
                 }
                 // Requests made before the publisher's connection was up
@@ -915,8 +1042,17 @@ impl Core {
         }
     }
 
-    /// Write one publisher packet to every subscriber that carries its track.
-    fn forward(&mut self, from: PeerId, call_id: &str, source_user: &str, p: RtpPacket) {
+    /// Write one publisher packet to every subscriber that carries its track
+    /// (for a simulcast layer: every subscriber fed from that layer, and
+    /// those switching to it once its keyframe starts).
+    fn forward(
+        &mut self,
+        from: PeerId,
+        call_id: &str,
+        source_user: &str,
+        p: RtpPacket,
+        now: Instant,
+    ) {
         self.metrics.sfu_rtp_in_total.fetch_add(1, Relaxed);
         let Some(source_mid) = self.peers.get_mut(&from).and_then(|peer| {
             peer.rtc
@@ -937,6 +1073,19 @@ impl Core {
         let Some(room) = self.rooms.get_mut(call_id) else {
             return;
         };
+        // Video layers go to subscribers under the largest layer's m-line.
+        let (route_mid, layer, simulcast) = match room.members.get_mut(source_user) {
+            Some(src) => match src.layers.iter().position(|m| *m == source_mid) {
+                Some(i) => {
+                    src.layer_rates[i].add(now, p.payload.len());
+                    (src.layers[0], i, src.layers.len() > 1)
+                }
+                None => (source_mid, 0, false),
+            },
+            None => return,
+        };
+        // Only a layer switch needs to know.
+        let starts_keyframe = simulcast && layers::starts_keyframe(&p.payload);
         let ext = ExtensionValues {
             audio_level: p.header.ext_vals.audio_level,
             voice_activity: p.header.ext_vals.voice_activity,
@@ -949,10 +1098,17 @@ impl Core {
             }
             let Some(sub_id) = m.sub.peer else { continue };
             let Some(route) = m.sub.routes.iter_mut().find(|r| {
-                r.negotiated && r.source_user == source_user && r.source_mid == source_mid
+                r.negotiated && r.source_user == source_user && r.source_mid == route_mid
             }) else {
                 continue;
             };
+            if layer != route.layer {
+                if layer != route.target || !starts_keyframe {
+                    continue;
+                }
+                route.layer = layer;
+                self.metrics.sfu_layer_switches_total.fetch_add(1, Relaxed);
+            }
             let Some(sub) = self.peers.get_mut(&sub_id) else {
                 continue;
             };
@@ -970,8 +1126,8 @@ impl Core {
             };
             let Some(out_pt) = out_pt else { continue };
             let seq_in = *p.seq_no;
-            if route.epoch != from {
-                route.epoch = from;
+            if route.epoch != (from, layer) {
+                route.epoch = (from, layer);
                 route.seq_offset = route.last_out.map_or(0, |l| l as i64 + 1 - seq_in as i64);
             }
             let seq_out = (seq_in as i64 + route.seq_offset).max(0) as u64;
@@ -1060,27 +1216,140 @@ impl Core {
         else {
             return;
         };
-        let Some(pub_id) = room
-            .members
-            .get(&route.source_user)
-            .and_then(|m| m.publisher)
-        else {
+        let Some(source) = room.members.get(&route.source_user) else {
             return;
         };
-        let source_mid = route.source_mid;
+        // The layer the subscriber is fed from.
+        let source_mid = match route.kind {
+            MediaKind::Video => source
+                .layers
+                .get(route.layer)
+                .copied()
+                .unwrap_or(route.source_mid),
+            MediaKind::Audio => route.source_mid,
+        };
+        if let Some(pub_id) = source.publisher {
+            self.publisher_keyframe(pub_id, source_mid, kind);
+        }
+    }
+
+    /// Ask a publisher for a keyframe on one of its video m-lines.
+    fn publisher_keyframe(&mut self, pub_id: PeerId, mid: Mid, kind: KeyframeRequestKind) {
         let Some(publisher) = self.peers.get_mut(&pub_id) else {
             return;
         };
-        if let Some(rx) = publisher
-            .rtc
-            .direct_api()
-            .stream_rx_by_mid(source_mid, None)
-        {
+        if let Some(rx) = publisher.rtc.direct_api().stream_rx_by_mid(mid, None) {
             rx.request_keyframe(kind);
             self.metrics
                 .sfu_keyframe_requests_total
                 .fetch_add(1, Relaxed);
             self.dirty.push(pub_id);
+        }
+    }
+
+    /// Revisit which layer each of a subscriber's video routes gets (see
+    /// [`layers::allocate`]); a route that should change asks its new
+    /// layer for a keyframe and switches when it starts. Also tells the
+    /// subscriber's estimator what to probe for.
+    fn allocate(&mut self, call_id: &str, user: &str, now: Instant) {
+        let Some(room) = self.rooms.get(call_id) else {
+            return;
+        };
+        let Some(m) = room.members.get(user) else {
+            return;
+        };
+        let audio = m
+            .sub
+            .routes
+            .iter()
+            .filter(|r| r.kind == MediaKind::Audio)
+            .count();
+        // (route index, its publisher, the layer m-lines, the choice to make)
+        let mut videos = vec![];
+        for (i, r) in m.sub.routes.iter().enumerate() {
+            let Some(src) = room.members.get(&r.source_user) else {
+                continue;
+            };
+            if r.kind != MediaKind::Video || src.layers.len() < 2 {
+                continue;
+            }
+            let choice = RouteLayers {
+                rates_bps: src.layer_rates.iter().map(|l| l.bps(now)).collect(),
+                current: r.layer.min(src.layers.len() - 1),
+                want: m.sub.views.get(&r.source_user).copied().unwrap_or_default(),
+            };
+            videos.push((i, src.publisher, src.layers.clone(), choice));
+        }
+        let choices: Vec<RouteLayers> = videos.iter().map(|v| v.3.clone()).collect();
+        let chosen = layers::allocate(m.sub.estimate_bps, audio, &choices);
+        let wanted = layers::wanted_bps(audio, &choices);
+        let sub_id = m.sub.peer;
+        let mut asks = vec![];
+        let m = self
+            .rooms
+            .get_mut(call_id)
+            .and_then(|r| r.members.get_mut(user))
+            .expect("looked up above");
+        for ((i, publisher, mids, choice), target) in videos.into_iter().zip(chosen) {
+            let route = &mut m.sub.routes[i];
+            if route.target != target {
+                log::debug!(
+                    "sfu: {user} in {call_id}: {}'s video to layer {target} (was {}, forwarding {}; estimate {:?} bps, layers {:?} bps)",
+                    route.source_user,
+                    route.target,
+                    route.layer,
+                    m.sub.estimate_bps.map(|e| e.round()),
+                    choice.rates_bps.iter().map(|r| r.round()).collect::<Vec<_>>()
+                );
+                route.target = target;
+                route.target_asked = None;
+            }
+            if route.layer == target {
+                continue;
+            }
+            let due = route
+                .target_asked
+                .is_none_or(|t| now.saturating_duration_since(t) >= LAYER_KEYFRAME_RETRY);
+            if let (true, Some(publisher)) = (due, publisher) {
+                route.target_asked = Some(now);
+                asks.push((publisher, mids[target]));
+            }
+        }
+        // Probe for what the routes would take; only a rise starts a probe.
+        let desired_changed = (wanted - m.sub.desired_bps).abs() > 0.05 * m.sub.desired_bps;
+        if desired_changed && !choices.is_empty() {
+            m.sub.desired_bps = wanted;
+            if let Some(sub) = sub_id.and_then(|id| self.peers.get_mut(&id)) {
+                let desired = Bitrate::bps(wanted as u64);
+                sub.rtc.bwe().set_bitrate(Bitrate::ZERO, desired);
+            }
+        }
+        for (publisher, mid) in asks {
+            self.publisher_keyframe(publisher, mid, KeyframeRequestKind::Pli);
+        }
+    }
+
+    /// Revisit every subscriber's layers (see [`ALLOCATE_EVERY`]).
+    fn allocate_all(&mut self, now: Instant) {
+        if self
+            .allocated_at
+            .is_some_and(|t| now.saturating_duration_since(t) < ALLOCATE_EVERY)
+        {
+            return;
+        }
+        self.allocated_at = Some(now);
+        let subscribers: Vec<(String, String)> = self
+            .rooms
+            .iter()
+            .flat_map(|(call, room)| {
+                room.members
+                    .iter()
+                    .filter(|(_, m)| m.sub.peer.is_some())
+                    .map(move |(user, _)| (call.clone(), user.clone()))
+            })
+            .collect();
+        for (call, user) in subscribers {
+            self.allocate(&call, &user, now);
         }
     }
 }

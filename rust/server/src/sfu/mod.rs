@@ -9,12 +9,14 @@
 //! thread ([`tcp`]).
 
 pub mod core;
+pub mod layers;
 pub mod tcp;
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use hotline_proto::VideoStreamType;
 use str0m::net::Protocol;
 use tokio::sync::mpsc;
 
@@ -43,6 +45,9 @@ pub enum Cmd {
         sdp: String,
         /// The offer restarts ICE on the member's existing connections.
         ice_restart: bool,
+        /// A group call: its subscribers estimate their bandwidth, which
+        /// picks the simulcast layers they get.
+        group: bool,
         /// The request's seq.
         seq: u64,
         /// The publishing device's mailbox.
@@ -62,6 +67,17 @@ pub enum Cmd {
         seq: u64,
         /// The answering device's mailbox.
         outbox: Outbox,
+    },
+    /// `media_view`: which of `source_user`'s video layers `user_id` wants.
+    View {
+        /// The call.
+        call_id: String,
+        /// Who asks.
+        user_id: String,
+        /// Whose video.
+        source_user: String,
+        /// Big or small.
+        stream_type: VideoStreamType,
     },
     /// A call with media changed: these (user, device) pairs are in it; the
     /// SFU drops everyone else's connections and renegotiates.

@@ -1,0 +1,345 @@
+//! Simulcast at the SFU: which of a publisher's video layers each
+//! subscriber gets. Sans-IO and clock-free like the core: rates and
+//! estimates come in, layer choices go out.
+//!
+//! A publisher that sends simulcast offers several video m-lines; the first
+//! is the largest layer and the others follow in decreasing size
+//! (`docs/protocol.md`). Each subscriber sees one video track per publisher
+//! and the SFU feeds it from one layer at a time, switching on a keyframe
+//! of the new layer. Which layer follows from the subscriber's bandwidth
+//! estimate (str0m's, from transport-wide feedback), what each layer is
+//! measured to cost, and the subscriber's `media_view` choice.
+
+use std::time::{Duration, Instant};
+
+use hotline_proto::VideoStreamType;
+
+/// Most video m-lines one publisher may offer (layers of one camera).
+pub const MAX_LAYERS: usize = 3;
+/// Share of a subscriber's estimate spent on forwarded media; the rest
+/// covers headers, retransmissions and the estimate's wobble.
+const MEDIA_SHARE: f64 = 0.85;
+/// What each forwarded audio track is reserved (Opus and its headers).
+pub const AUDIO_BPS: f64 = 48_000.0;
+/// A higher layer than the one forwarded must fit with this much to spare:
+/// switching up costs a keyframe, and a switch back down another.
+const UP_MARGIN: f64 = 1.2;
+/// The layer forwarded now stays while the budget carries this share of
+/// it: estimates wobble, and every switch costs a keyframe.
+const KEEP_SHARE: f64 = 0.85;
+/// A layer's rate is measured over windows this long.
+const RATE_WINDOW: Duration = Duration::from_secs(1);
+/// A layer that sent nothing for this long is paused (its publisher's
+/// uplink cannot carry it) and is not chosen.
+const PAUSED_AFTER: Duration = Duration::from_secs(2);
+
+/// The first bytes of an H.264 RTP payload (RFC 6184) start a keyframe:
+/// an SPS or IDR slice on its own, in a STAP-A, or at the start of an FU-A.
+pub fn starts_keyframe(payload: &[u8]) -> bool {
+    const IDR: u8 = 5;
+    const SPS: u8 = 7;
+    const STAP_A: u8 = 24;
+    const FU_A: u8 = 28;
+    let Some(&first) = payload.first() else {
+        return false;
+    };
+    match first & 0x1f {
+        IDR | SPS => true,
+        STAP_A => {
+            // 1-byte header, then (2-byte size, NAL)*.
+            let mut rest = &payload[1..];
+            while rest.len() > 2 {
+                let size = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
+                let Some(&nal) = rest.get(2) else { break };
+                if matches!(nal & 0x1f, IDR | SPS) {
+                    return true;
+                }
+                rest = rest.get(2 + size..).unwrap_or_default();
+            }
+            false
+        }
+        FU_A => payload
+            .get(1)
+            .is_some_and(|h| h & 0x80 != 0 && h & 0x1f == IDR),
+        _ => false,
+    }
+}
+
+/// A layer's measured bitrate (payload bytes as received).
+#[derive(Debug, Clone)]
+pub struct LayerRate {
+    window_start: Option<Instant>,
+    window_bytes: u64,
+    last_packet: Option<Instant>,
+    bps: f64,
+}
+
+impl LayerRate {
+    pub fn new() -> LayerRate {
+        LayerRate {
+            window_start: None,
+            window_bytes: 0,
+            last_packet: None,
+            bps: 0.0,
+        }
+    }
+
+    /// A packet of `bytes` arrived at `now`.
+    pub fn add(&mut self, now: Instant, bytes: usize) {
+        let start = *self.window_start.get_or_insert(now);
+        let elapsed = now.saturating_duration_since(start);
+        if elapsed >= RATE_WINDOW {
+            self.bps = self.window_bytes as f64 * 8.0 / elapsed.as_secs_f64();
+            self.window_start = Some(now);
+            self.window_bytes = 0;
+        }
+        self.window_bytes += bytes as u64;
+        self.last_packet = Some(now);
+    }
+
+    /// Bits per second at `now`; 0 for a paused layer. A layer that has
+    /// not completed a window yet counts as what it sent so far would
+    /// cost over a whole one (it just started: a keyframe's worth).
+    pub fn bps(&self, now: Instant) -> f64 {
+        match (self.last_packet, self.window_start) {
+            (Some(last), _) if now.saturating_duration_since(last) >= PAUSED_AFTER => 0.0,
+            (Some(_), Some(start)) if self.bps == 0.0 => {
+                let elapsed = now.saturating_duration_since(start).max(RATE_WINDOW);
+                self.window_bytes as f64 * 8.0 / elapsed.as_secs_f64()
+            }
+            (Some(_), _) => self.bps,
+            (None, _) => 0.0,
+        }
+    }
+}
+
+impl Default for LayerRate {
+    fn default() -> Self {
+        LayerRate::new()
+    }
+}
+
+/// One video route's choice to make: its publisher's layers' rates
+/// (largest layer first), the layer forwarded now, and what the
+/// subscriber asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouteLayers {
+    pub rates_bps: Vec<f64>,
+    pub current: usize,
+    pub want: VideoStreamType,
+}
+
+/// The layer each route should forward, given the subscriber's estimate
+/// (`None` before the first, or in a 1v1 call: big streams keep their
+/// layer, small ones get the smallest) and its number
+/// of audio routes. Every route first gets its smallest live layer; then,
+/// in order, each route that wants the big stream gets the largest layer
+/// the rest of the budget carries (one above the current must fit with
+/// [`UP_MARGIN`] to spare; the current one stays while the budget carries
+/// [`KEEP_SHARE`] of it). A route with no live layer keeps its choice.
+pub fn allocate(
+    estimate_bps: Option<f64>,
+    audio_routes: usize,
+    routes: &[RouteLayers],
+) -> Vec<usize> {
+    let Some(estimate) = estimate_bps else {
+        // Nothing measured yet: big streams stay, small ones go small.
+        return routes
+            .iter()
+            .map(|r| match r.want {
+                VideoStreamType::Small => smallest_live(&r.rates_bps).unwrap_or(r.current),
+                VideoStreamType::Big => r.current,
+            })
+            .collect();
+    };
+    let mut budget = estimate * MEDIA_SHARE - audio_routes as f64 * AUDIO_BPS;
+    let mut chosen: Vec<usize> = routes
+        .iter()
+        .map(|r| smallest_live(&r.rates_bps).unwrap_or(r.current))
+        .collect();
+    for (r, &c) in routes.iter().zip(&chosen) {
+        budget -= r.rates_bps.get(c).copied().unwrap_or(0.0);
+    }
+    for (r, c) in routes.iter().zip(chosen.iter_mut()) {
+        if r.want == VideoStreamType::Small {
+            continue;
+        }
+        let base = r.rates_bps.get(*c).copied().unwrap_or(0.0);
+        let better = (0..*c).find(|&layer| {
+            let rate = r.rates_bps.get(layer).copied().unwrap_or(0.0);
+            let margin = match layer.cmp(&r.current) {
+                std::cmp::Ordering::Less => UP_MARGIN,
+                std::cmp::Ordering::Equal => KEEP_SHARE,
+                std::cmp::Ordering::Greater => 1.0,
+            };
+            rate > 0.0 && rate * margin - base <= budget
+        });
+        if let Some(layer) = better {
+            budget -= r.rates_bps.get(layer).copied().unwrap_or(0.0) - base;
+            *c = layer;
+        }
+    }
+    chosen
+}
+
+/// The smallest layer that is sending.
+fn smallest_live(rates_bps: &[f64]) -> Option<usize> {
+    rates_bps.iter().rposition(|&r| r > 0.0)
+}
+
+/// What a subscriber would take if its link allowed: each route's largest
+/// live layer (its smallest for a small-stream route), plus the audio. The
+/// SFU asks its estimator to probe up to this.
+pub fn wanted_bps(audio_routes: usize, routes: &[RouteLayers]) -> f64 {
+    let video: f64 = routes
+        .iter()
+        .map(|r| {
+            let mut live = r.rates_bps.iter().copied().filter(|&x| x > 0.0);
+            match r.want {
+                VideoStreamType::Big => live.fold(0.0, f64::max),
+                VideoStreamType::Small => live.next_back().unwrap_or(0.0),
+            }
+        })
+        .sum();
+    (video + audio_routes as f64 * AUDIO_BPS) / MEDIA_SHARE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BIG: VideoStreamType = VideoStreamType::Big;
+    const SMALL: VideoStreamType = VideoStreamType::Small;
+
+    fn route(rates_kbps: &[f64], current: usize, want: VideoStreamType) -> RouteLayers {
+        RouteLayers {
+            rates_bps: rates_kbps.iter().map(|k| k * 1000.0).collect(),
+            current,
+            want,
+        }
+    }
+
+    #[test]
+    fn keyframe_starts_are_recognised_in_every_packetization() {
+        assert!(starts_keyframe(&[0x65, 0x88])); // IDR
+        assert!(starts_keyframe(&[0x67, 0x42])); // SPS
+        assert!(!starts_keyframe(&[0x41, 0x9a])); // P slice
+                                                  // STAP-A: SPS (3 bytes), PPS (2 bytes)
+        assert!(starts_keyframe(&[0x78, 0, 3, 0x67, 1, 2, 0, 2, 0x68, 1]));
+        // STAP-A with a PPS and then an IDR
+        assert!(starts_keyframe(&[0x78, 0, 2, 0x68, 1, 0, 2, 0x65, 1]));
+        assert!(!starts_keyframe(&[0x78, 0, 2, 0x68, 1, 0, 2, 0x41, 1]));
+        // FU-A: start of an IDR; middle of an IDR; start of a P slice
+        assert!(starts_keyframe(&[0x7c, 0x85, 0]));
+        assert!(!starts_keyframe(&[0x7c, 0x05, 0]));
+        assert!(!starts_keyframe(&[0x7c, 0x81, 0]));
+        assert!(!starts_keyframe(&[]));
+        // A truncated STAP-A is not read past its end.
+        assert!(!starts_keyframe(&[0x78, 0, 9]));
+    }
+
+    #[test]
+    fn a_layer_rate_is_measured_per_window_and_a_silent_layer_is_paused() {
+        let t0 = Instant::now();
+        let mut rate = LayerRate::new();
+        assert_eq!(rate.bps(t0), 0.0);
+        // 10 packets of 1250 bytes over one second: 100 kbps.
+        for i in 0..=10u64 {
+            rate.add(t0 + Duration::from_millis(100 * i), 1250);
+        }
+        assert!((rate.bps(t0 + Duration::from_millis(1000)) - 100_000.0).abs() < 1.0);
+        assert_eq!(rate.bps(t0 + Duration::from_millis(3100)), 0.0);
+    }
+
+    #[test]
+    fn a_new_layer_counts_what_it_sent_before_its_first_window_ends() {
+        let t0 = Instant::now();
+        let mut rate = LayerRate::new();
+        rate.add(t0, 5000); // a keyframe
+        assert!((rate.bps(t0 + Duration::from_millis(200)) - 40_000.0).abs() < 1.0);
+    }
+
+    #[test]
+    fn a_slow_subscriber_gets_the_small_layer_and_a_fast_one_the_large() {
+        let layers = [1200.0, 400.0, 120.0];
+        let r = [route(&layers, 0, BIG)];
+        assert_eq!(allocate(Some(300_000.0), 1, &r), vec![2]);
+        assert_eq!(allocate(Some(700_000.0), 1, &r), vec![1]);
+        assert_eq!(allocate(Some(2_000_000.0), 1, &r), vec![0]);
+        // Nothing fits: the smallest layer still flows.
+        assert_eq!(allocate(Some(50_000.0), 1, &r), vec![2]);
+    }
+
+    #[test]
+    fn going_up_needs_a_margin_but_staying_does_not() {
+        let layers = [1200.0, 400.0, 120.0];
+        // Just enough for the large layer, but not with the margin.
+        let estimate = (1_200_000.0 + AUDIO_BPS) / MEDIA_SHARE + 1000.0;
+        assert_eq!(
+            allocate(Some(estimate), 1, &[route(&layers, 1, BIG)]),
+            vec![1]
+        );
+        assert_eq!(
+            allocate(Some(estimate), 1, &[route(&layers, 0, BIG)]),
+            vec![0]
+        );
+        let with_margin = (1_200_000.0 * UP_MARGIN + AUDIO_BPS) / MEDIA_SHARE + 1000.0;
+        assert_eq!(
+            allocate(Some(with_margin), 1, &[route(&layers, 1, BIG)]),
+            vec![0]
+        );
+        // The layer forwarded stays through a dip to its keep share, not below.
+        let dip = (1_200_000.0 * KEEP_SHARE + AUDIO_BPS) / MEDIA_SHARE + 1000.0;
+        assert_eq!(allocate(Some(dip), 1, &[route(&layers, 0, BIG)]), vec![0]);
+        let deeper = dip - 20_000.0;
+        assert_eq!(
+            allocate(Some(deeper), 1, &[route(&layers, 0, BIG)]),
+            vec![1]
+        );
+    }
+
+    #[test]
+    fn a_small_stream_route_stays_small_and_leaves_the_budget_to_others() {
+        let layers = [1200.0, 400.0, 120.0];
+        let routes = [route(&layers, 0, SMALL), route(&layers, 2, BIG)];
+        let estimate =
+            (1_200_000.0 * UP_MARGIN + 120_000.0 + 2.0 * AUDIO_BPS) / MEDIA_SHARE + 1000.0;
+        assert_eq!(allocate(Some(estimate), 2, &routes), vec![2, 0]);
+    }
+
+    #[test]
+    fn paused_layers_are_skipped_and_no_estimate_keeps_the_choice() {
+        // The publisher's uplink carries only its two small layers.
+        let r = [route(&[0.0, 400.0, 120.0], 0, BIG)];
+        assert_eq!(allocate(Some(5_000_000.0), 1, &r), vec![1]);
+        assert_eq!(allocate(None, 1, &r), vec![0]);
+        assert_eq!(
+            allocate(None, 1, &[route(&[0.0, 400.0, 120.0], 0, SMALL)]),
+            vec![2]
+        );
+        // A publisher with one layer: nothing to choose.
+        assert_eq!(
+            allocate(Some(100_000.0), 1, &[route(&[900.0], 0, BIG)]),
+            vec![0]
+        );
+    }
+
+    #[test]
+    fn the_budget_is_shared_in_order_between_routes() {
+        let layers = [1200.0, 400.0, 120.0];
+        let routes = [route(&layers, 0, BIG), route(&layers, 0, BIG)];
+        // Enough for one large and one small layer, not two large.
+        let estimate = (1_320_000.0 + 2.0 * AUDIO_BPS) / MEDIA_SHARE + 1000.0;
+        assert_eq!(allocate(Some(estimate), 2, &routes), vec![0, 2]);
+    }
+
+    #[test]
+    fn wanted_is_every_routes_best_plus_audio() {
+        let routes = [
+            route(&[1200.0, 400.0, 120.0], 2, BIG),
+            route(&[1200.0, 400.0, 120.0], 2, SMALL),
+        ];
+        let want = wanted_bps(2, &routes);
+        assert!((want - (1_320_000.0 + 2.0 * AUDIO_BPS) / MEDIA_SHARE).abs() < 1.0);
+    }
+}
