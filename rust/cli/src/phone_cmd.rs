@@ -25,7 +25,7 @@ use hotline_engine::media::devices::{Camera, FillMode, VideoRenderParams};
 use hotline_engine::media::stats::CallStats;
 use hotline_engine::{
     CallEngine, CallObserver, CallParams, EngineConfig, Event, MediaType, PushEnvironment,
-    PushProvider,
+    PushProvider, VideoStreamType,
 };
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
@@ -121,6 +121,11 @@ pub struct PhoneArgs {
     /// the line comes only when the call ends.
     #[arg(long, value_name = "SECONDS", value_parser = parse_stats_every)]
     stats_every: Option<f64>,
+    /// Receive these users' small video stream (comma-separated), as an app
+    /// does for thumbnails (setRemoteVideoStreamType SMALL); group calls'
+    /// senders send it.
+    #[arg(long, value_delimiter = ',', value_name = "USERS")]
+    small_stream: Vec<String>,
     /// Let several devices of this user ring.
     #[arg(long)]
     multi_device: bool,
@@ -320,6 +325,9 @@ async fn phone(args: PhoneArgs, devices: devices::Devices) -> ExitCode {
     }
     for line in &devices.description {
         log::info!("{line}");
+    }
+    for user in &args.small_stream {
+        engine.set_remote_video_stream_type(user, VideoStreamType::Small);
     }
     // The delegate keeps the render params the engine hands it; the
     // recorder's sinks read them.
