@@ -114,12 +114,14 @@ impl Default for Pushback {
 
 impl Pushback {
     /// The share of the estimate to send at (1 unless pushing back).
-    pub(super) fn ratio(&self) -> f64 {
+    #[cfg(test)]
+    fn ratio(&self) -> f64 {
         self.ratio
     }
 
     /// Whether the rate is pushed back.
-    pub(super) fn active(&self) -> bool {
+    #[cfg(test)]
+    fn active(&self) -> bool {
         self.ratio < 1.0
     }
 
