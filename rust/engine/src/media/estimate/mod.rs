@@ -84,6 +84,9 @@ const ACKED_WINDOW: Duration = Duration::from_secs(1);
 /// ([`throughput`]), which after a sudden bottleneck no longer counts what
 /// arrived before it.
 const RECEIVED_WINDOW: Duration = Duration::from_secs(1);
+/// How long the link's queue must have been long before the rate by
+/// arrival time is the link's own (its window, and the feedback's lag).
+const SATURATED_FOR: Duration = Duration::from_millis(800);
 /// How often the pushback is stepped between feedbacks, so that feedback
 /// which stops coming counts too.
 const PUSHBACK_TICK: Duration = Duration::from_millis(25);
@@ -119,6 +122,13 @@ pub(crate) struct PublishedGcc {
     acked: RateCalculator,
     /// What got through by arrival time (the decrease takes the lesser).
     arrivals: ArrivalRate,
+    /// Since when the link's queue has been long, and the most that
+    /// arrived by arrival time once it had been for [`SATURATED_FOR`]: the
+    /// link's rate, under which no decrease goes while the queue lasts.
+    /// (Feedback lost on a congested way back leaves holes in the arrivals,
+    /// and their rate then reads far under the link's.)
+    saturated_since: Option<Instant>,
+    link_floor: Option<f64>,
     delay: Aimd,
     loss: LossBased,
     min: f64,
@@ -146,6 +156,8 @@ impl PublishedGcc {
             received: RateCalculator::new(RECEIVED_WINDOW),
             acked: RateCalculator::new(ACKED_WINDOW),
             arrivals: ArrivalRate::default(),
+            saturated_since: None,
+            link_floor: None,
             delay: Aimd::new(initial, min, max),
             loss: LossBased::new(initial, min, max, aimd::GROWTH_PER_SECOND),
             min,
@@ -207,31 +219,59 @@ impl BandwidthEstimator for PublishedGcc {
         }
         self.pushback.on_feedback(now);
         self.last_feedback = Some(now);
-        let received = match (
-            self.received.rate_bits_per_second(now),
-            self.arrivals.bits_per_second(),
-        ) {
+        let arrived = self.arrivals.bits_per_second();
+        if self.pushback.queue() >= pushback::QUEUE_HIGH {
+            let since = *self.saturated_since.get_or_insert(now);
+            if now.saturating_duration_since(since) >= SATURATED_FOR {
+                if let Some(a) = arrived {
+                    self.link_floor = Some(self.link_floor.map_or(a, |f| f.max(a)));
+                }
+            }
+        } else if self.pushback.queue() < pushback::QUEUE_LOW {
+            self.saturated_since = None;
+            self.link_floor = None;
+        }
+        let received = match (self.received.rate_bits_per_second(now), arrived) {
             (Some(r), Some(a)) => Some(r.min(a)),
             (r, a) => r.or(a),
-        };
+        }
+        .map(|r| self.link_floor.map_or(r, |f| r.max(f)));
         let increase_limit = self
             .acked
             .rate_bits_per_second(now)
             .map_or(f64::MAX, |acked| acked * ACKED_HEADROOM + ACKED_EXTRA_BPS);
-        // Overuse while the link's queue is empty is the trend catching up
-        // with a queue that has drained (the trendline's window spans
-        // seconds at low rates): what arrives then is what was sent, not
-        // what the link can take, and backing off from it would take the
-        // rate to the floor after every pushback. Hold instead.
+        // What arrives once the queue is empty is what was sent, not what
+        // the link can take, and while the rate is pushed back that is far
+        // less: backing off from it took the rate to the floor after every
+        // pushback (the trend stays over the threshold for a second or more
+        // while the queue drains). So overuse backs off only while the queue
+        // is there (long, while pushing back), and holds otherwise; the
+        // pushback itself backs off once, as it starts (below).
+        let queue_floor = if self.pushback.active() {
+            pushback::QUEUE_HIGH
+        } else {
+            pushback::QUEUE_LOW
+        };
         let usage = match usage {
-            Usage::Over if self.pushback.queue() < pushback::QUEUE_LOW => Usage::Under,
+            Usage::Over if self.pushback.queue() < queue_floor => Usage::Under,
             usage => usage,
         };
         let delay_target = self.delay.update(now, usage, received, increase_limit);
         let lost = reports.iter().filter(|r| !r.arrived).count();
         let loss_target = self.loss.update(now, lost, reports.len(), delay_target);
         self.target = delay_target.min(loss_target).clamp(self.min, self.max);
+        let was_pushing_back = self.pushback.active();
         self.publish(now);
+        if self.pushback.active() && !was_pushing_back {
+            // A queue long enough to push back on is overuse, whatever the
+            // trend says yet: back off from what arrived (the delay half
+            // keeps its interval between decreases).
+            let delay_target = self
+                .delay
+                .update(now, Usage::Over, received, increase_limit);
+            self.target = delay_target.min(loss_target).clamp(self.min, self.max);
+            self.publish(now);
+        }
         log::trace!(
             "estimate {:.0} bps, sending at {:.0} (delay {delay_target:.0}, loss {loss_target:.0}, acked {:?}, received {received:?}, {usage:?})",
             self.target,
@@ -300,6 +340,9 @@ mod tests {
         next_feedback: Instant,
         /// Feedback on its way back: when it arrives, and what it says.
         returning: VecDeque<(Instant, Vec<PacketReport>)>,
+        /// Lose every other feedback on the way back.
+        lose_feedback: bool,
+        feedbacks: u64,
     }
 
     use std::collections::VecDeque;
@@ -320,6 +363,8 @@ mod tests {
                 in_flight: VecDeque::new(),
                 next_feedback: t0,
                 returning: VecDeque::new(),
+                lose_feedback: false,
+                feedbacks: 0,
             }
         }
 
@@ -354,7 +399,7 @@ mod tests {
         fn step(&mut self) {
             self.now += TICK;
             let now = self.now;
-            if (now - self.t0).as_millis() % 20 == 0 {
+            if (now - self.t0).as_millis().is_multiple_of(20) {
                 self.send(AUDIO_PACKET);
             }
             self.credit += self.video_bps() * TICK.as_secs_f64() / 8.0;
@@ -387,8 +432,11 @@ mod tests {
                             ecn: Ecn::default(),
                         })
                         .collect();
-                    self.returning
-                        .push_back((now + Duration::from_millis(10), reports));
+                    self.feedbacks += 1;
+                    if !(self.lose_feedback && self.feedbacks.is_multiple_of(2)) {
+                        self.returning
+                            .push_back((now + Duration::from_millis(10), reports));
+                    }
                 }
             }
             while self.returning.front().is_some_and(|&(at, _)| at <= now) {
@@ -453,6 +501,24 @@ mod tests {
         let end = tail.iter().map(|&(bps, _, _)| bps).sum::<f64>() / tail.len() as f64;
         eprintln!("under the cap after {under} ms, at least {least:.0} bps, drained {drained} ms later, then {end:.0} bps");
         assert!((210_000.0..=330_000.0).contains(&end), "{end}");
+    }
+
+    #[test]
+    fn feedback_lost_on_the_way_back_does_not_take_the_estimate_to_the_floor() {
+        let mut sim = Sim::new(1_200_000.0, 5_000_000.0);
+        sim.run(Duration::from_secs(5));
+        // The link drops to 300 kbps with a longer queue, and half the
+        // feedback is lost: the arrivals it reported read half the link's
+        // rate once the queue has drained.
+        sim.link_bps = 300_000.0;
+        sim.queue = Duration::from_millis(600);
+        sim.lose_feedback = true;
+        let mut least = f64::MAX;
+        for _ in 0..400 {
+            sim.step();
+            least = least.min(sim.gcc.target);
+        }
+        assert!(least >= 150_000.0, "the estimate fell to {least}");
     }
 
     #[test]

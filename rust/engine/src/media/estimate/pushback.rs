@@ -38,7 +38,7 @@ const LAG_HIGH: Duration = Duration::from_millis(150);
 const LAG_LOW: Duration = Duration::from_millis(80);
 /// The uplink queue's delay from which it is too long, and under which it
 /// counts as drained.
-const QUEUE_HIGH: Duration = Duration::from_millis(40);
+pub(super) const QUEUE_HIGH: Duration = Duration::from_millis(40);
 pub(super) const QUEUE_LOW: Duration = Duration::from_millis(25);
 /// While pushing back, the rate halves this often...
 const HALVING: Duration = Duration::from_millis(100);
@@ -120,8 +120,7 @@ impl Pushback {
     }
 
     /// Whether the rate is pushed back.
-    #[cfg(test)]
-    fn active(&self) -> bool {
+    pub(super) fn active(&self) -> bool {
         self.ratio < 1.0
     }
 
