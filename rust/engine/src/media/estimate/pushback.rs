@@ -11,7 +11,7 @@
 //! feedback reported, so it reads the same thing from two delays:
 //!
 //! - **the feedback's lag**: how long ago the newest packet the feedback has
-//!   reported on left, over its least in the last [`BASE_WINDOW`]. Packets
+//!   reported on left, over its least in the last [`LAG_WINDOW`]. Packets
 //!   sent since are in flight; the lag grows with the queue on the way
 //!   out, with a queue on the way back, and when feedback stops.
 //! - **the uplink queue**: the least one-way delay among the packets of the
@@ -46,18 +46,30 @@ const HALVING: Duration = Duration::from_millis(100);
 const DOUBLING: Duration = Duration::from_millis(250);
 /// The least share of the estimate pushback goes down to.
 const MIN_RATIO: f64 = 0.05;
-/// How long the least lag and the least one-way delay are remembered.
-const BASE_WINDOW: Duration = Duration::from_secs(10);
+/// How long the least lag is remembered (libwebrtc's window takes the
+/// least round trip of the last 32 feedbacks): a path that got slower for
+/// good stops counting as a queue within seconds.
+const LAG_WINDOW: Duration = Duration::from_secs(3);
+/// How long the least one-way delay is remembered.
+const BASE_WINDOW: Duration = Duration::from_secs(5);
 /// The longest step one update accounts for.
 const MAX_STEP: Duration = Duration::from_millis(200);
 
 /// The least value over a sliding window of time (a monotonic queue).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct WindowedMin {
+    window: Duration,
     values: VecDeque<(Instant, f64)>,
 }
 
 impl WindowedMin {
+    fn new(window: Duration) -> WindowedMin {
+        WindowedMin {
+            window,
+            values: VecDeque::new(),
+        }
+    }
+
     fn add(&mut self, at: Instant, value: f64) {
         while self.values.back().is_some_and(|&(_, v)| v >= value) {
             self.values.pop_back();
@@ -66,7 +78,7 @@ impl WindowedMin {
         while self
             .values
             .front()
-            .is_some_and(|&(t, _)| at.saturating_duration_since(t) > BASE_WINDOW)
+            .is_some_and(|&(t, _)| at.saturating_duration_since(t) > self.window)
         {
             self.values.pop_front();
         }
@@ -102,8 +114,8 @@ impl Default for Pushback {
         Pushback {
             newest_departure: None,
             origin: None,
-            base_lag: WindowedMin::default(),
-            base_delay: WindowedMin::default(),
+            base_lag: WindowedMin::new(LAG_WINDOW),
+            base_delay: WindowedMin::new(BASE_WINDOW),
             queue: Duration::ZERO,
             feedback_least: None,
             ratio: 1.0,
@@ -337,10 +349,10 @@ mod tests {
         let mut link = Link::new();
         link.run(0, 5_000, |_| 0, |_| 0);
         // The path's delay grows for good by 200 ms each way: pushback at
-        // first, then, once the old ones have left the window, the new
-        // delays are the least ones and the rate doubles back up.
-        link.run(5_000, 17_000, |_| 200, |_| 200);
-        let r = link.run(17_000, 19_000, |_| 200, |_| 200);
+        // first, then, once the old lags have left their window, the new
+        // ones are the least and the rate doubles back up.
+        link.run(5_000, 9_500, |_| 200, |_| 200);
+        let r = link.run(9_500, 12_000, |_| 200, |_| 200);
         assert!(r.iter().all(|&r| r == 1.0), "{:?}", &r[..10]);
     }
 }
