@@ -36,9 +36,10 @@ const LAG_HIGH: Duration = Duration::from_millis(150);
 /// The lag, above its least, under which the queue counts as drained (the
 /// SFU reports every 50 ms, so the lag moves by that much on its own).
 const LAG_LOW: Duration = Duration::from_millis(80);
-/// The uplink queue's delay from which it is too long, and under which it
-/// counts as drained.
-pub(super) const QUEUE_HIGH: Duration = Duration::from_millis(40);
+/// The uplink queue's delay from which it is too long (a busy receiver
+/// stamps arrivals tens of ms late now and then), and under which it counts
+/// as drained.
+pub(super) const QUEUE_HIGH: Duration = Duration::from_millis(80);
 pub(super) const QUEUE_LOW: Duration = Duration::from_millis(25);
 /// While pushing back, the rate halves this often...
 const HALVING: Duration = Duration::from_millis(100);
