@@ -5,12 +5,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hotline_engine::media::devices::Camera;
+use hotline_engine::media::stats::CallStats;
 use hotline_engine::media::synthetic::{
     FrameCollector, PcmCollector, SyntheticCamera, ToneMicrophone,
 };
 use hotline_engine::{CallParams, Event, MediaType};
 use hotline_media::synthetic::tone_window_correlations;
 use hotline_media::{Orientation, VideoEncoderParams, VideoResolution};
+use hotline_netsim::{Impairment, UdpImpairmentProxy};
 
 use super::{Phone, TestServer};
 
@@ -105,11 +107,47 @@ pub fn assert_tone(samples: &[i16], hz: f64, who: &str) {
     );
 }
 
+/// A server whose SFU announces a netsim proxy in front of it, so all media
+/// crosses the proxy (unimpaired until the test says otherwise). Its random
+/// choices follow `seed`, if given.
+pub async fn proxied_server(seed: Option<u64>) -> (TestServer, UdpImpairmentProxy) {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let sfu_addr = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let proxy = match seed {
+        Some(seed) => {
+            UdpImpairmentProxy::start_with_seed(sfu_addr, Impairment::default(), seed).await
+        }
+        None => UdpImpairmentProxy::start(sfu_addr, Impairment::default()).await,
+    }
+    .unwrap();
+    let server = TestServer::start_with(|c| {
+        c.media_listen = sfu_addr;
+        c.media_public_addr = Some(proxy.local_addr());
+        // All media crosses the proxy: no ICE-TCP path around it.
+        c.media_tcp = false;
+    })
+    .await;
+    (server, proxy)
+}
+
+/// The statistics of `phone`'s call (which must have media).
+pub async fn call_stats(phone: &MediaPhone) -> CallStats {
+    phone
+        .phone
+        .engine
+        .call_stats()
+        .await
+        .expect("a call with media")
+}
+
 /// A 1v1 video call whose media goes through a netsim proxy (the SFU
 /// announces the proxy's address), with video flowing both ways.
 pub struct ProxiedCall {
     pub server: TestServer,
-    pub proxy: hotline_netsim::UdpImpairmentProxy,
+    pub proxy: UdpImpairmentProxy,
     pub alice: MediaPhone,
     pub bob: MediaPhone,
     pub alice_sees: Arc<FrameCollector>,
@@ -132,26 +170,7 @@ impl ProxiedCall {
 
     /// The proxy's random choices follow `seed`, if given.
     pub async fn start_seeded(params: VideoEncoderParams, seed: Option<u64>) -> ProxiedCall {
-        use hotline_netsim::{Impairment, UdpImpairmentProxy};
-        let _ = env_logger::builder().is_test(true).try_init();
-        let sfu_addr = std::net::UdpSocket::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap();
-        let proxy = match seed {
-            Some(seed) => {
-                UdpImpairmentProxy::start_with_seed(sfu_addr, Impairment::default(), seed).await
-            }
-            None => UdpImpairmentProxy::start(sfu_addr, Impairment::default()).await,
-        }
-        .unwrap();
-        let server = TestServer::start_with(|c| {
-            c.media_listen = sfu_addr;
-            c.media_public_addr = Some(proxy.local_addr());
-            // All media crosses the proxy: no ICE-TCP path around it.
-            c.media_tcp = false;
-        })
-        .await;
+        let (server, proxy) = proxied_server(seed).await;
         let alice = MediaPhone::login_with(&server.url(), "alice", 440.0, params).await;
         let bob = MediaPhone::login_with(&server.url(), "bob", 660.0, params).await;
         let (alice_sees, alice_hears) = alice.watch("bob");

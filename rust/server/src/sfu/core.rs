@@ -39,7 +39,7 @@ use str0m::net::{DatagramSend, Protocol, Receive, TcpType};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
 
-use super::layers::{self, LayerRate, RouteLayers, MAX_LAYERS};
+use super::layers::{self, LayerRate, Prober, RouteLayers, MAX_LAYERS};
 use super::Cmd;
 use crate::hub::Outbox;
 use crate::metrics::Metrics;
@@ -66,6 +66,10 @@ const SUBSCRIBER_START_ESTIMATE: Bitrate = Bitrate::kbps(1_500);
 /// Layer choices are revisited at least this often (a publisher's layer may
 /// pause or resume without any estimate changing).
 const ALLOCATE_EVERY: Duration = Duration::from_millis(500);
+/// A layer forwarded stays this long while the estimate falls mildly short
+/// of it (a busy receiver's late arrival stamps read as a short queue; the
+/// estimate comes back within a second or two).
+const DOWN_HOLD: Duration = Duration::from_secs(2);
 /// A route waiting for its new layer's keyframe asks again this often.
 const LAYER_KEYFRAME_RETRY: Duration = Duration::from_millis(500);
 
@@ -121,12 +125,15 @@ struct Route {
     /// from; a new one (the engine re-published, or the layer switched)
     /// restarts the sequence mapping.
     epoch: (PeerId, usize),
-    /// Video: the publisher's layer forwarded now (0 = the largest).
+    /// Video: the publisher's layer forwarded now (0 = the largest; beyond
+    /// the publisher's smallest until its first packet).
     layer: usize,
     /// Video: the layer to switch to on its next keyframe.
     target: usize,
     /// When the target layer's keyframe was last asked for.
     target_asked: Option<Instant>,
+    /// Since when the estimate has wanted a smaller layer than forwarded.
+    short_since: Option<Instant>,
     seq_offset: i64,
     last_out: Option<u64>,
     /// Publisher payload type → subscriber payload type, learned on first use.
@@ -153,8 +160,39 @@ struct Subscriber {
     estimate_bps: Option<f64>,
     /// The `desired` rate last given to the estimator.
     desired_bps: f64,
+    /// When to make the estimator probe for held-back layers.
+    prober: Prober,
     /// `media_view` choices, by publisher.
     views: HashMap<String, VideoStreamType>,
+    /// The estimate when the first small stream was chosen: sending little
+    /// lets the estimate sink to what is sent (str0m caps it at 1.5 times
+    /// that), so when the big streams come back it restarts from here.
+    estimate_before_small: Option<f64>,
+}
+
+impl Subscriber {
+    /// Note a `media_view` choice; the estimate to restart from, when the
+    /// last small stream goes back to big and the estimate sank meanwhile.
+    fn remember_estimate(&mut self, chosen: VideoStreamType) -> Option<f64> {
+        let any_small = self.views.values().any(|v| *v == VideoStreamType::Small);
+        match chosen {
+            VideoStreamType::Small => {
+                if self.estimate_before_small.is_none() {
+                    self.estimate_before_small = self.estimate_bps;
+                }
+                None
+            }
+            VideoStreamType::Big if !any_small => {
+                let before = self.estimate_before_small.take()?;
+                let sank = self.estimate_bps.is_some_and(|now| now < before);
+                sank.then(|| {
+                    self.estimate_bps = Some(before);
+                    before
+                })
+            }
+            VideoStreamType::Big => None,
+        }
+    }
 }
 
 struct Member {
@@ -166,6 +204,8 @@ struct Member {
     layers: Vec<Mid>,
     /// What each layer is measured to send.
     layer_rates: Vec<LayerRate>,
+    /// Whether (and what) its audio sends.
+    audio_rate: LayerRate,
     sub: Subscriber,
 }
 
@@ -493,6 +533,12 @@ impl Core {
                     "sfu: {user_id} in {call_id} wants {source_user}'s {stream_type:?} stream"
                 );
                 m.sub.views.insert(source_user, stream_type);
+                let restart = m.sub.remember_estimate(stream_type);
+                if let (Some(bps), Some(sub)) =
+                    (restart, m.sub.peer.and_then(|id| self.peers.get_mut(&id)))
+                {
+                    sub.rtc.bwe().reset(Bitrate::bps(bps as u64));
+                }
                 self.allocate(&call_id, &user_id, now);
             }
             Cmd::EndCall { call_id } => {
@@ -589,6 +635,7 @@ impl Core {
             publisher: Some(id),
             tracks,
             layer_rates: vec![LayerRate::new(); layers.len()],
+            audio_rate: LayerRate::new(),
             layers,
             sub: Subscriber {
                 revision,
@@ -841,9 +888,11 @@ impl Core {
                 kind,
                 negotiated: false,
                 epoch: (0, 0),
-                layer: 0,
-                target: 0,
+                // Video starts small and moves up as the estimate allows.
+                layer: MAX_LAYERS - 1,
+                target: MAX_LAYERS - 1,
                 target_asked: None,
+                short_since: None,
                 seq_offset: 0,
                 last_out: None,
                 pts: vec![],
@@ -1074,18 +1123,23 @@ impl Core {
             return;
         };
         // Video layers go to subscribers under the largest layer's m-line.
+        // `simulcast`: the publisher's smallest layer, if it has several.
         let (route_mid, layer, simulcast) = match room.members.get_mut(source_user) {
             Some(src) => match src.layers.iter().position(|m| *m == source_mid) {
                 Some(i) => {
                     src.layer_rates[i].add(now, p.payload.len());
-                    (src.layers[0], i, src.layers.len() > 1)
+                    let last = src.layers.len() - 1;
+                    (src.layers[0], i, (last > 0).then_some(last))
                 }
-                None => (source_mid, 0, false),
+                None => {
+                    src.audio_rate.add(now, p.payload.len());
+                    (source_mid, 0, None)
+                }
             },
             None => return,
         };
         // Only a layer switch needs to know.
-        let starts_keyframe = simulcast && layers::starts_keyframe(&p.payload);
+        let starts_keyframe = simulcast.is_some() && layers::starts_keyframe(&p.payload);
         let ext = ExtensionValues {
             audio_level: p.header.ext_vals.audio_level,
             voice_activity: p.header.ext_vals.voice_activity,
@@ -1102,12 +1156,17 @@ impl Core {
             }) else {
                 continue;
             };
-            if layer != route.layer {
-                if layer != route.target || !starts_keyframe {
-                    continue;
+            if let Some(last) = simulcast {
+                // A new route starts on the smallest layer this publisher has.
+                route.layer = route.layer.min(last);
+                route.target = route.target.min(last);
+                if layer != route.layer {
+                    if layer != route.target || !starts_keyframe {
+                        continue;
+                    }
+                    route.layer = layer;
+                    self.metrics.sfu_layer_switches_total.fetch_add(1, Relaxed);
                 }
-                route.layer = layer;
-                self.metrics.sfu_layer_switches_total.fetch_add(1, Relaxed);
             }
             let Some(sub) = self.peers.get_mut(&sub_id) else {
                 continue;
@@ -1223,7 +1282,7 @@ impl Core {
         let source_mid = match route.kind {
             MediaKind::Video => source
                 .layers
-                .get(route.layer)
+                .get(route.layer.min(source.layers.len().saturating_sub(1)))
                 .copied()
                 .unwrap_or(route.source_mid),
             MediaKind::Audio => route.source_mid,
@@ -1258,11 +1317,17 @@ impl Core {
         let Some(m) = room.members.get(user) else {
             return;
         };
+        // Audio that is flowing (a closed microphone sends nothing).
         let audio = m
             .sub
             .routes
             .iter()
             .filter(|r| r.kind == MediaKind::Audio)
+            .filter(|r| {
+                room.members
+                    .get(&r.source_user)
+                    .is_some_and(|src| src.audio_rate.bps(now) > 0.0)
+            })
             .count();
         // (route index, its publisher, the layer m-lines, the choice to make)
         let mut videos = vec![];
@@ -1282,6 +1347,7 @@ impl Core {
         }
         let choices: Vec<RouteLayers> = videos.iter().map(|v| v.3.clone()).collect();
         let chosen = layers::allocate(m.sub.estimate_bps, audio, &choices);
+        let chosen_layers = chosen.clone();
         let wanted = layers::wanted_bps(audio, &choices);
         let sub_id = m.sub.peer;
         let mut asks = vec![];
@@ -1290,15 +1356,31 @@ impl Core {
             .get_mut(call_id)
             .and_then(|r| r.members.get_mut(user))
             .expect("looked up above");
+        let estimate = m.sub.estimate_bps;
         for ((i, publisher, mids, choice), target) in videos.into_iter().zip(chosen) {
             let route = &mut m.sub.routes[i];
+            // A mild shortfall must last before the video steps down; a
+            // deep one steps down at once.
+            let current_rate = choice.rates_bps.get(route.layer).copied().unwrap_or(0.0);
+            let target = if target > route.layer && choice.want == VideoStreamType::Big {
+                let since = *route.short_since.get_or_insert(now);
+                let mild = layers::mild_shortfall(estimate, audio, current_rate);
+                if mild && now.saturating_duration_since(since) < DOWN_HOLD {
+                    route.layer
+                } else {
+                    target
+                }
+            } else {
+                route.short_since = None;
+                target
+            };
             if route.target != target {
                 log::debug!(
                     "sfu: {user} in {call_id}: {}'s video to layer {target} (was {}, forwarding {}; estimate {:?} bps, layers {:?} bps)",
                     route.source_user,
                     route.target,
                     route.layer,
-                    m.sub.estimate_bps.map(|e| e.round()),
+                    estimate.map(|e| e.round()),
                     choice.rates_bps.iter().map(|r| r.round()).collect::<Vec<_>>()
                 );
                 route.target = target;
@@ -1316,11 +1398,21 @@ impl Core {
             }
         }
         // Probe for what the routes would take; only a rise starts a probe.
-        let desired_changed = (wanted - m.sub.desired_bps).abs() > 0.05 * m.sub.desired_bps;
+        let probe = layers::worth_probing(m.sub.estimate_bps, audio, &choices, &chosen_layers);
+        let desired = match m.sub.estimate_bps {
+            Some(estimate) => m.sub.prober.desired(now, wanted, estimate, probe),
+            None => wanted,
+        };
+        let desired_changed = (desired - m.sub.desired_bps).abs() > 0.01 * m.sub.desired_bps;
         if desired_changed && !choices.is_empty() {
-            m.sub.desired_bps = wanted;
+            log::trace!(
+                "sfu: {user} in {call_id}: desired {:.0} bps (estimate {:?} bps)",
+                desired,
+                m.sub.estimate_bps.map(|e| e.round())
+            );
+            m.sub.desired_bps = desired;
             if let Some(sub) = sub_id.and_then(|id| self.peers.get_mut(&id)) {
-                let desired = Bitrate::bps(wanted as u64);
+                let desired = Bitrate::bps(desired as u64);
                 sub.rtc.bwe().set_bitrate(Bitrate::ZERO, desired);
             }
         }
@@ -1351,5 +1443,45 @@ impl Core {
         for (call, user) in subscribers {
             self.allocate(&call, &user, now);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_estimate_from_before_the_small_streams_comes_back_with_the_last_big_one() {
+        let mut sub = Subscriber {
+            estimate_bps: Some(2_000_000.0),
+            ..Default::default()
+        };
+        for user in ["alice", "bob"] {
+            sub.views.insert(user.into(), VideoStreamType::Small);
+            assert_eq!(sub.remember_estimate(VideoStreamType::Small), None);
+        }
+        // Sending little, the estimate sank.
+        sub.estimate_bps = Some(400_000.0);
+        sub.views.insert("alice".into(), VideoStreamType::Big);
+        assert_eq!(
+            sub.remember_estimate(VideoStreamType::Big),
+            None,
+            "bob is still small"
+        );
+        sub.views.insert("bob".into(), VideoStreamType::Big);
+        assert_eq!(
+            sub.remember_estimate(VideoStreamType::Big),
+            Some(2_000_000.0)
+        );
+        assert_eq!(sub.estimate_bps, Some(2_000_000.0));
+        // Once: a later big choice restarts nothing.
+        assert_eq!(sub.remember_estimate(VideoStreamType::Big), None);
+        // An estimate that did not sink is kept.
+        sub.views.insert("alice".into(), VideoStreamType::Small);
+        sub.remember_estimate(VideoStreamType::Small);
+        sub.estimate_bps = Some(3_000_000.0);
+        sub.views.insert("alice".into(), VideoStreamType::Big);
+        assert_eq!(sub.remember_estimate(VideoStreamType::Big), None);
+        assert_eq!(sub.estimate_bps, Some(3_000_000.0));
     }
 }

@@ -19,8 +19,10 @@ pub const MAX_LAYERS: usize = 3;
 /// Share of a subscriber's estimate spent on forwarded media; the rest
 /// covers headers, retransmissions and the estimate's wobble.
 const MEDIA_SHARE: f64 = 0.85;
-/// What each forwarded audio track is reserved (Opus and its headers).
-pub const AUDIO_BPS: f64 = 48_000.0;
+/// What each forwarded audio track that is flowing is reserved: Opus at
+/// 32 kbps in 20 ms packets with its RTP, SRTP, UDP and IPv4 headers (about
+/// 140 bytes a packet, 50 a second).
+pub const AUDIO_BPS: f64 = 56_000.0;
 /// A higher layer than the one forwarded must fit with this much to spare:
 /// switching up costs a keyframe, and a switch back down another.
 const UP_MARGIN: f64 = 1.2;
@@ -29,6 +31,8 @@ const UP_MARGIN: f64 = 1.2;
 const KEEP_SHARE: f64 = 0.85;
 /// A layer's rate is measured over windows this long.
 const RATE_WINDOW: Duration = Duration::from_secs(1);
+/// The shortest time a new layer's first bytes are spread over.
+const FIRST_WINDOW: Duration = Duration::from_millis(250);
 /// A layer that sent nothing for this long is paused (its publisher's
 /// uplink cannot carry it) and is not chosen.
 const PAUSED_AFTER: Duration = Duration::from_secs(2);
@@ -98,13 +102,15 @@ impl LayerRate {
     }
 
     /// Bits per second at `now`; 0 for a paused layer. A layer that has
-    /// not completed a window yet counts as what it sent so far would
-    /// cost over a whole one (it just started: a keyframe's worth).
+    /// not completed a window yet counts what it sent so far over the time
+    /// it has been sending (at least [`FIRST_WINDOW`]): it just started,
+    /// with a keyframe, so this errs high, which keeps a new subscriber
+    /// off a layer it cannot take.
     pub fn bps(&self, now: Instant) -> f64 {
         match (self.last_packet, self.window_start) {
             (Some(last), _) if now.saturating_duration_since(last) >= PAUSED_AFTER => 0.0,
             (Some(_), Some(start)) if self.bps == 0.0 => {
-                let elapsed = now.saturating_duration_since(start).max(RATE_WINDOW);
+                let elapsed = now.saturating_duration_since(start).max(FIRST_WINDOW);
                 self.window_bytes as f64 * 8.0 / elapsed.as_secs_f64()
             }
             (Some(_), _) => self.bps,
@@ -182,6 +188,14 @@ pub fn allocate(
     chosen
 }
 
+/// Whether the budget an estimate leaves carries at least half of the
+/// layer forwarded now (at `current_bps`): a mild shortfall, which may be
+/// the estimate wobbling. Below half, the link is plainly too slow.
+pub fn mild_shortfall(estimate_bps: Option<f64>, audio_routes: usize, current_bps: f64) -> bool {
+    estimate_bps
+        .is_some_and(|e| e * MEDIA_SHARE - audio_routes as f64 * AUDIO_BPS >= 0.5 * current_bps)
+}
+
 /// The smallest layer that is sending.
 fn smallest_live(rates_bps: &[f64]) -> Option<usize> {
     rates_bps.iter().rposition(|&r| r > 0.0)
@@ -202,6 +216,91 @@ pub fn wanted_bps(audio_routes: usize, routes: &[RouteLayers]) -> f64 {
         })
         .sum();
     (video + audio_routes as f64 * AUDIO_BPS) / MEDIA_SHARE
+}
+
+/// str0m's probes go no higher than this multiple of the estimate.
+const PROBE_REACH: f64 = 2.0;
+
+/// Whether probing could lift some big-stream route to a larger live layer:
+/// one gets less than its publisher's largest live layer, and the next
+/// layer up would fit (with [`UP_MARGIN`]) in an estimate a probe can
+/// reach. A link far below the next layer (a subscriber behind a slow
+/// cap) is not probed: a probe would only fill its queue.
+pub fn worth_probing(
+    estimate_bps: Option<f64>,
+    audio_routes: usize,
+    routes: &[RouteLayers],
+    chosen: &[usize],
+) -> bool {
+    let Some(estimate) = estimate_bps else {
+        return false;
+    };
+    let rate = |r: &RouteLayers, layer: usize| r.rates_bps.get(layer).copied().unwrap_or(0.0);
+    let used: f64 = routes.iter().zip(chosen).map(|(r, &c)| rate(r, c)).sum();
+    let reach = estimate * PROBE_REACH * MEDIA_SHARE - audio_routes as f64 * AUDIO_BPS - used;
+    routes.iter().zip(chosen).any(|(r, &c)| {
+        let next = (0..c).rev().find(|&l| rate(r, l) > 0.0);
+        r.want == VideoStreamType::Big
+            && next.is_some_and(|n| rate(r, n) * UP_MARGIN - rate(r, c) <= reach)
+    })
+}
+
+/// First wait before probing again for a held-back route, and the longest
+/// (the wait doubles after each probe that did not lift it).
+const PROBE_FIRST: Duration = Duration::from_secs(2);
+const PROBE_MAX: Duration = Duration::from_secs(16);
+
+/// What `desired` rate to give the subscriber's estimator, and so when it
+/// probes. str0m probes when `desired` rises above its estimate: left at
+/// what the subscriber would take, every wobble of the layers' measured
+/// rates would start a probe, and on a slow link each probe fills the
+/// queue. So `desired` stays at the estimate (str0m's own periodic probes
+/// still run while it sends well below it), and rises to what the routes
+/// want only when a probe is due: while a route is held back from a layer
+/// a probe could reach, after 2 s, then 4, 8 and at most every 16 s.
+#[derive(Debug)]
+pub struct Prober {
+    next: Option<Instant>,
+    backoff: Duration,
+}
+
+impl Default for Prober {
+    fn default() -> Self {
+        Prober {
+            next: None,
+            backoff: PROBE_FIRST,
+        }
+    }
+}
+
+impl Prober {
+    /// The desired rate now, given what the routes want, the estimate and
+    /// whether probing could lift a route ([`worth_probing`]).
+    pub fn desired(
+        &mut self,
+        now: Instant,
+        wanted: f64,
+        estimate: f64,
+        worth_probing: bool,
+    ) -> f64 {
+        let quiet = wanted.min(estimate);
+        if !worth_probing {
+            *self = Prober::default();
+            return quiet;
+        }
+        match self.next {
+            Some(at) if now >= at => {
+                self.backoff = (self.backoff * 2).min(PROBE_MAX);
+                self.next = Some(now + self.backoff);
+                wanted
+            }
+            Some(_) => quiet,
+            None => {
+                self.next = Some(now + self.backoff);
+                quiet
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -256,7 +355,8 @@ mod tests {
         let t0 = Instant::now();
         let mut rate = LayerRate::new();
         rate.add(t0, 5000); // a keyframe
-        assert!((rate.bps(t0 + Duration::from_millis(200)) - 40_000.0).abs() < 1.0);
+        assert!((rate.bps(t0 + Duration::from_millis(100)) - 160_000.0).abs() < 1.0);
+        assert!((rate.bps(t0 + Duration::from_millis(500)) - 80_000.0).abs() < 1.0);
     }
 
     #[test]
@@ -331,6 +431,52 @@ mod tests {
         // Enough for one large and one small layer, not two large.
         let estimate = (1_320_000.0 + 2.0 * AUDIO_BPS) / MEDIA_SHARE + 1000.0;
         assert_eq!(allocate(Some(estimate), 2, &routes), vec![0, 2]);
+    }
+
+    #[test]
+    fn desired_stays_at_the_estimate_and_rises_for_a_probe_with_a_growing_wait() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut p = Prober::default();
+        let (w, e) = (1_000_000.0, 600_000.0);
+        assert_eq!(p.desired(at(0), w, e, true), e);
+        assert_eq!(p.desired(at(1_900), w, e, true), e);
+        // After 2 s: a rise (str0m probes), then quiet again for 4 s.
+        assert_eq!(p.desired(at(2_000), w, e, true), w);
+        assert_eq!(p.desired(at(2_500), w, e, true), e);
+        assert_eq!(p.desired(at(5_900), w, e, true), e);
+        assert_eq!(p.desired(at(6_000), w, e, true), w);
+        // Nothing to lift: quiet, and the wait starts over.
+        assert_eq!(p.desired(at(6_500), w, e, false), e);
+        assert_eq!(p.desired(at(7_000), w, e, true), e);
+        assert_eq!(p.desired(at(9_000), w, e, true), w);
+        // Wanting less than the estimate: that is all there is to want.
+        assert_eq!(p.desired(at(9_500), 400_000.0, e, false), 400_000.0);
+    }
+
+    #[test]
+    fn probing_is_worth_it_for_a_big_stream_whose_next_layer_a_probe_can_reach() {
+        let layers = [1200.0, 400.0, 120.0];
+        let est = Some(1_300_000.0);
+        assert!(worth_probing(est, 1, &[route(&layers, 0, BIG)], &[1]));
+        // At the top already, a small stream, or the next layer paused.
+        assert!(!worth_probing(est, 1, &[route(&layers, 0, BIG)], &[0]));
+        assert!(!worth_probing(est, 1, &[route(&layers, 0, SMALL)], &[2]));
+        let paused = [0.0, 400.0, 120.0];
+        assert!(!worth_probing(est, 1, &[route(&paused, 0, BIG)], &[1]));
+        // Behind 300 kbps on the small layer: 360p is out of a probe's reach.
+        let capped = Some(300_000.0);
+        assert!(!worth_probing(capped, 3, &[route(&layers, 2, BIG)], &[2]));
+        assert!(!worth_probing(None, 1, &[route(&layers, 0, BIG)], &[1]));
+    }
+
+    #[test]
+    fn a_shortfall_is_mild_while_the_budget_carries_half_the_layer() {
+        let top = 1_200_000.0;
+        let half = (0.5 * top + AUDIO_BPS) / MEDIA_SHARE;
+        assert!(mild_shortfall(Some(half + 1000.0), 1, top));
+        assert!(!mild_shortfall(Some(half - 1000.0), 1, top));
+        assert!(!mild_shortfall(None, 1, top));
     }
 
     #[test]
