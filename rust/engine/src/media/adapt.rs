@@ -29,12 +29,6 @@ const LADDER_SHORT_SIDES: [u32; 4] = [720, 540, 360, 180];
 /// costs a keyframe.
 const UP_MARGIN: f64 = 1.25;
 const UP_HOLD: Duration = Duration::from_secs(2);
-/// After a step up the picture stays for this long whatever the budget
-/// (the bitrate still follows it): the new size starts with a keyframe,
-/// several frames' worth, whose queue at a bottleneck near the estimate
-/// makes the estimator push back for a moment. Stepping down for that would
-/// cost another keyframe, and stepping up again two seconds later a third.
-const DOWN_GRACE: Duration = Duration::from_millis(1500);
 
 /// One step of the ladder: a picture size (as a share of the preset's) and
 /// a frame rate, with the least bitrate worth sending it at.
@@ -65,8 +59,6 @@ pub(crate) struct Adaptation {
     current: usize,
     /// Since when the budget has cleared the next rung up.
     up_since: Option<Instant>,
-    /// When the picture last grew.
-    stepped_up_at: Option<Instant>,
 }
 
 impl Adaptation {
@@ -76,7 +68,6 @@ impl Adaptation {
             preset,
             current: 0,
             up_since: None,
-            stepped_up_at: None,
         }
     }
 
@@ -92,15 +83,8 @@ impl Adaptation {
             return self.target(f64::from(self.preset.bitrate_kbps));
         };
         let budget = video_budget_kbps(estimate);
-        // Down at once, as far as needed: a congested link is hurting now
-        // (but not within the grace after a step up).
-        let in_grace = self
-            .stepped_up_at
-            .is_some_and(|t| now.saturating_duration_since(t) < DOWN_GRACE);
-        while !in_grace
-            && self.current + 1 < self.rungs.len()
-            && budget < self.rungs[self.current].floor_kbps
-        {
+        // Down at once, as far as needed: a congested link is hurting now.
+        while self.current + 1 < self.rungs.len() && budget < self.rungs[self.current].floor_kbps {
             self.current += 1;
             self.up_since = None;
         }
@@ -116,7 +100,6 @@ impl Adaptation {
                 if now.duration_since(since) >= UP_HOLD {
                     self.current -= 1;
                     self.up_since = None;
-                    self.stepped_up_at = Some(now);
                 }
             }
         }
@@ -294,35 +277,6 @@ mod tests {
         assert_eq!(
             b.update(t0 + Duration::from_millis(3600), Some(5e6)).rung,
             was
-        );
-    }
-
-    #[test]
-    fn a_dip_just_after_a_step_up_keeps_the_picture_but_not_the_bitrate() {
-        let t0 = Instant::now();
-        let mut a = Adaptation::new(p720(15));
-        assert_eq!(a.update(t0, Some(150_000.0)).rung, 3, "180p");
-        let mut at = t0;
-        let mut rung = 3;
-        while rung == 3 {
-            at += Duration::from_millis(100);
-            rung = a.update(at, Some(320_000.0)).rung;
-        }
-        assert_eq!(rung, 2, "360p");
-        // The new size's keyframe queues; the estimator pushes back.
-        let t = a.update(at + Duration::from_millis(500), Some(60_000.0));
-        assert_eq!(t.rung, 2, "the picture stays");
-        assert_eq!(t.bitrate_kbps, 30, "the bitrate follows the budget");
-        // A dip that lasts beyond the grace steps down.
-        let t = a.update(at + Duration::from_millis(1600), Some(60_000.0));
-        assert_eq!(t.rung, 3);
-        // Once down, the next dip steps down at once again.
-        let mut b = Adaptation::new(p720(15));
-        assert_eq!(b.update(t0, Some(300_000.0)).rung, 2);
-        assert_eq!(
-            b.update(t0 + Duration::from_millis(100), Some(60_000.0))
-                .rung,
-            3
         );
     }
 

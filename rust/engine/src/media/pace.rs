@@ -3,12 +3,8 @@
 //! delay-based estimator reads that queue as congestion. Packets leave at
 //! [`PACING_FACTOR`] times the estimate (libwebrtc's factor), with up to
 //! [`BURST`] of them at a time, and no frame takes longer than
-//! [`MAX_FRAME_TIME`]. A frame worth more than [`LARGE_FRAME`] of the
-//! estimate (a keyframe at a new picture size) leaves at the estimate
-//! itself: through a bottleneck near the estimate it takes as long to
-//! arrive either way, and sent faster it only builds a queue, which the
-//! estimator reads as congestion and pushes back on. Audio is not paced: it
-//! is small and must never wait behind video.
+//! [`MAX_FRAME_TIME`]. Audio is not paced: it is small and must
+//! never wait behind video.
 
 use std::time::{Duration, Instant};
 
@@ -20,22 +16,10 @@ const PACING_FACTOR: f64 = 2.5;
 /// seconds; what the link cannot take, its queue absorbs or drops.
 const MAX_FRAME_TIME: Duration = Duration::from_millis(500);
 
-/// A frame larger than this much of the estimate is paced at the estimate.
-const LARGE_FRAME: Duration = Duration::from_millis(200);
-/// ...but never slower than this (bits/s): while the estimator pushes back,
-/// what it publishes is far under the link's rate.
-const LARGE_FRAME_MIN_BPS: f64 = 250_000.0;
-
 /// The rate to pace a frame of `bytes` at, given the estimate (bits/s).
 pub(crate) fn frame_pacing_rate(estimate_bps: f64, bytes: usize) -> f64 {
-    let bits = bytes as f64 * 8.0;
-    let usual = estimate_bps * PACING_FACTOR;
-    let rate = if bits > estimate_bps * LARGE_FRAME.as_secs_f64() {
-        estimate_bps.max(LARGE_FRAME_MIN_BPS.min(usual))
-    } else {
-        usual
-    };
-    rate.max(bits / MAX_FRAME_TIME.as_secs_f64())
+    let within_limit = bytes as f64 * 8.0 / MAX_FRAME_TIME.as_secs_f64();
+    (estimate_bps * PACING_FACTOR).max(within_limit)
 }
 /// How far ahead of its slot a packet may still go at once.
 const BURST: Duration = Duration::from_millis(5);
@@ -77,20 +61,9 @@ mod tests {
 
     #[test]
     fn no_frame_takes_longer_than_half_a_second() {
-        assert_eq!(frame_pacing_rate(400_000.0, 8_000), 1_000_000.0);
+        assert_eq!(frame_pacing_rate(400_000.0, 10_000), 1_000_000.0);
         // A 100 kB keyframe at a 100 kbps estimate: 1.6 Mbps, not 8 s.
         assert_eq!(frame_pacing_rate(100_000.0, 100_000), 1_600_000.0);
-    }
-
-    #[test]
-    fn a_frame_worth_more_than_200_ms_leaves_at_the_estimate() {
-        // 360 kbps: a 5 kB frame (110 ms worth) at 2.5 times the estimate,
-        // a 12 kB keyframe (270 ms worth) at the estimate.
-        assert_eq!(frame_pacing_rate(360_000.0, 5_000), 900_000.0);
-        assert_eq!(frame_pacing_rate(360_000.0, 12_000), 360_000.0);
-        // Under 250 kbps (pushed back), not slower than that or than usual.
-        assert_eq!(frame_pacing_rate(150_000.0, 5_000), 250_000.0);
-        assert_eq!(frame_pacing_rate(60_000.0, 4_000), 150_000.0);
     }
 
     #[test]
