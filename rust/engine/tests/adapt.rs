@@ -24,15 +24,6 @@ fn p720() -> VideoEncoderParams {
     VideoEncoderParams::preset(VideoResolution::R1280x720, Orientation::Landscape)
 }
 
-async fn stats(phone: &MediaPhone) -> CallStats {
-    phone
-        .phone
-        .engine
-        .call_stats()
-        .await
-        .expect("a call with media")
-}
-
 /// Poll `phone`'s statistics every half second until `cond` holds; the
 /// time it took, or a panic with the last statistics after `limit`.
 async fn stats_until(
@@ -43,10 +34,10 @@ async fn stats_until(
 ) -> Duration {
     let start = Instant::now();
     // Rates are over the time since the previous query.
-    stats(phone).await;
+    call_stats(phone).await;
     loop {
         tokio::time::sleep(Duration::from_millis(500)).await;
-        let s = stats(phone).await;
+        let s = call_stats(phone).await;
         if cond(&s) {
             return start.elapsed();
         }
@@ -187,14 +178,14 @@ async fn a_720p_call_through_a_300_kbps_cap_adapts_and_recovers() {
     let settled = Instant::now();
     let heard = call.bob_hears.samples().len();
     let drops = proxy.stats().queue_full;
-    stats(alice).await;
+    call_stats(alice).await;
     tokio::time::sleep(Duration::from_secs(10)).await;
-    let capped = stats(alice).await; // rates over the ten seconds
+    let capped = call_stats(alice).await; // rates over the ten seconds
     let gap = arrivals.longest_gap(settled, Instant::now());
     assert!(
         gap < Duration::from_secs(1),
         "a {gap:?} freeze under the cap; alice sent {capped:#?}, bob received {:#?}",
-        stats(bob).await
+        call_stats(bob).await
     );
     assert!(
         capped.send_bitrate_kbps < 300.0 && capped.send_height < 720,
@@ -205,7 +196,7 @@ async fn a_720p_call_through_a_300_kbps_cap_adapts_and_recovers() {
         clear >= 0.8,
         "under the cap only {clear:.2} of the audio was clear"
     );
-    let view = stats(bob).await;
+    let view = call_stats(bob).await;
     let from_alice = view.users.iter().find(|u| u.user_id == "alice").unwrap();
     assert!(from_alice.video_height < 720, "{from_alice:#?}");
     eprintln!(
@@ -266,12 +257,12 @@ async fn five_percent_loss_and_100_ms_rtt_keep_a_usable_rate() {
     let mut lowest = f64::MAX;
     let frames = call.bob_sees.collected().frames;
     let heard = call.bob_hears.samples().len();
-    stats(alice).await;
+    call_stats(alice).await;
     let mut s = CallStats::default();
     let mut loss_seen: f64 = 0.0;
     for _ in 0..10 {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        s = stats(alice).await;
+        s = call_stats(alice).await;
         lowest = lowest.min(s.estimated_bandwidth_kbps);
         loss_seen = loss_seen.max(s.send_loss_percent);
     }
