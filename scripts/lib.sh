@@ -2,6 +2,16 @@
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
+# A full run (Rust targets, the Swift root, Chromium, the Android tools)
+# needs about 12 GB; a linker that runs out of disk dies with "Bus error".
+warn_if_disk_is_short() {
+  local need_gb=12 free_gb
+  free_gb=$(df -P -BG . | awk 'NR == 2 { sub("G", "", $4); print $4 }')
+  if [ -n "$free_gb" ] && [ "$free_gb" -lt "$need_gb" ]; then
+    say "warning: only ${free_gb} GB free here; a full test run needs about ${need_gb} GB"
+  fi
+}
+
 # Install Debian packages that are missing (needs root or sudo).
 need_apt() {
   local missing=()

@@ -59,6 +59,7 @@ for s in "${suites[@]}"; do
     exit 2
   fi
 done
+warn_if_disk_is_short
 # Suites run in order and the first failure stops the run (set -e).
 for s in "${suites[@]}"; do
   say "suite $s"
