@@ -900,6 +900,11 @@ async fn accept_all(ps: &mut [Phone], who: &[usize]) {
     }
 }
 
+/// Packets of a layer no longer forwarded that may still arrive: NACKed
+/// retransmissions of packets lost (on a loaded machine, in a full socket
+/// buffer) just before the switch.
+const LATE_RETRANSMISSIONS: u64 = 3;
+
 #[tokio::test]
 async fn simulcast_layers_reach_each_subscriber_one_at_a_time_and_media_view_picks_the_small_one() {
     let s = server().await;
@@ -950,15 +955,19 @@ async fn simulcast_layers_reach_each_subscriber_one_at_a_time_and_media_view_pic
             && ps[2].received_layer("alice", 0) > carol_before + 20
     })
     .await;
-    assert_eq!(
-        ps[1].received_layer("alice", 0),
-        large_at_bob,
-        "bob still gets the large layer"
+    // Video is nackable, so a packet lost before the switch may still come
+    // as a retransmission after it; a layer that is still forwarded would
+    // bring twenty or more.
+    let late = ps[1].received_layer("alice", 0) - large_at_bob;
+    assert!(
+        late <= LATE_RETRANSMISSIONS,
+        "bob still gets the large layer: {late} more packets"
     );
     let carol_smaller_now = ps[2].received_layer("alice", 1) + ps[2].received_layer("alice", 2);
-    assert_eq!(
-        carol_smaller_now, carol_smaller,
-        "carol got a smaller layer"
+    assert!(
+        carol_smaller_now - carol_smaller <= LATE_RETRANSMISSIONS,
+        "carol got a smaller layer: {} more packets",
+        carol_smaller_now - carol_smaller
     );
 
     // And back to the big stream.
