@@ -130,6 +130,13 @@ pub(crate) fn opus_expected_loss(reported_percent: f64) -> u8 {
     (2.0 * reported_percent).clamp(default, 40.0).round() as u8
 }
 
+/// A layer's bitrate cut to `ratio` of itself by [`super::pushback`], but
+/// not below the encoder's useful minimum.
+pub(crate) fn pushed_back(bitrate_kbps: u32, ratio: f64) -> u32 {
+    let floor = f64::from(bitrate_kbps).min(MIN_VIDEO_KBPS);
+    (f64::from(bitrate_kbps) * ratio).max(floor).round() as u32
+}
+
 /// What video may spend out of an estimate, in kbps.
 pub(crate) fn video_budget_kbps(estimate_bps: f64) -> f64 {
     estimate_bps / 1000.0 * MEDIA_SHARE - AUDIO_RESERVE_KBPS
@@ -278,6 +285,14 @@ mod tests {
             b.update(t0 + Duration::from_millis(3600), Some(5e6)).rung,
             was
         );
+    }
+
+    #[test]
+    fn pushback_cuts_the_bitrate_down_to_the_encoders_minimum() {
+        assert_eq!(pushed_back(1200, 1.0), 1200);
+        assert_eq!(pushed_back(1200, 0.25), 300);
+        assert_eq!(pushed_back(1200, 0.01), 30);
+        assert_eq!(pushed_back(20, 0.5), 20, "never raised");
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod keyframe;
 mod mailbox;
 mod pace;
 mod peer;
+mod pushback;
 mod receive;
 mod rtx;
 mod send;

@@ -23,9 +23,10 @@ use rtc::rtp::extension::HeaderExtension;
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::TrackLocal;
 
-use super::adapt::{scaled_size, Adaptation, VideoTarget};
+use super::adapt::{pushed_back, scaled_size, Adaptation, VideoTarget, AUDIO_RESERVE_KBPS};
 use super::pace::{frame_pacing_rate, Pacer};
 use super::peer::H264_PT;
+use super::pushback::Pushback;
 use super::shared::{MediaShared, VideoSendState};
 use super::simulcast::Simulcast;
 
@@ -178,6 +179,8 @@ struct VideoSender {
     /// Made on the first frame, and again when the preset changes.
     plan: Option<Plan>,
     pacer: Pacer,
+    /// Cuts the bitrate while data piles up in flight.
+    pushback: Pushback,
     /// Capture time of the first frame, so RTP time starts near zero. All
     /// layers share it: the SFU switches between them without rewriting
     /// timestamps.
@@ -201,6 +204,7 @@ impl VideoSender {
                 .collect(),
             plan: None,
             pacer: Pacer::default(),
+            pushback: Pushback::default(),
             first_us: None,
         }
     }
@@ -257,6 +261,17 @@ impl VideoSender {
             Plan::Ladder(a) => vec![Some(a.update(now, estimate))],
             Plan::Simulcast(s) => s.update(now, estimate),
         };
+        // A queue building up cuts every layer's bitrate at once; the
+        // picture sizes follow the estimate alone (each change costs a
+        // keyframe into that queue).
+        let newest_reported = self.shared.estimate.newest_reported();
+        let asked_kbps: u32 = targets.iter().flatten().map(|t| t.bitrate_kbps).sum();
+        let send_rate =
+            estimate.map(|e| e.min((f64::from(asked_kbps) + AUDIO_RESERVE_KBPS) * 1000.0));
+        let ratio = self.pushback.update(now, newest_reported, send_rate);
+        for t in targets.iter_mut().flatten() {
+            t.bitrate_kbps = pushed_back(t.bitrate_kbps, ratio);
+        }
         // A preset too small for every offered layer leaves the rest paused.
         targets.resize(layers, None);
         targets
@@ -312,6 +327,8 @@ impl VideoSender {
         let bytes: usize = encoded.iter().map(|e| e.bytes).sum();
         c.video_bytes_sent.fetch_add(bytes as u64, Relaxed);
         let packets: usize = encoded.iter().map(|e| e.packets.len()).sum();
+        self.pushback
+            .on_sent(Instant::now(), bytes + packets * RTP_OVERHEAD);
         let rate = self
             .shared
             .estimate

@@ -14,7 +14,7 @@ mod loss;
 mod trendline;
 
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aimd::Aimd;
@@ -34,6 +34,9 @@ pub(crate) struct SharedEstimate {
     bits_per_second: AtomicU64,
     /// Loss the SFU reported over GCC's window, in tenths of a percent.
     loss_permille: AtomicU32,
+    /// When the newest packet the feedback reported on (arrived or lost)
+    /// left: what was sent after it is still in flight.
+    newest_reported: Mutex<Option<Instant>>,
 }
 
 impl SharedEstimate {
@@ -50,10 +53,17 @@ impl SharedEstimate {
         f64::from(self.loss_permille.load(Relaxed)) / 10.0
     }
 
+    /// When the newest packet the feedback reported on left (`None` until
+    /// feedback has arrived).
+    pub(crate) fn newest_reported(&self) -> Option<Instant> {
+        *self.newest_reported.lock().expect("newest reported")
+    }
+
     /// Forget the previous call's figures.
     pub(crate) fn reset(&self) {
         self.bits_per_second.store(0, Relaxed);
         self.loss_permille.store(0, Relaxed);
+        *self.newest_reported.lock().expect("newest reported") = None;
     }
 }
 
@@ -135,6 +145,11 @@ impl BandwidthEstimator for PublishedGcc {
     fn on_reports(&mut self, now: Instant, reports: &[PacketReport]) {
         if reports.is_empty() {
             return;
+        }
+        let newest = reports.iter().map(|r| r.departure).max();
+        {
+            let mut reported = self.out.newest_reported.lock().expect("newest reported");
+            *reported = (*reported).max(newest);
         }
         let mut usage = self.detector.usage();
         for report in reports {
