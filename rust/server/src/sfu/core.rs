@@ -18,7 +18,9 @@
 //!
 //! A publisher may send simulcast: several video m-lines, the largest layer
 //! first. Subscribers get one video m-line per publisher, fed from the layer
-//! their bandwidth estimate and `media_view` choice allow (`layers.rs`).
+//! their bandwidth estimate and `media_view` choice allow (`layers.rs` has
+//! the rules, `core/allocation.rs` applies them; `core/keyframes.rs` relays
+//! and retries keyframe requests).
 //!
 //! Packets come over UDP or, for networks that block UDP, over ICE-TCP
 //! connections to a port of its own (`tcp.rs`); every peer offers both host
@@ -39,10 +41,13 @@ use str0m::net::{DatagramSend, Protocol, Receive, TcpType};
 use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
 
-use super::layers::{self, LayerRate, Prober, RouteLayers, MAX_LAYERS};
+use super::layers::{self, LayerRate, Prober, MAX_LAYERS};
 use super::Cmd;
 use crate::hub::Outbox;
 use crate::metrics::Metrics;
+
+mod allocation;
+mod keyframes;
 
 type PeerId = u64;
 
@@ -63,15 +68,6 @@ const VIDEO_RTX_RATIO_CAP: Option<f32> = Some(0.5);
 /// so a fast link starts at full quality and a slow one steps down as soon
 /// as the feedback shows its queue.
 const SUBSCRIBER_START_ESTIMATE: Bitrate = Bitrate::kbps(1_500);
-/// Layer choices are revisited at least this often (a publisher's layer may
-/// pause or resume without any estimate changing).
-const ALLOCATE_EVERY: Duration = Duration::from_millis(500);
-/// A layer forwarded stays this long while the estimate falls mildly short
-/// of it (a busy receiver's late arrival stamps read as a short queue; the
-/// estimate comes back within a second or two).
-const DOWN_HOLD: Duration = Duration::from_secs(2);
-/// A route waiting for its new layer's keyframe asks again this often.
-const LAYER_KEYFRAME_RETRY: Duration = Duration::from_millis(500);
 
 /// The SFU's codecs, the ones issue 3 mandates: Opus, and H.264 Constrained
 /// Baseline 42e01f with packetization mode 1 (and RTX). Keeping the list short
@@ -1209,239 +1205,6 @@ impl Core {
             );
             self.metrics.sfu_rtp_forwarded_total.fetch_add(1, Relaxed);
             self.dirty.push(sub_id);
-        }
-    }
-
-    /// Ask the publishers of a subscriber's video routes (those whose mid
-    /// passes `which`) for a keyframe.
-    fn keyframes_for(&mut self, call_id: &str, user: &str, which: impl Fn(Mid) -> bool) {
-        let mids: Vec<Mid> = self
-            .rooms
-            .get(call_id)
-            .and_then(|room| room.members.get(user))
-            .map(|m| {
-                m.sub
-                    .routes
-                    .iter()
-                    .filter(|r| r.kind == MediaKind::Video && which(r.mid))
-                    .map(|r| r.mid)
-                    .collect()
-            })
-            .unwrap_or_default();
-        for mid in mids {
-            self.keyframe(call_id, user, mid, KeyframeRequestKind::Pli);
-        }
-    }
-
-    /// Ask a publisher for a keyframe on each of its video tracks.
-    fn keyframe_from_publisher(&mut self, pub_id: PeerId) {
-        let Some(call_id) = self.peers.get(&pub_id).map(|p| p.call_id.clone()) else {
-            return;
-        };
-        let mids: Vec<Mid> = self
-            .rooms
-            .get(&call_id)
-            .into_iter()
-            .flat_map(|room| room.members.values())
-            .filter(|m| m.publisher == Some(pub_id))
-            .flat_map(|m| m.tracks.iter())
-            .filter(|(_, kind)| *kind == MediaKind::Video)
-            .map(|(mid, _)| *mid)
-            .collect();
-        let Some(publisher) = self.peers.get_mut(&pub_id) else {
-            return;
-        };
-        let mut api = publisher.rtc.direct_api();
-        for mid in mids {
-            if let Some(rx) = api.stream_rx_by_mid(mid, None) {
-                rx.request_keyframe(KeyframeRequestKind::Pli);
-                self.metrics
-                    .sfu_keyframe_requests_total
-                    .fetch_add(1, Relaxed);
-            }
-        }
-        self.dirty.push(pub_id);
-    }
-
-    /// A subscriber asked for a keyframe: ask the track's publisher.
-    fn keyframe(&mut self, call_id: &str, user: &str, mid: Mid, kind: KeyframeRequestKind) {
-        let Some(room) = self.rooms.get(call_id) else {
-            return;
-        };
-        let Some(route) = room
-            .members
-            .get(user)
-            .and_then(|m| m.sub.routes.iter().find(|r| r.mid == mid))
-        else {
-            return;
-        };
-        let Some(source) = room.members.get(&route.source_user) else {
-            return;
-        };
-        // The layer the subscriber is fed from.
-        let source_mid = match route.kind {
-            MediaKind::Video => source
-                .layers
-                .get(route.layer.min(source.layers.len().saturating_sub(1)))
-                .copied()
-                .unwrap_or(route.source_mid),
-            MediaKind::Audio => route.source_mid,
-        };
-        if let Some(pub_id) = source.publisher {
-            self.publisher_keyframe(pub_id, source_mid, kind);
-        }
-    }
-
-    /// Ask a publisher for a keyframe on one of its video m-lines.
-    fn publisher_keyframe(&mut self, pub_id: PeerId, mid: Mid, kind: KeyframeRequestKind) {
-        let Some(publisher) = self.peers.get_mut(&pub_id) else {
-            return;
-        };
-        if let Some(rx) = publisher.rtc.direct_api().stream_rx_by_mid(mid, None) {
-            rx.request_keyframe(kind);
-            self.metrics
-                .sfu_keyframe_requests_total
-                .fetch_add(1, Relaxed);
-            self.dirty.push(pub_id);
-        }
-    }
-
-    /// Revisit which layer each of a subscriber's video routes gets (see
-    /// [`layers::allocate`]); a route that should change asks its new
-    /// layer for a keyframe and switches when it starts. Also tells the
-    /// subscriber's estimator what to probe for.
-    fn allocate(&mut self, call_id: &str, user: &str, now: Instant) {
-        let Some(room) = self.rooms.get(call_id) else {
-            return;
-        };
-        let Some(m) = room.members.get(user) else {
-            return;
-        };
-        // Audio that is flowing (a closed microphone sends nothing).
-        let audio = m
-            .sub
-            .routes
-            .iter()
-            .filter(|r| r.kind == MediaKind::Audio)
-            .filter(|r| {
-                room.members
-                    .get(&r.source_user)
-                    .is_some_and(|src| src.audio_rate.bps(now) > 0.0)
-            })
-            .count();
-        // (route index, its publisher, the layer m-lines, the choice to make)
-        let mut videos = vec![];
-        for (i, r) in m.sub.routes.iter().enumerate() {
-            let Some(src) = room.members.get(&r.source_user) else {
-                continue;
-            };
-            if r.kind != MediaKind::Video || src.layers.len() < 2 {
-                continue;
-            }
-            let choice = RouteLayers {
-                rates_bps: src.layer_rates.iter().map(|l| l.bps(now)).collect(),
-                current: r.layer.min(src.layers.len() - 1),
-                want: m.sub.views.get(&r.source_user).copied().unwrap_or_default(),
-            };
-            videos.push((i, src.publisher, src.layers.clone(), choice));
-        }
-        let choices: Vec<RouteLayers> = videos.iter().map(|v| v.3.clone()).collect();
-        let chosen = layers::allocate(m.sub.estimate_bps, audio, &choices);
-        let chosen_layers = chosen.clone();
-        let wanted = layers::wanted_bps(audio, &choices);
-        let sub_id = m.sub.peer;
-        let mut asks = vec![];
-        let m = self
-            .rooms
-            .get_mut(call_id)
-            .and_then(|r| r.members.get_mut(user))
-            .expect("looked up above");
-        let estimate = m.sub.estimate_bps;
-        for ((i, publisher, mids, choice), target) in videos.into_iter().zip(chosen) {
-            let route = &mut m.sub.routes[i];
-            // A mild shortfall must last before the video steps down; a
-            // deep one steps down at once.
-            let current_rate = choice.rates_bps.get(route.layer).copied().unwrap_or(0.0);
-            let target = if target > route.layer && choice.want == VideoStreamType::Big {
-                let since = *route.short_since.get_or_insert(now);
-                let mild = layers::mild_shortfall(estimate, audio, current_rate);
-                if mild && now.saturating_duration_since(since) < DOWN_HOLD {
-                    route.layer
-                } else {
-                    target
-                }
-            } else {
-                route.short_since = None;
-                target
-            };
-            if route.target != target {
-                log::debug!(
-                    "sfu: {user} in {call_id}: {}'s video to layer {target} (was {}, forwarding {}; estimate {:?} bps, layers {:?} bps)",
-                    route.source_user,
-                    route.target,
-                    route.layer,
-                    estimate.map(|e| e.round()),
-                    choice.rates_bps.iter().map(|r| r.round()).collect::<Vec<_>>()
-                );
-                route.target = target;
-                route.target_asked = None;
-            }
-            if route.layer == target {
-                continue;
-            }
-            let due = route
-                .target_asked
-                .is_none_or(|t| now.saturating_duration_since(t) >= LAYER_KEYFRAME_RETRY);
-            if let (true, Some(publisher)) = (due, publisher) {
-                route.target_asked = Some(now);
-                asks.push((publisher, mids[target]));
-            }
-        }
-        // Probe for what the routes would take; only a rise starts a probe.
-        let probe = layers::worth_probing(m.sub.estimate_bps, audio, &choices, &chosen_layers);
-        let desired = match m.sub.estimate_bps {
-            Some(estimate) => m.sub.prober.desired(now, wanted, estimate, probe),
-            None => wanted,
-        };
-        let desired_changed = (desired - m.sub.desired_bps).abs() > 0.01 * m.sub.desired_bps;
-        if desired_changed && !choices.is_empty() {
-            log::trace!(
-                "sfu: {user} in {call_id}: desired {:.0} bps (estimate {:?} bps)",
-                desired,
-                m.sub.estimate_bps.map(|e| e.round())
-            );
-            m.sub.desired_bps = desired;
-            if let Some(sub) = sub_id.and_then(|id| self.peers.get_mut(&id)) {
-                let desired = Bitrate::bps(desired as u64);
-                sub.rtc.bwe().set_bitrate(Bitrate::ZERO, desired);
-            }
-        }
-        for (publisher, mid) in asks {
-            self.publisher_keyframe(publisher, mid, KeyframeRequestKind::Pli);
-        }
-    }
-
-    /// Revisit every subscriber's layers (see [`ALLOCATE_EVERY`]).
-    fn allocate_all(&mut self, now: Instant) {
-        if self
-            .allocated_at
-            .is_some_and(|t| now.saturating_duration_since(t) < ALLOCATE_EVERY)
-        {
-            return;
-        }
-        self.allocated_at = Some(now);
-        let subscribers: Vec<(String, String)> = self
-            .rooms
-            .iter()
-            .flat_map(|(call, room)| {
-                room.members
-                    .iter()
-                    .filter(|(_, m)| m.sub.peer.is_some())
-                    .map(move |(user, _)| (call.clone(), user.clone()))
-            })
-            .collect();
-        for (call, user) in subscribers {
-            self.allocate(&call, &user, now);
         }
     }
 }
