@@ -417,20 +417,20 @@ async fn request(ps: &mut [Phone], i: usize, msg: ClientMsg) -> ServerMsg {
     ps[i].responses.remove(&seq).unwrap()
 }
 
+/// A first `media_publish` (not an ICE restart) of `sdp` in `call_id`.
+fn publish_msg(call_id: impl Into<String>, sdp: impl Into<String>) -> ClientMsg {
+    ClientMsg::MediaPublish {
+        call_id: call_id.into(),
+        sdp: sdp.into(),
+        ice_restart: false,
+    }
+}
+
 /// Publish phone `i`'s audio and video; returns when the SFU answered.
 async fn publish(ps: &mut [Phone], i: usize) {
     let sdp = ps[i].publish_offer();
     let call_id = ps[i].call_id.clone();
-    let r = request(
-        ps,
-        i,
-        ClientMsg::MediaPublish {
-            call_id,
-            sdp,
-            ice_restart: false,
-        },
-    )
-    .await;
+    let r = request(ps, i, publish_msg(call_id, sdp)).await;
     let ServerMsg::Response {
         code: 0,
         sdp: Some(answer),
@@ -474,28 +474,10 @@ async fn two_participants_exchange_media_through_the_sfu() {
 
     // Ringing: no media yet.
     let sdp = ps[0].publish_offer();
-    let r = request(
-        &mut ps,
-        0,
-        ClientMsg::MediaPublish {
-            call_id: call_id.clone(),
-            sdp,
-            ice_restart: false,
-        },
-    )
-    .await;
+    let r = request(&mut ps, 0, publish_msg(call_id.clone(), sdp)).await;
     assert_eq!(code(&r), ErrorCode::RequestRefused.as_i32(), "{r:?}");
     // Strangers learn nothing.
-    let r = request(
-        &mut ps,
-        1,
-        ClientMsg::MediaPublish {
-            call_id: "nope".into(),
-            sdp: "v=0".into(),
-            ice_restart: false,
-        },
-    )
-    .await;
+    let r = request(&mut ps, 1, publish_msg("nope", "v=0")).await;
     assert_eq!(code(&r), ErrorCode::ParamInvalid.as_i32());
 
     assert_eq!(
@@ -511,16 +493,7 @@ async fn two_participants_exchange_media_through_the_sfu() {
         ),
         0
     );
-    let r = request(
-        &mut ps,
-        0,
-        ClientMsg::MediaPublish {
-            call_id: call_id.clone(),
-            sdp: "this is not SDP".into(),
-            ice_restart: false,
-        },
-    )
-    .await;
+    let r = request(&mut ps, 0, publish_msg(call_id.clone(), "this is not SDP")).await;
     assert_eq!(code(&r), ErrorCode::ParamInvalid.as_i32(), "{r:?}");
     let ServerMsg::Response { message, .. } = &r else {
         unreachable!()
@@ -1002,16 +975,7 @@ async fn more_video_layers_than_forwarded_and_views_outside_the_call_are_refused
     // Four video m-lines: refused, and nothing of alice's is forwarded.
     ps[0].video_layers = 4;
     let sdp = ps[0].publish_offer();
-    let r = request(
-        &mut ps,
-        0,
-        ClientMsg::MediaPublish {
-            call_id: call_id.clone(),
-            sdp,
-            ice_restart: false,
-        },
-    )
-    .await;
+    let r = request(&mut ps, 0, publish_msg(call_id.clone(), sdp)).await;
     assert_eq!(code(&r), ErrorCode::ParamInvalid.as_i32(), "{r:?}");
     // A view in a call one is not in (mallory), or has not joined (carol).
     for i in [3, 2] {

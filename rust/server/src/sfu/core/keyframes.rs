@@ -57,7 +57,13 @@ impl Core {
     }
 
     /// A subscriber asked for a keyframe: ask the track's publisher.
-    pub(super) fn keyframe(&mut self, call_id: &str, user: &str, mid: Mid, kind: KeyframeRequestKind) {
+    pub(super) fn keyframe(
+        &mut self,
+        call_id: &str,
+        user: &str,
+        mid: Mid,
+        kind: KeyframeRequestKind,
+    ) {
         let Some(room) = self.rooms.get(call_id) else {
             return;
         };
@@ -86,7 +92,12 @@ impl Core {
     }
 
     /// Ask a publisher for a keyframe on one of its video m-lines.
-    pub(super) fn publisher_keyframe(&mut self, pub_id: PeerId, mid: Mid, kind: KeyframeRequestKind) {
+    pub(super) fn publisher_keyframe(
+        &mut self,
+        pub_id: PeerId,
+        mid: Mid,
+        kind: KeyframeRequestKind,
+    ) {
         let Some(publisher) = self.peers.get_mut(&pub_id) else {
             return;
         };
