@@ -95,17 +95,19 @@ impl Pushback {
             now.saturating_duration_since(l).as_secs_f64() / STEP.as_secs_f64()
         });
         self.last = Some(now);
-        let per_step: f64 = if fill > 1.5 {
-            0.9
-        } else if fill > 1.0 {
-            0.95
-        } else if fill < 0.1 {
-            self.ratio = 1.0;
+        self.ratio = if fill < 0.1 {
+            // Next to nothing in flight: no queue left to drain.
             1.0
         } else {
-            1.05
+            let per_step: f64 = if fill > 1.5 {
+                0.9
+            } else if fill > 1.0 {
+                0.95
+            } else {
+                1.05
+            };
+            (self.ratio * per_step.powf(steps)).clamp(MIN_RATIO, 1.0)
         };
-        self.ratio = (self.ratio * per_step.powf(steps)).clamp(MIN_RATIO, 1.0);
         self.ratio
     }
 }

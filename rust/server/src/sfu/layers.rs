@@ -221,34 +221,56 @@ pub fn wanted_bps(audio_routes: usize, routes: &[RouteLayers]) -> f64 {
 /// str0m's probes go no higher than this multiple of the estimate.
 const PROBE_REACH: f64 = 2.0;
 
-/// Whether probing could lift some big-stream route to a larger live layer:
-/// one gets less than its publisher's largest live layer, and the next
-/// layer up would fit (with [`UP_MARGIN`]) in an estimate a probe can
-/// reach. A link far below the next layer (a subscriber behind a slow
-/// cap) is not probed: a probe would only fill its queue.
+/// Whether probing could lift some big-stream route to a larger live
+/// layer, and how soon.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// Every big-stream route has its publisher's largest live layer (or
+    /// there is no estimate yet).
+    No,
+    /// The next layer up would fit (with [`UP_MARGIN`]) in an estimate a
+    /// probe can reach: probe after 2 s.
+    Near,
+    /// The next layer up is beyond one probe's reach: a subscriber behind a
+    /// slow link, where a probe only fills the queue, or one whose estimate
+    /// sank in a dip (a busy moment) and cannot climb back by itself, as
+    /// str0m caps a rising estimate at 1.5 times what is sent. Probe, but
+    /// only after [`PROBE_FAR_FIRST`].
+    Far,
+}
+
+/// See [`Probe`].
 pub fn worth_probing(
     estimate_bps: Option<f64>,
     audio_routes: usize,
     routes: &[RouteLayers],
     chosen: &[usize],
-) -> bool {
+) -> Probe {
     let Some(estimate) = estimate_bps else {
-        return false;
+        return Probe::No;
     };
     let rate = |r: &RouteLayers, layer: usize| r.rates_bps.get(layer).copied().unwrap_or(0.0);
     let used: f64 = routes.iter().zip(chosen).map(|(r, &c)| rate(r, c)).sum();
     let reach = estimate * PROBE_REACH * MEDIA_SHARE - audio_routes as f64 * AUDIO_BPS - used;
-    routes.iter().zip(chosen).any(|(r, &c)| {
-        let next = (0..c).rev().find(|&l| rate(r, l) > 0.0);
-        r.want == VideoStreamType::Big
-            && next.is_some_and(|n| rate(r, n) * UP_MARGIN - rate(r, c) <= reach)
-    })
+    // What the next live layer up adds, for each held-back big stream.
+    let mut steps = routes.iter().zip(chosen).filter_map(|(r, &c)| {
+        let next = (0..c).rev().find(|&l| rate(r, l) > 0.0)?;
+        (r.want == VideoStreamType::Big).then(|| rate(r, next) * UP_MARGIN - rate(r, c))
+    });
+    match steps.next() {
+        None => Probe::No,
+        Some(first) if first <= reach || steps.any(|s| s <= reach) => Probe::Near,
+        Some(_) => Probe::Far,
+    }
 }
 
 /// First wait before probing again for a held-back route, and the longest
 /// (the wait doubles after each probe that did not lift it).
 const PROBE_FIRST: Duration = Duration::from_secs(2);
 const PROBE_MAX: Duration = Duration::from_secs(16);
+/// The first wait when the next layer is beyond a probe's reach
+/// ([`Probe::Far`]).
+const PROBE_FAR_FIRST: Duration = Duration::from_secs(8);
 
 /// What `desired` rate to give the subscriber's estimator, and so when it
 /// probes. str0m probes when `desired` rises above its estimate: left at
@@ -257,11 +279,15 @@ const PROBE_MAX: Duration = Duration::from_secs(16);
 /// queue. So `desired` stays at the estimate (str0m's own periodic probes
 /// still run while it sends well below it), and rises to what the routes
 /// want only when a probe is due: while a route is held back from a layer
-/// a probe could reach, after 2 s, then 4, 8 and at most every 16 s.
+/// a probe could reach, after 2 s, then 4, 8 and at most every 16 s; while
+/// the next layer is beyond a probe's reach, after 8 s, then every 16 s.
 #[derive(Debug)]
 pub struct Prober {
     next: Option<Instant>,
     backoff: Duration,
+    /// The schedule is for a layer beyond reach: once a probe brings it
+    /// within reach, the short schedule starts over.
+    far: bool,
 }
 
 impl Default for Prober {
@@ -269,6 +295,7 @@ impl Default for Prober {
         Prober {
             next: None,
             backoff: PROBE_FIRST,
+            far: false,
         }
     }
 }
@@ -276,17 +303,19 @@ impl Default for Prober {
 impl Prober {
     /// The desired rate now, given what the routes want, the estimate and
     /// whether probing could lift a route ([`worth_probing`]).
-    pub fn desired(
-        &mut self,
-        now: Instant,
-        wanted: f64,
-        estimate: f64,
-        worth_probing: bool,
-    ) -> f64 {
+    pub fn desired(&mut self, now: Instant, wanted: f64, estimate: f64, probe: Probe) -> f64 {
         let quiet = wanted.min(estimate);
-        if !worth_probing {
-            *self = Prober::default();
-            return quiet;
+        match probe {
+            Probe::No => {
+                *self = Prober::default();
+                return quiet;
+            }
+            Probe::Near if self.far => *self = Prober::default(),
+            Probe::Far if self.next.is_none() => {
+                self.backoff = PROBE_FAR_FIRST;
+                self.far = true;
+            }
+            _ => {}
         }
         match self.next {
             Some(at) if now >= at => {
@@ -439,35 +468,47 @@ mod tests {
         let at = |ms: u64| t0 + Duration::from_millis(ms);
         let mut p = Prober::default();
         let (w, e) = (1_000_000.0, 600_000.0);
-        assert_eq!(p.desired(at(0), w, e, true), e);
-        assert_eq!(p.desired(at(1_900), w, e, true), e);
+        assert_eq!(p.desired(at(0), w, e, Probe::Near), e);
+        assert_eq!(p.desired(at(1_900), w, e, Probe::Near), e);
         // After 2 s: a rise (str0m probes), then quiet again for 4 s.
-        assert_eq!(p.desired(at(2_000), w, e, true), w);
-        assert_eq!(p.desired(at(2_500), w, e, true), e);
-        assert_eq!(p.desired(at(5_900), w, e, true), e);
-        assert_eq!(p.desired(at(6_000), w, e, true), w);
+        assert_eq!(p.desired(at(2_000), w, e, Probe::Near), w);
+        assert_eq!(p.desired(at(2_500), w, e, Probe::Near), e);
+        assert_eq!(p.desired(at(5_900), w, e, Probe::Near), e);
+        assert_eq!(p.desired(at(6_000), w, e, Probe::Near), w);
         // Nothing to lift: quiet, and the wait starts over.
-        assert_eq!(p.desired(at(6_500), w, e, false), e);
-        assert_eq!(p.desired(at(7_000), w, e, true), e);
-        assert_eq!(p.desired(at(9_000), w, e, true), w);
+        assert_eq!(p.desired(at(6_500), w, e, Probe::No), e);
+        assert_eq!(p.desired(at(7_000), w, e, Probe::Near), e);
+        assert_eq!(p.desired(at(9_000), w, e, Probe::Near), w);
+        // Beyond reach: the first probe waits 8 s, then every 16 s.
+        let mut far = Prober::default();
+        assert_eq!(far.desired(at(0), w, e, Probe::Far), e);
+        assert_eq!(far.desired(at(7_900), w, e, Probe::Far), e);
+        assert_eq!(far.desired(at(8_000), w, e, Probe::Far), w);
+        assert_eq!(far.desired(at(23_900), w, e, Probe::Far), e);
+        assert_eq!(far.desired(at(24_000), w, e, Probe::Far), w);
+        // That probe brought the next layer within reach: 2 s, not 16.
+        assert_eq!(far.desired(at(24_500), w, e, Probe::Near), e);
+        assert_eq!(far.desired(at(26_500), w, e, Probe::Near), w);
         // Wanting less than the estimate: that is all there is to want.
-        assert_eq!(p.desired(at(9_500), 400_000.0, e, false), 400_000.0);
+        assert_eq!(p.desired(at(9_500), 400_000.0, e, Probe::No), 400_000.0);
     }
 
     #[test]
-    fn probing_is_worth_it_for_a_big_stream_whose_next_layer_a_probe_can_reach() {
+    fn probes_come_soon_for_a_next_layer_in_reach_and_rarely_beyond_it() {
         let layers = [1200.0, 400.0, 120.0];
         let est = Some(1_300_000.0);
-        assert!(worth_probing(est, 1, &[route(&layers, 0, BIG)], &[1]));
+        let probe = |est, audio, r, chosen| worth_probing(est, audio, &[r], &[chosen]);
+        assert_eq!(probe(est, 1, route(&layers, 0, BIG), 1), Probe::Near);
         // At the top already, a small stream, or the next layer paused.
-        assert!(!worth_probing(est, 1, &[route(&layers, 0, BIG)], &[0]));
-        assert!(!worth_probing(est, 1, &[route(&layers, 0, SMALL)], &[2]));
+        assert_eq!(probe(est, 1, route(&layers, 0, BIG), 0), Probe::No);
+        assert_eq!(probe(est, 1, route(&layers, 0, SMALL), 2), Probe::No);
         let paused = [0.0, 400.0, 120.0];
-        assert!(!worth_probing(est, 1, &[route(&paused, 0, BIG)], &[1]));
-        // Behind 300 kbps on the small layer: 360p is out of a probe's reach.
+        assert_eq!(probe(est, 1, route(&paused, 0, BIG), 1), Probe::No);
+        assert_eq!(probe(None, 1, route(&layers, 0, BIG), 1), Probe::No);
+        // Behind 300 kbps on the small layer: 360p is out of one probe's
+        // reach, so probes come, but rarely.
         let capped = Some(300_000.0);
-        assert!(!worth_probing(capped, 3, &[route(&layers, 2, BIG)], &[2]));
-        assert!(!worth_probing(None, 1, &[route(&layers, 0, BIG)], &[1]));
+        assert_eq!(probe(capped, 3, route(&layers, 2, BIG), 2), Probe::Far);
     }
 
     #[test]
