@@ -1,5 +1,5 @@
 //! What the proxy remembers per client source address: the order clients
-//! were seen in and their impairment overrides.
+//! were seen in, their impairment overrides and how many bytes each offered.
 //!
 //! Kept apart from the mappings because it must outlive them: a path switch
 //! drops every mapping (the upstream side moves), but a client's address on
@@ -17,6 +17,19 @@ pub(crate) struct ClientTable {
     /// In first-seen order, without repeats.
     seen: Vec<SocketAddr>,
     overrides: HashMap<SocketAddr, Impairment>,
+    /// Bytes offered by and to each listed client, before any impairment.
+    bytes: HashMap<SocketAddr, ClientBytes>,
+}
+
+/// The datagram bytes one client offered to the proxy (`up`) and the
+/// upstream offered back to it (`down`), counted before any impairment:
+/// which of a phone's connections carries its video shows here.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClientBytes {
+    /// Client → upstream.
+    pub up: u64,
+    /// Upstream → client.
+    pub down: u64,
 }
 
 impl ClientTable {
@@ -55,6 +68,25 @@ impl ClientTable {
     pub(crate) fn get(&self, client: SocketAddr) -> Option<&Impairment> {
         self.overrides.get(&client)
     }
+
+    /// Counts `len` bytes offered by (`up`) or to `client`; only listed
+    /// clients are counted, so the table stays within [`MAX_CLIENTS`].
+    pub(crate) fn count(&mut self, client: SocketAddr, up: bool, len: usize) {
+        if !self.seen.contains(&client) {
+            return;
+        }
+        let b = self.bytes.entry(client).or_default();
+        if up {
+            b.up += len as u64;
+        } else {
+            b.down += len as u64;
+        }
+    }
+
+    /// The bytes counted for `client` so far.
+    pub(crate) fn bytes(&self, client: SocketAddr) -> ClientBytes {
+        self.bytes.get(&client).copied().unwrap_or_default()
+    }
 }
 
 #[cfg(test)]
@@ -85,6 +117,18 @@ mod tests {
         let list = t.list();
         assert_eq!(list.len(), MAX_CLIENTS);
         assert_eq!(list[..3], [addr(3), addr(1), addr(2)]);
+    }
+
+    #[test]
+    fn bytes_are_counted_per_client_and_direction_for_listed_clients_only() {
+        let mut t = ClientTable::default();
+        t.seen(addr(1));
+        t.count(addr(1), true, 100);
+        t.count(addr(1), false, 30);
+        t.count(addr(1), false, 20);
+        t.count(addr(2), true, 999);
+        assert_eq!(t.bytes(addr(1)), ClientBytes { up: 100, down: 50 });
+        assert_eq!(t.bytes(addr(2)), ClientBytes::default(), "never listed");
     }
 
     #[test]

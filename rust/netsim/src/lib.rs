@@ -51,6 +51,7 @@ mod proxy;
 mod socket;
 
 pub use bottleneck::{DEFAULT_QUEUE_MS, HEADER_BYTES};
+pub use clients::ClientBytes;
 pub use impairment::Impairment;
 pub use proxy::{ProxyStats, UdpImpairmentProxy, MAX_CLIENTS, MAX_IN_FLIGHT, MAX_IN_FLIGHT_BYTES};
 pub use socket::{bind_udp, SOCKET_BUFFER_BYTES};

@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{sleep, sleep_until, Instant};
 
 use crate::bottleneck::Bottleneck;
-use crate::clients::ClientTable;
+use crate::clients::{ClientBytes, ClientTable};
 use crate::{bind_udp, Impairment};
 
 /// Most distinct client source addresses the proxy maps; datagrams from
@@ -203,6 +203,13 @@ impl UdpImpairmentProxy {
         lock(&self.shared.clients).list()
     }
 
+    /// The bytes `client` has sent to the proxy and been sent back, before
+    /// any impairment: a test tells a phone's video-carrying connection
+    /// from its others by these.
+    pub fn client_bytes(&self, client: SocketAddr) -> ClientBytes {
+        lock(&self.shared.clients).bytes(client)
+    }
+
     /// From now on every client's datagrams reach the upstream from a new
     /// address and port, as when a phone moves from Wi-Fi to cellular or a
     /// NAT rebinds: each client gets a new upstream socket on its next
@@ -333,12 +340,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    /// The impairment for `client`'s datagrams: its override, or the
-    /// proxy-wide one.
-    fn impairment_for(&self, client: SocketAddr) -> Impairment {
-        if let Some(imp) = lock(&self.clients).get(client) {
+    /// The impairment for a datagram of `len` bytes to or from `client`
+    /// (its override, or the proxy-wide one), counting the bytes.
+    fn impairment_for(&self, client: SocketAddr, dir: Dir, len: usize) -> Impairment {
+        let mut clients = lock(&self.clients);
+        clients.count(client, dir == Dir::Up, len);
+        if let Some(imp) = clients.get(client) {
             return imp.clone();
         }
+        drop(clients);
         lock(&self.impairment).clone()
     }
 
@@ -354,7 +364,7 @@ impl Shared {
     ) {
         // Read once, so the loss, delay and bandwidth of one datagram all come
         // from the same impairment; the queue state is the client's either way.
-        let impairment = self.impairment_for(link.client);
+        let impairment = self.impairment_for(link.client, dir, data.len());
         let fate = {
             let rng = match dir {
                 Dir::Up => &self.rng_up,

@@ -141,6 +141,12 @@ async fn a_loss_override_drops_one_client_both_ways_until_removed() {
     let after = proxy.stats();
     assert_eq!((after.dropped_up, after.dropped_down), (N.into(), N.into()));
     assert_eq!(proxy.clients(), [a_addr, b_addr]);
+    // Bytes are counted as offered, dropped ones too, per client.
+    let bytes = |n: u32| u64::from(n) * PAYLOAD as u64;
+    let a_bytes = proxy.client_bytes(a_addr);
+    assert_eq!((a_bytes.up, a_bytes.down), (bytes(2 * N + 1), bytes(2 * N)));
+    let b_bytes = proxy.client_bytes(b_addr);
+    assert_eq!((b_bytes.up, b_bytes.down), (bytes(N + 1), bytes(N)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
