@@ -38,6 +38,8 @@ pub struct Metrics {
     pub sfu_keyframe_requests_total: AtomicU64,
     /// Subscribers' video switched to another simulcast layer.
     pub sfu_layer_switches_total: AtomicU64,
+    /// REMB limits sent to 1v1 publishers (a subscriber's downlink is short).
+    pub sfu_remb_total: AtomicU64,
     /// ICE restarts engines asked for (their network changed).
     pub sfu_ice_restarts_total: AtomicU64,
     /// Open ICE-TCP connections to the SFU.
@@ -150,6 +152,12 @@ impl Metrics {
             "Keyframe requests relayed from subscribers to publishers.",
             "counter",
             self.sfu_keyframe_requests_total.load(Relaxed).to_string(),
+        );
+        gauge(
+            "hotline_sfu_remb_total",
+            "Bitrate limits (REMB) sent to 1v1 publishers whose subscriber's downlink is short.",
+            "counter",
+            self.sfu_remb_total.load(Relaxed).to_string(),
         );
         gauge(
             "hotline_sfu_layer_switches_total",

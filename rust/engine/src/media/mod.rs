@@ -25,6 +25,7 @@ mod pace;
 mod peer;
 mod pushback;
 mod receive;
+mod remb;
 mod rtx;
 mod send;
 mod session;

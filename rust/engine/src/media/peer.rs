@@ -28,6 +28,7 @@ use webrtc::peer_connection::{PeerConnection, PeerConnectionBuilder, PeerConnect
 
 use super::estimate::PublishedGcc;
 use super::keyframe::KeyframeRequestForwarder;
+use super::remb::RembReader;
 use super::rtx::{RtxUnwrapper, RTX_UNWRAP_SLOT};
 
 /// Opus payload type (the SFU's).
@@ -185,7 +186,9 @@ pub(crate) async fn new_peer(
 ) -> webrtc::error::Result<Arc<dyn PeerConnection>> {
     let mut media_engine = media_engine()?;
     let mut registry = register_default_interceptors(Registry::new(), &mut media_engine)?;
+    let mut remb = None;
     if let Some(estimator) = estimator {
+        remb = Some(RembReader::new(estimator.shared()));
         // The defaults already negotiate transport-wide feedback (they
         // report what this endpoint receives); a publisher also numbers
         // what it sends and feeds the SFU's reports to its estimator. Not
@@ -200,7 +203,7 @@ pub(crate) async fn new_peer(
             )
             .with(Slot::TwccSender, TwccSenderBuilder::new().build());
     }
-    let registry = registry
+    let mut registry = registry
         .with(
             rtc::interceptor::Slot::from(RTX_UNWRAP_SLOT),
             RtxUnwrapper::default(),
@@ -209,6 +212,10 @@ pub(crate) async fn new_peer(
             rtc::interceptor::Slot::from(14_000),
             KeyframeRequestForwarder::default(),
         );
+    // The SFU's word on what the receiving side can take caps the estimate.
+    if let Some(remb) = remb {
+        registry = registry.with(rtc::interceptor::Slot::from(14_100), remb);
+    }
     let dialer = ice_tcp::TcpDialer::new(handler);
     let settings = SettingEngineBuilder::new()
         .with_ice_connection_attempts(Some(ICE_CHECK_INTERVAL), Some(50))

@@ -48,6 +48,9 @@ use crate::metrics::Metrics;
 
 mod allocation;
 mod keyframes;
+mod limits;
+
+use limits::PublisherLimit;
 
 type PeerId = u64;
 
@@ -64,10 +67,14 @@ const IDLE_TICK: Duration = Duration::from_millis(500);
 const VIDEO_RTX_PACKETS: usize = 1000;
 const VIDEO_RTX_AGE: Duration = Duration::from_secs(3);
 const VIDEO_RTX_RATIO_CAP: Option<f32> = Some(0.5);
-/// Where a subscriber's bandwidth estimate starts: enough for a 720p layer,
-/// so a fast link starts at full quality and a slow one steps down as soon
-/// as the feedback shows its queue.
+/// Where a group subscriber's bandwidth estimate starts: enough for a 720p
+/// layer, so a fast link starts at full quality and a slow one steps down as
+/// soon as the feedback shows its queue.
 const SUBSCRIBER_START_ESTIMATE: Bitrate = Bitrate::kbps(1_500);
+/// Where a 1v1 subscriber's starts: above the largest preset (1080p at
+/// 2 Mbps), so that no publisher is held back, or paced, before the
+/// feedback says so.
+const SUBSCRIBER_START_ESTIMATE_1V1: Bitrate = Bitrate::kbps(2_500);
 
 /// The SFU's codecs, the ones issue 3 mandates: Opus, and H.264 Constrained
 /// Baseline 42e01f with packetization mode 1 (and RTX). Keeping the list short
@@ -83,18 +90,24 @@ pub fn rtc_config() -> RtcConfig {
     cfg
 }
 
-/// A group call's subscriber connection also estimates its bandwidth,
-/// which decides the simulcast layers it gets.
-fn estimating_rtc_config() -> RtcConfig {
-    rtc_config().enable_bwe(Some(SUBSCRIBER_START_ESTIMATE))
+/// A subscriber connection also estimates its bandwidth, which decides the
+/// simulcast layers it gets in a group call and limits its publisher in a
+/// 1v1 call (`core/limits.rs`).
+fn estimating_rtc_config(group: bool) -> RtcConfig {
+    let start = if group {
+        SUBSCRIBER_START_ESTIMATE
+    } else {
+        SUBSCRIBER_START_ESTIMATE_1V1
+    };
+    rtc_config().enable_bwe(Some(start))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Role {
     Publisher,
     Subscriber {
-        /// With a bandwidth estimate (group calls).
-        estimate: bool,
+        /// In a group call.
+        group: bool,
     },
 }
 
@@ -202,6 +215,9 @@ struct Member {
     layer_rates: Vec<LayerRate>,
     /// Whether (and what) its audio sends.
     audio_rate: LayerRate,
+    /// In a 1v1 call: its best rate and the limit its subscriber's
+    /// downlink set it.
+    limit: PublisherLimit,
     sub: Subscriber,
 }
 
@@ -219,8 +235,8 @@ impl Member {
 #[derive(Default)]
 struct Room {
     members: BTreeMap<String, Member>,
-    /// A group call: subscriber connections estimate their bandwidth (and
-    /// so are paced by str0m); 1v1 ones forward as packets come.
+    /// A group call: subscribers get simulcast layers by their estimate;
+    /// in a 1v1 call their estimate limits the publisher instead.
     group: bool,
 }
 
@@ -398,8 +414,8 @@ impl Core {
 
     fn new_peer(&mut self, call_id: &str, user_id: &str, role: Role, now: Instant) -> PeerId {
         let mut rtc = match role {
-            Role::Subscriber { estimate: true } => estimating_rtc_config(),
-            _ => rtc_config(),
+            Role::Subscriber { group } => estimating_rtc_config(group),
+            Role::Publisher => rtc_config(),
         }
         .build(now);
         rtc.add_local_candidate(Candidate::host(self.candidate, "udp").expect("a host candidate"));
@@ -632,6 +648,7 @@ impl Core {
             tracks,
             layer_rates: vec![LayerRate::new(); layers.len()],
             audio_rate: LayerRate::new(),
+            limit: PublisherLimit::default(),
             layers,
             sub: Subscriber {
                 revision,
@@ -844,9 +861,7 @@ impl Core {
         let peer_id = match m.sub.peer {
             Some(p) => p,
             None => {
-                let role = Role::Subscriber {
-                    estimate: room.group,
-                };
+                let role = Role::Subscriber { group: room.group };
                 let p = self.new_peer(call_id, user, role, now);
                 self.rooms
                     .get_mut(call_id)

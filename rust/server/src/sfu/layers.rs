@@ -237,6 +237,10 @@ pub enum Probe {
     /// str0m caps a rising estimate at 1.5 times what is sent. Probe, but
     /// only after [`PROBE_FAR_FIRST`].
     Far,
+    /// A 1v1 publisher is held back by this subscriber's limit (the SFU
+    /// sends it REMB): probe every [`PROBE_HELD_EVERY`], without backing
+    /// off, as how soon the call recovers once the link does rests on it.
+    Held,
 }
 
 /// See [`Probe`].
@@ -271,6 +275,10 @@ const PROBE_MAX: Duration = Duration::from_secs(16);
 /// The first wait when the next layer is beyond a probe's reach
 /// ([`Probe::Far`]).
 const PROBE_FAR_FIRST: Duration = Duration::from_secs(8);
+/// How often a subscriber holding a 1v1 publisher back is probed
+/// ([`Probe::Held`]). A probe that finds no room costs a burst of padding
+/// (str0m's clusters last tens of milliseconds) every few seconds.
+const PROBE_HELD_EVERY: Duration = Duration::from_secs(3);
 
 /// What `desired` rate to give the subscriber's estimator, and so when it
 /// probes. str0m probes when `desired` rises above its estimate: left at
@@ -280,7 +288,8 @@ const PROBE_FAR_FIRST: Duration = Duration::from_secs(8);
 /// still run while it sends well below it), and rises to what the routes
 /// want only when a probe is due: while a route is held back from a layer
 /// a probe could reach, after 2 s, then 4, 8 and at most every 16 s; while
-/// the next layer is beyond a probe's reach, after 8 s, then every 16 s.
+/// the next layer is beyond a probe's reach, after 8 s, then every 16 s;
+/// while a 1v1 publisher is held back, every 3 s.
 #[derive(Debug)]
 pub struct Prober {
     next: Option<Instant>,
@@ -288,6 +297,8 @@ pub struct Prober {
     /// The schedule is for a layer beyond reach: once a probe brings it
     /// within reach, the short schedule starts over.
     far: bool,
+    /// The schedule is [`Probe::Held`]'s: a steady one.
+    held: bool,
 }
 
 impl Default for Prober {
@@ -296,6 +307,7 @@ impl Default for Prober {
             next: None,
             backoff: PROBE_FIRST,
             far: false,
+            held: false,
         }
     }
 }
@@ -310,16 +322,26 @@ impl Prober {
                 *self = Prober::default();
                 return quiet;
             }
-            Probe::Near if self.far => *self = Prober::default(),
-            Probe::Far if self.next.is_none() => {
-                self.backoff = PROBE_FAR_FIRST;
-                self.far = true;
+            Probe::Held if !self.held => {
+                *self = Prober {
+                    backoff: PROBE_HELD_EVERY,
+                    held: true,
+                    ..Prober::default()
+                }
             }
+            Probe::Near | Probe::Far if self.held => *self = Prober::default(),
+            Probe::Near if self.far => *self = Prober::default(),
             _ => {}
+        }
+        if probe == Probe::Far && self.next.is_none() {
+            self.backoff = PROBE_FAR_FIRST;
+            self.far = true;
         }
         match self.next {
             Some(at) if now >= at => {
-                self.backoff = (self.backoff * 2).min(PROBE_MAX);
+                if !self.held {
+                    self.backoff = (self.backoff * 2).min(PROBE_MAX);
+                }
                 self.next = Some(now + self.backoff);
                 wanted
             }
@@ -491,6 +513,17 @@ mod tests {
         assert_eq!(far.desired(at(26_500), w, e, Probe::Near), w);
         // Wanting less than the estimate: that is all there is to want.
         assert_eq!(p.desired(at(9_500), 400_000.0, e, Probe::No), 400_000.0);
+        // A held-back 1v1 publisher: every 3 s, never backing off.
+        let mut held = Prober::default();
+        assert_eq!(held.desired(at(0), w, e, Probe::Held), e);
+        for probe_at in [3_000, 6_000, 9_000, 12_000] {
+            assert_eq!(held.desired(at(probe_at - 100), w, e, Probe::Held), e);
+            assert_eq!(held.desired(at(probe_at), w, e, Probe::Held), w);
+        }
+        // Let go: no probing, and a later hold starts its own schedule.
+        assert_eq!(held.desired(at(12_500), w, e, Probe::No), e);
+        assert_eq!(held.desired(at(13_000), w, e, Probe::Held), e);
+        assert_eq!(held.desired(at(16_000), w, e, Probe::Held), w);
     }
 
     #[test]

@@ -45,8 +45,9 @@ pub enum Cmd {
         sdp: String,
         /// The offer restarts ICE on the member's existing connections.
         ice_restart: bool,
-        /// A group call: its subscribers estimate their bandwidth, which
-        /// picks the simulcast layers they get.
+        /// A group call: its subscribers get the simulcast layers their
+        /// bandwidth allows; in a 1v1 call their bandwidth limits the
+        /// publisher (REMB).
         group: bool,
         /// The request's seq.
         seq: u64,

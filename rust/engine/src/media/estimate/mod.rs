@@ -28,10 +28,19 @@ use trendline::Trendline;
 /// frames per second plus audio still fits.
 pub(crate) const MIN_ESTIMATE_BPS: f64 = 60_000.0;
 
-/// What the publisher's estimator last concluded. `0` means "nothing yet".
+/// How long a receiver's limit (the SFU's REMB) holds without a new one:
+/// the SFU repeats it every second, so a limit that stops coming is gone.
+pub(crate) const RECEIVER_LIMIT_HOLD: Duration = Duration::from_secs(3);
+
+/// What the publisher's estimator last concluded, capped by what the
+/// receiving side says it can take. `0` means "nothing yet".
 #[derive(Default)]
 pub(crate) struct SharedEstimate {
     bits_per_second: AtomicU64,
+    /// The receiving side's limit (bits per second) and when it came: in a
+    /// 1v1 call the SFU tells the publisher what the callee's downlink
+    /// carries (REMB), which the path to the SFU knows nothing of.
+    receiver_limit: Mutex<Option<(f64, Instant)>>,
     /// Loss the SFU reported over GCC's window, in tenths of a percent.
     loss_permille: AtomicU32,
     /// When the newest packet the feedback reported on (arrived or lost)
@@ -40,12 +49,36 @@ pub(crate) struct SharedEstimate {
 }
 
 impl SharedEstimate {
-    /// The current estimate (bits per second), once feedback has arrived.
+    /// The current estimate (bits per second), once feedback or a
+    /// receiver's limit has arrived: the lesser of the two.
     pub(crate) fn bits_per_second(&self) -> Option<f64> {
-        match self.bits_per_second.load(Relaxed) {
+        self.bits_per_second_at(Instant::now())
+    }
+
+    fn bits_per_second_at(&self, now: Instant) -> Option<f64> {
+        let own = match self.bits_per_second.load(Relaxed) {
             0 => None,
             bps => Some(bps as f64),
+        };
+        match (own, self.receiver_limit(now)) {
+            (Some(own), Some(limit)) => Some(own.min(limit)),
+            (own, limit) => own.or(limit),
         }
+    }
+
+    /// The receiving side's limit, while it holds ([`RECEIVER_LIMIT_HOLD`]).
+    pub(crate) fn receiver_limit(&self, now: Instant) -> Option<f64> {
+        let limit = *self.receiver_limit.lock().expect("receiver limit");
+        limit
+            .filter(|(_, at)| now.saturating_duration_since(*at) < RECEIVER_LIMIT_HOLD)
+            .map(|(bps, _)| bps)
+    }
+
+    /// The receiving side can take at most `bps` (never taken below
+    /// [`MIN_ESTIMATE_BPS`]: the lowest rung must still be sendable).
+    pub(crate) fn set_receiver_limit(&self, bps: f64, now: Instant) {
+        *self.receiver_limit.lock().expect("receiver limit") =
+            Some((bps.max(MIN_ESTIMATE_BPS), now));
     }
 
     /// Packet loss on the way to the SFU, in percent (0 until measured).
@@ -64,6 +97,7 @@ impl SharedEstimate {
         self.bits_per_second.store(0, Relaxed);
         self.loss_permille.store(0, Relaxed);
         *self.newest_reported.lock().expect("newest reported") = None;
+        *self.receiver_limit.lock().expect("receiver limit") = None;
     }
 }
 
@@ -119,6 +153,11 @@ pub(crate) struct PublishedGcc {
 }
 
 impl PublishedGcc {
+    /// Where this estimator publishes.
+    pub(crate) fn shared(&self) -> Arc<SharedEstimate> {
+        self.out.clone()
+    }
+
     /// Start at `initial_bps` (the preset's bitrate: better to find out at
     /// once that a link is slower than to climb for seconds to a fast one's
     /// rate), held within [`MIN_ESTIMATE_BPS`]..=`max_bps`.
@@ -195,5 +234,38 @@ impl BandwidthEstimator for PublishedGcc {
         stats.loss_based_bitrate = Some(self.loss.target());
         stats.packet_loss = self.loss.loss();
         stats
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_receivers_limit_caps_the_estimate_while_it_is_repeated() {
+        let shared = SharedEstimate::default();
+        let t0 = Instant::now();
+        assert_eq!(shared.bits_per_second_at(t0), None);
+        // A limit before any feedback is the estimate.
+        shared.set_receiver_limit(400_000.0, t0);
+        assert_eq!(shared.bits_per_second_at(t0), Some(400_000.0));
+        shared.bits_per_second.store(1_200_000, Relaxed);
+        assert_eq!(shared.bits_per_second_at(t0), Some(400_000.0));
+        // A limit above the own estimate changes nothing.
+        shared.set_receiver_limit(2_000_000.0, t0);
+        assert_eq!(shared.bits_per_second_at(t0), Some(1_200_000.0));
+        // Not repeated: it lapses.
+        shared.set_receiver_limit(300_000.0, t0);
+        let later = t0 + RECEIVER_LIMIT_HOLD;
+        assert_eq!(
+            shared.bits_per_second_at(later - Duration::from_millis(1)),
+            Some(300_000.0)
+        );
+        assert_eq!(shared.bits_per_second_at(later), Some(1_200_000.0));
+        // Never below the floor; forgotten with the call.
+        shared.set_receiver_limit(1_000.0, t0);
+        assert_eq!(shared.bits_per_second_at(t0), Some(MIN_ESTIMATE_BPS));
+        shared.reset();
+        assert_eq!(shared.bits_per_second_at(t0), None);
     }
 }

@@ -1,6 +1,7 @@
 //! Which simulcast layer each subscriber's video routes get, from its
 //! bandwidth estimate and `media_view` choices ([`layers::allocate`]), and
-//! what its estimator is told to probe for.
+//! what its estimator is told to probe for. (A 1v1 subscriber's estimate
+//! limits its publisher instead: `limits.rs`.)
 
 use super::*;
 use crate::sfu::layers::RouteLayers;
@@ -24,6 +25,9 @@ impl Core {
         let Some(room) = self.rooms.get(call_id) else {
             return;
         };
+        if !room.group {
+            return self.limit_publishers(call_id, user, now);
+        }
         let Some(m) = room.members.get(user) else {
             return;
         };

@@ -1,0 +1,147 @@
+//! 1v1 calls forward one video layer, so a callee behind a slow downlink
+//! can only be helped by the caller sending less. The SFU estimates each
+//! 1v1 subscriber's bandwidth like a group's, and while that estimate is
+//! below what the publisher sends at its best, tells the publisher (REMB on
+//! its video stream, repeated every second) and probes the subscriber's
+//! link on a steady schedule so that the limit lifts soon after the link
+//! recovers. The engine caps its own estimate at the REMB value; Chromium
+//! does the same.
+
+use super::*;
+
+/// A limit still in force is repeated this often: the engine lets one go
+/// after 3 s without a repeat.
+const REMB_EVERY: Duration = Duration::from_secs(1);
+/// A change of the limit by more than this share is sent at once.
+const REMB_CHANGE: f64 = 0.05;
+/// What a publisher needs of a subscriber's estimate, as a multiple of the
+/// most its media was measured to carry (payload only): headers, and the
+/// engine's margins between its estimate and its encoder's target.
+const NEEDED_PER_PEAK: f64 = 1.3;
+
+/// A publisher's best measured rate and the limit last sent to it.
+#[derive(Debug, Default)]
+pub(super) struct PublisherLimit {
+    /// The most its audio and video were measured to carry together
+    /// (payload bits per second).
+    peak_bps: f64,
+    /// The limit last sent, and when.
+    sent: Option<(f64, Instant)>,
+}
+
+impl PublisherLimit {
+    /// The limit to send now, if any: while `estimate` is short of what the
+    /// publisher needs, every [`REMB_EVERY`] or on a change; once more when
+    /// it stops being short, so that the publisher is let go at once.
+    fn due(&mut self, estimate: f64, now: Instant) -> Option<f64> {
+        let short = estimate < self.needed_bps();
+        let send = match self.sent {
+            None => short,
+            Some((last, _)) if !short && last >= self.needed_bps() => false,
+            Some((last, at)) => {
+                !short
+                    || (estimate - last).abs() > REMB_CHANGE * last
+                    || now.saturating_duration_since(at) >= REMB_EVERY
+            }
+        };
+        if send {
+            self.sent = Some((estimate, now));
+        }
+        send.then_some(estimate)
+    }
+
+    /// What the publisher needs of a subscriber's estimate.
+    fn needed_bps(&self) -> f64 {
+        self.peak_bps * NEEDED_PER_PEAK
+    }
+}
+
+impl Core {
+    /// A 1v1 subscriber's share of [`Core::allocate`]: limit and probe for
+    /// the publishers it receives one video layer from.
+    pub(super) fn limit_publishers(&mut self, call_id: &str, user: &str, now: Instant) {
+        let Some(room) = self.rooms.get_mut(call_id) else {
+            return;
+        };
+        let Some(estimate) = room.members.get(user).and_then(|m| m.sub.estimate_bps) else {
+            return;
+        };
+        let sources: Vec<String> = room.members[user]
+            .sub
+            .routes
+            .iter()
+            .filter(|r| r.kind == MediaKind::Video)
+            .map(|r| r.source_user.clone())
+            .collect();
+        let mut needed = 0.0_f64;
+        let mut rembs = vec![];
+        for source in sources {
+            let Some(src) = room.members.get_mut(&source) else {
+                continue;
+            };
+            let (Some(publisher), [video]) = (src.publisher, src.layers.as_slice()) else {
+                continue;
+            };
+            let sending = src.layer_rates[0].bps(now) + src.audio_rate.bps(now);
+            let limit = &mut src.limit;
+            limit.peak_bps = limit.peak_bps.max(sending);
+            needed += limit.needed_bps();
+            if let Some(bps) = limit.due(estimate, now) {
+                rembs.push((publisher, *video, bps, source));
+            }
+        }
+        let m = room.members.get_mut(user).expect("looked up above");
+        let probe = if estimate < needed {
+            layers::Probe::Held
+        } else {
+            layers::Probe::No
+        };
+        let desired = m.sub.prober.desired(now, needed, estimate, probe);
+        if (desired - m.sub.desired_bps).abs() > 0.01 * m.sub.desired_bps {
+            m.sub.desired_bps = desired;
+            if let Some(sub) = m.sub.peer.and_then(|id| self.peers.get_mut(&id)) {
+                sub.rtc
+                    .bwe()
+                    .set_bitrate(Bitrate::ZERO, Bitrate::bps(desired as u64));
+            }
+        }
+        for (publisher, mid, bps, source) in rembs {
+            log::debug!("sfu: {user} in {call_id} takes {bps:.0} bps; telling {source}");
+            let Some(peer) = self.peers.get_mut(&publisher) else {
+                continue;
+            };
+            if let Some(rx) = peer.rtc.direct_api().stream_rx_by_mid(mid, None) {
+                rx.request_remb(Bitrate::bps(bps as u64));
+                self.metrics.sfu_remb_total.fetch_add(1, Relaxed);
+                self.dirty.push(publisher);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_limit_is_sent_while_short_repeated_and_lifted_once() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut l = PublisherLimit {
+            peak_bps: 1_000_000.0,
+            sent: None,
+        };
+        // Enough: nothing to say.
+        assert_eq!(l.due(1_500_000.0, at(0)), None);
+        // Short: at once, then on a change or after a second.
+        assert_eq!(l.due(400_000.0, at(100)), Some(400_000.0));
+        assert_eq!(l.due(410_000.0, at(600)), None);
+        assert_eq!(l.due(300_000.0, at(700)), Some(300_000.0));
+        assert_eq!(l.due(300_000.0, at(1_600)), None);
+        assert_eq!(l.due(300_000.0, at(1_700)), Some(300_000.0));
+        // Enough again: said once, then nothing.
+        assert_eq!(l.due(1_400_000.0, at(2_000)), Some(1_400_000.0));
+        assert_eq!(l.due(1_400_000.0, at(3_500)), None);
+        assert_eq!(l.due(1_600_000.0, at(5_000)), None);
+    }
+}
