@@ -281,3 +281,149 @@ async fn five_percent_loss_and_100_ms_rtt_keep_a_usable_rate() {
     );
     alice.phone.engine.hangup().await.unwrap();
 }
+
+/// The proxy client that receives the most over two seconds: with only one
+/// camera open in a 1v1 call, the other phone's subscriber connection.
+async fn busiest_receiver(proxy: &hotline_netsim::UdpImpairmentProxy) -> std::net::SocketAddr {
+    let clients = proxy.clients();
+    let before: Vec<u64> = clients
+        .iter()
+        .map(|c| proxy.client_bytes(*c).down)
+        .collect();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut got: Vec<(u64, std::net::SocketAddr)> = clients
+        .iter()
+        .zip(before)
+        .map(|(c, b)| (proxy.client_bytes(*c).down - b, *c))
+        .collect();
+    got.sort();
+    eprintln!("bytes received per client in 2 s: {got:?}");
+    let (most, addr) = *got.last().expect("clients");
+    let next = got.iter().rev().nth(1).map_or(0, |g| g.0);
+    assert!(
+        most > 3 * next,
+        "no one connection carries the video: {got:?}"
+    );
+    addr
+}
+
+/// A 1v1 callee behind a slow downlink while the caller's link is fast: the
+/// SFU forwards one layer, so the caller must send less (the SFU's REMB);
+/// and once the link recovers, the caller goes back to full quality.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callee_behind_a_slow_downlink_holds_the_caller_back_until_it_recovers() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let call = ProxiedCall::start_with(p720()).await;
+    let (alice, bob, proxy) = (&call.alice, &call.bob, &call.proxy);
+    // Only alice's video flows, so bob's receiving connection stands out.
+    bob.phone.engine.close_camera();
+    let arrivals = Arc::new(Arrivals::default());
+    let bob_sees = arrivals.collector(alice.size);
+    bob.phone
+        .engine
+        .start_remote_view("alice", bob_sees.clone());
+    stats_until(
+        alice,
+        "720p sent at full rate",
+        Duration::from_secs(30),
+        |s| (s.send_width, s.send_height) == (1280, 720) && s.video_target_kbps == 1200,
+    )
+    .await;
+    let bobs_downlink = busiest_receiver(proxy).await;
+
+    let capped_at = Instant::now();
+    proxy.set_client_impairment(
+        bobs_downlink,
+        Some(Impairment {
+            bandwidth_kbps: 300,
+            ..Default::default()
+        }),
+    );
+    // Alice's own link is fast: only the word from the SFU can slow her.
+    let adapted = stats_until(
+        alice,
+        "sending under bob's cap",
+        Duration::from_secs(10),
+        |s| {
+            s.estimated_bandwidth_kbps > 0.0
+                && s.estimated_bandwidth_kbps < 300.0
+                && s.send_bitrate_kbps < 300.0
+                && s.send_height < 720
+        },
+    )
+    .await;
+    eprintln!("alice sends under bob's cap {adapted:?} after it was set");
+    stats_until(
+        bob,
+        "smaller pictures decoded",
+        Duration::from_secs(10),
+        |s| {
+            s.users
+                .iter()
+                .any(|u| u.user_id == "alice" && u.video_height < 720 && u.video_fps >= 5.0)
+        },
+    )
+    .await;
+    // The queues (the proxy's and the SFU's pacer) have drained once bob's
+    // audio delay is back down.
+    stats_until(
+        bob,
+        "the audio delay back down",
+        Duration::from_secs(15),
+        |s| {
+            s.users
+                .iter()
+                .any(|u| u.user_id == "alice" && u.jitter_buffer_delay_ms < 100.0)
+        },
+    )
+    .await;
+    eprintln!("adapted {:?} after the cap", capped_at.elapsed());
+
+    // Adapted: ten seconds in which video keeps coming and audio is clear.
+    let settled = Instant::now();
+    let heard = call.bob_hears.samples().len();
+    call_stats(alice).await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let capped = call_stats(alice).await;
+    let gap = arrivals.longest_gap(settled, Instant::now());
+    assert!(
+        gap < Duration::from_secs(1),
+        "a {gap:?} freeze under the cap; alice sent {capped:#?}, bob received {:#?}",
+        call_stats(bob).await
+    );
+    assert!(capped.send_bitrate_kbps < 300.0, "{capped:#?}");
+    let clear = clear_share(&call.bob_hears.samples()[heard..], alice.tone_hz);
+    assert!(
+        clear >= 0.8,
+        "under the cap only {clear:.2} of the audio was clear"
+    );
+    eprintln!(
+        "under bob's cap: longest gap {gap:?}, alice sends {:.0} kbps at {}x{}, {:.0} % of the audio clear",
+        capped.send_bitrate_kbps,
+        capped.send_width,
+        capped.send_height,
+        clear * 100.0
+    );
+
+    proxy.set_client_impairment(bobs_downlink, None);
+    let recovered = stats_until(
+        alice,
+        "the preset's size and bitrate again",
+        Duration::from_secs(15),
+        |s| (s.send_width, s.send_height) == (1280, 720) && s.video_target_kbps == 1200,
+    )
+    .await;
+    eprintln!("recovered {recovered:?} after bob's cap was lifted");
+    until("720p decoded at bob", Duration::from_secs(10), || {
+        bob_sees.collected().last_size == (1280, 720)
+    })
+    .await;
+    assert_eq!(
+        alice
+            .phone
+            .events
+            .count(|e| matches!(e, Event::CallEnd { .. })),
+        0
+    );
+    alice.phone.engine.hangup().await.unwrap();
+}
