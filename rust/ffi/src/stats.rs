@@ -137,7 +137,8 @@ pub struct CallStats {
     /// one frame interval of capture, and the jitter buffer.
     pub end_to_end_delay_ms: f64,
     /// The send-side bandwidth estimate towards the SFU in kbps (0 until
-    /// the first congestion feedback). Video adapts to it.
+    /// the first congestion feedback), capped in a 1v1 call by what the
+    /// other phone's downlink takes. Video adapts to it.
     pub estimated_bandwidth_kbps: f64,
     /// Packet loss towards the SFU in percent, from the same feedback.
     pub send_loss_percent: f64,

@@ -79,7 +79,8 @@ pub struct CallStats {
     /// plus one frame interval of capture, plus the jitter buffer.
     pub end_to_end_delay_ms: f64,
     /// Send-side bandwidth estimate towards the SFU (kbps; 0 until the
-    /// first congestion feedback).
+    /// first congestion feedback), capped in a 1v1 call by what the other
+    /// phone's downlink takes (the SFU's REMB).
     pub estimated_bandwidth_kbps: f64,
     /// Packet loss towards the SFU, from the same feedback (percent).
     pub send_loss_percent: f64,

@@ -75,6 +75,9 @@ const SUBSCRIBER_START_ESTIMATE: Bitrate = Bitrate::kbps(1_500);
 /// 2 Mbps), so that no publisher is held back, or paced, before the
 /// feedback says so.
 const SUBSCRIBER_START_ESTIMATE_1V1: Bitrate = Bitrate::kbps(2_500);
+/// How often a 1v1 subscriber connection's stats (the loss its receiver
+/// reports) are read.
+const SUBSCRIBER_STATS_EVERY: Duration = Duration::from_secs(1);
 
 /// The SFU's codecs, the ones issue 3 mandates: Opus, and H.264 Constrained
 /// Baseline 42e01f with packetization mode 1 (and RTX). Keeping the list short
@@ -94,12 +97,14 @@ pub fn rtc_config() -> RtcConfig {
 /// simulcast layers it gets in a group call and limits its publisher in a
 /// 1v1 call (`core/limits.rs`).
 fn estimating_rtc_config(group: bool) -> RtcConfig {
-    let start = if group {
-        SUBSCRIBER_START_ESTIMATE
+    if group {
+        rtc_config().enable_bwe(Some(SUBSCRIBER_START_ESTIMATE))
     } else {
-        SUBSCRIBER_START_ESTIMATE_1V1
-    };
-    rtc_config().enable_bwe(Some(start))
+        // The receiver reports' loss, which a limit waits for.
+        rtc_config()
+            .enable_bwe(Some(SUBSCRIBER_START_ESTIMATE_1V1))
+            .set_stats_interval(Some(SUBSCRIBER_STATS_EVERY))
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -248,6 +253,8 @@ enum Ev {
     Keyframe(KeyframeRequest),
     Connected,
     Estimate(f64),
+    /// The share of a sent stream's packets its receiver reported lost.
+    Loss(Mid, f32),
 }
 
 /// A packet to send: over UDP, or framed on the TCP connection from `dst`.
@@ -356,6 +363,11 @@ fn drain(peer: &mut Peer, out: &mut Vec<Transmit>, evs: &mut Vec<Ev>, now: Insta
                 Event::Connected => evs.push(Ev::Connected),
                 Event::EgressBitrateEstimate(BweKind::Twcc { estimate, .. }) => {
                     evs.push(Ev::Estimate(estimate.as_f64()))
+                }
+                Event::MediaEgressStats(s) => {
+                    if let Some(loss) = s.loss {
+                        evs.push(Ev::Loss(s.mid, loss))
+                    }
                 }
                 Event::IceConnectionStateChange(s) => log::debug!(
                     "sfu: {} {:?} of {}: ICE {s:?}",
@@ -767,6 +779,7 @@ impl Core {
             ));
         }
         let mut fresh = vec![];
+        let paced = peer.role == Role::Subscriber { group: true };
         for r in &mut m.sub.routes {
             if !r.negotiated {
                 fresh.push(r.mid);
@@ -774,6 +787,11 @@ impl Core {
                     // The send stream exists now and has sent nothing yet.
                     if let Some(tx) = peer.rtc.direct_api().stream_tx_by_mid(r.mid, None) {
                         tx.set_rtx_cache(VIDEO_RTX_PACKETS, VIDEO_RTX_AGE, VIDEO_RTX_RATIO_CAP);
+                        // A 1v1 stream has no smaller layer to fit the
+                        // estimate with: held in the pacer, it would only
+                        // queue, and what got through would pull the
+                        // estimate down further.
+                        tx.set_unpaced(!paced);
                     }
                 }
             }
@@ -1077,6 +1095,7 @@ impl Core {
             match (role, ev) {
                 (Role::Publisher, Ev::Rtp(p)) => self.forward(from, &call_id, &user_id, p, now),
                 (Role::Subscriber { .. }, Ev::Estimate(bps)) => {
+                    log::trace!("sfu: {user_id} in {call_id}: estimate {bps:.0} bps");
                     if let Some(m) = self
                         .rooms
                         .get_mut(&call_id)
@@ -1085,6 +1104,9 @@ impl Core {
                         m.sub.estimate_bps = Some(bps);
                     }
                     self.allocate(&call_id, &user_id, now);
+                }
+                (Role::Subscriber { group: false }, Ev::Loss(mid, loss)) => {
+                    self.saw_loss(&call_id, &user_id, mid, loss, now)
                 }
                 (Role::Subscriber { .. }, Ev::Keyframe(k)) => {
                     self.keyframe(&call_id, &user_id, k.mid, k.kind)

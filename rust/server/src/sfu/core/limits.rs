@@ -4,8 +4,13 @@
 //! below what the publisher sends at its best, tells the publisher (REMB on
 //! its video stream, repeated every second) and probes the subscriber's
 //! link on a steady schedule so that the limit lifts soon after the link
-//! recovers. The engine caps its own estimate at the REMB value; Chromium
-//! does the same.
+//! recovers. The engine caps its own estimate at the REMB value.
+//!
+//! A limit starts only on a shortfall that lasts and that the subscriber's
+//! receiver reports back with loss: a receiver whose machine is busy sends
+//! its feedback late, which reads as a queue and sinks a delay-based
+//! estimate for seconds (to a third of a 360p stream's rate, at the start
+//! of calls between two debug builds here) with nothing lost.
 
 use super::*;
 
@@ -14,6 +19,14 @@ use super::*;
 const REMB_EVERY: Duration = Duration::from_secs(1);
 /// A change of the limit by more than this share is sent at once.
 const REMB_CHANGE: f64 = 0.05;
+/// How long an estimate must stay short before the publisher is told. A
+/// busy machine's late feedback reads as a queue and sinks the estimate for
+/// a moment; a real bottleneck keeps it down.
+const SHORT_FOR: Duration = Duration::from_millis(1500);
+/// The loss a receiver must report (a share of packets) for a limit to
+/// start, and how long such a report counts.
+const LOSS_SEEN: f32 = 0.02;
+const LOSS_RECENT: Duration = Duration::from_secs(3);
 /// What a publisher needs of a subscriber's estimate, as a multiple of the
 /// most its media was measured to carry (payload only): headers, and the
 /// engine's margins between its estimate and its encoder's target.
@@ -27,22 +40,46 @@ pub(super) struct PublisherLimit {
     peak_bps: f64,
     /// The limit last sent, and when.
     sent: Option<(f64, Instant)>,
+    /// Since when the estimate has been short, while no limit is in force.
+    short_since: Option<Instant>,
+    /// When the subscriber last reported loss of [`LOSS_SEEN`] or more.
+    lossy_at: Option<Instant>,
 }
 
 impl PublisherLimit {
-    /// The limit to send now, if any: while `estimate` is short of what the
-    /// publisher needs, every [`REMB_EVERY`] or on a change; once more when
-    /// it stops being short, so that the publisher is let go at once.
+    /// The subscriber reported `loss` (a share of packets) of the video.
+    fn saw_loss(&mut self, loss: f32, now: Instant) {
+        if loss >= LOSS_SEEN {
+            self.lossy_at = Some(now);
+        }
+    }
+
+    /// The limit to send now, if any: once `estimate` has been short of
+    /// what the publisher needs for [`SHORT_FOR`] and the subscriber has
+    /// reported loss in the last [`LOSS_RECENT`], and from then on every
+    /// [`REMB_EVERY`] or on a change; once more when it stops being short,
+    /// so that the publisher is let go at once.
     fn due(&mut self, estimate: f64, now: Instant) -> Option<f64> {
         let short = estimate < self.needed_bps();
-        let send = match self.sent {
-            None => short,
-            Some((last, _)) if !short && last >= self.needed_bps() => false,
+        if !short {
+            self.short_since = None;
+        }
+        // A limit in force: the last one sent was short too.
+        let holding = self.sent.filter(|(last, _)| *last < self.needed_bps());
+        let send = match holding {
             Some((last, at)) => {
                 !short
                     || (estimate - last).abs() > REMB_CHANGE * last
                     || now.saturating_duration_since(at) >= REMB_EVERY
             }
+            None if short => {
+                let since = *self.short_since.get_or_insert(now);
+                let lossy = self
+                    .lossy_at
+                    .is_some_and(|at| now.saturating_duration_since(at) < LOSS_RECENT);
+                lossy && now.saturating_duration_since(since) >= SHORT_FOR
+            }
+            None => false,
         };
         if send {
             self.sent = Some((estimate, now));
@@ -57,6 +94,32 @@ impl PublisherLimit {
 }
 
 impl Core {
+    /// A 1v1 subscriber's receiver reported `loss` on its m-line `mid`.
+    pub(super) fn saw_loss(
+        &mut self,
+        call_id: &str,
+        user: &str,
+        mid: Mid,
+        loss: f32,
+        now: Instant,
+    ) {
+        let Some(room) = self.rooms.get_mut(call_id) else {
+            return;
+        };
+        let Some(source) = room.members.get(user).and_then(|m| {
+            m.sub
+                .routes
+                .iter()
+                .find(|r| r.mid == mid && r.kind == MediaKind::Video)
+                .map(|r| r.source_user.clone())
+        }) else {
+            return;
+        };
+        if let Some(src) = room.members.get_mut(&source) {
+            src.limit.saw_loss(loss, now);
+        }
+    }
+
     /// A 1v1 subscriber's share of [`Core::allocate`]: limit and probe for
     /// the publishers it receives one video layer from.
     pub(super) fn limit_publishers(&mut self, call_id: &str, user: &str, now: Instant) {
@@ -129,19 +192,34 @@ mod tests {
         let at = |ms: u64| t0 + Duration::from_millis(ms);
         let mut l = PublisherLimit {
             peak_bps: 1_000_000.0,
-            sent: None,
+            ..Default::default()
         };
         // Enough: nothing to say.
         assert_eq!(l.due(1_500_000.0, at(0)), None);
-        // Short: at once, then on a change or after a second.
-        assert_eq!(l.due(400_000.0, at(100)), Some(400_000.0));
-        assert_eq!(l.due(410_000.0, at(600)), None);
-        assert_eq!(l.due(300_000.0, at(700)), Some(300_000.0));
-        assert_eq!(l.due(300_000.0, at(1_600)), None);
-        assert_eq!(l.due(300_000.0, at(1_700)), Some(300_000.0));
+        // Short for a moment only: nothing either.
+        assert_eq!(l.due(400_000.0, at(100)), None);
+        assert_eq!(l.due(1_500_000.0, at(1_000)), None);
+        assert_eq!(l.due(400_000.0, at(1_100)), None);
+        assert_eq!(l.due(400_000.0, at(2_500)), None);
+        // Short for 1.5 s, but nothing lost (a busy receiver): nothing.
+        l.saw_loss(0.01, at(2_550));
+        assert_eq!(l.due(400_000.0, at(2_600)), None);
+        // With loss: said, then on a change or after a second.
+        l.saw_loss(0.1, at(2_650));
+        assert_eq!(l.due(400_000.0, at(2_700)), Some(400_000.0));
+        assert_eq!(l.due(410_000.0, at(3_100)), None);
+        assert_eq!(l.due(300_000.0, at(3_200)), Some(300_000.0));
+        assert_eq!(l.due(300_000.0, at(4_100)), None);
+        // Held: repeated without loss being seen again.
+        assert_eq!(l.due(300_000.0, at(6_200)), Some(300_000.0));
         // Enough again: said once, then nothing.
-        assert_eq!(l.due(1_400_000.0, at(2_000)), Some(1_400_000.0));
-        assert_eq!(l.due(1_400_000.0, at(3_500)), None);
-        assert_eq!(l.due(1_600_000.0, at(5_000)), None);
+        assert_eq!(l.due(1_400_000.0, at(6_500)), Some(1_400_000.0));
+        assert_eq!(l.due(1_400_000.0, at(8_000)), None);
+        assert_eq!(l.due(1_600_000.0, at(9_500)), None);
+        // Short again: the wait starts over, and wants fresh loss.
+        assert_eq!(l.due(400_000.0, at(10_000)), None);
+        assert_eq!(l.due(400_000.0, at(11_500)), None);
+        l.saw_loss(0.05, at(11_600));
+        assert_eq!(l.due(400_000.0, at(11_700)), Some(400_000.0));
     }
 }
