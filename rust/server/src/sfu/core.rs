@@ -75,9 +75,16 @@ const SUBSCRIBER_START_ESTIMATE: Bitrate = Bitrate::kbps(1_500);
 /// 2 Mbps), so that no publisher is held back, or paced, before the
 /// feedback says so.
 const SUBSCRIBER_START_ESTIMATE_1V1: Bitrate = Bitrate::kbps(2_500);
-/// How often a 1v1 subscriber connection's stats (the loss its receiver
+/// How often a subscriber connection's stats (the loss its receiver
 /// reports) are read.
 const SUBSCRIBER_STATS_EVERY: Duration = Duration::from_secs(1);
+/// Loss a subscriber's receiver must report (a share of one stream's
+/// packets) to count as lossy, and for how long that counts. A busy
+/// receiver sends its feedback late, which reads as a queue and sinks a
+/// delay-based estimate for seconds with nothing lost; a real bottleneck
+/// soon drops packets too.
+const LOSS_SEEN: f32 = 0.02;
+const LOSS_RECENT: Duration = Duration::from_secs(3);
 
 /// The SFU's codecs, the ones issue 3 mandates: Opus, and H.264 Constrained
 /// Baseline 42e01f with packetization mode 1 (and RTX). Keeping the list short
@@ -97,14 +104,15 @@ pub fn rtc_config() -> RtcConfig {
 /// simulcast layers it gets in a group call and limits its publisher in a
 /// 1v1 call (`core/limits.rs`).
 fn estimating_rtc_config(group: bool) -> RtcConfig {
-    if group {
-        rtc_config().enable_bwe(Some(SUBSCRIBER_START_ESTIMATE))
+    let start = if group {
+        SUBSCRIBER_START_ESTIMATE
     } else {
-        // The receiver reports' loss, which a limit waits for.
-        rtc_config()
-            .enable_bwe(Some(SUBSCRIBER_START_ESTIMATE_1V1))
-            .set_stats_interval(Some(SUBSCRIBER_STATS_EVERY))
-    }
+        SUBSCRIBER_START_ESTIMATE_1V1
+    };
+    // The stats carry the loss the subscriber's receiver reports.
+    rtc_config()
+        .enable_bwe(Some(start))
+        .set_stats_interval(Some(SUBSCRIBER_STATS_EVERY))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -182,9 +190,18 @@ struct Subscriber {
     /// lets the estimate sink to what is sent (str0m caps it at 1.5 times
     /// that), so when the big streams come back it restarts from here.
     estimate_before_small: Option<f64>,
+    /// When its receiver last reported loss of [`LOSS_SEEN`] or more.
+    lossy_at: Option<Instant>,
 }
 
 impl Subscriber {
+    /// Whether its receiver reported loss in the last [`LOSS_RECENT`]: its
+    /// estimate's shortfall is then a real bottleneck's.
+    fn lossy(&self, now: Instant) -> bool {
+        self.lossy_at
+            .is_some_and(|at| now.saturating_duration_since(at) < LOSS_RECENT)
+    }
+
     /// Note a `media_view` choice; the estimate to restart from, when the
     /// last small stream goes back to big and the estimate sank meanwhile.
     fn remember_estimate(&mut self, chosen: VideoStreamType) -> Option<f64> {
@@ -254,7 +271,7 @@ enum Ev {
     Connected,
     Estimate(f64),
     /// The share of a sent stream's packets its receiver reported lost.
-    Loss(Mid, f32),
+    Loss(f32),
 }
 
 /// A packet to send: over UDP, or framed on the TCP connection from `dst`.
@@ -366,7 +383,7 @@ fn drain(peer: &mut Peer, out: &mut Vec<Transmit>, evs: &mut Vec<Ev>, now: Insta
                 }
                 Event::MediaEgressStats(s) => {
                     if let Some(loss) = s.loss {
-                        evs.push(Ev::Loss(s.mid, loss))
+                        evs.push(Ev::Loss(loss))
                     }
                 }
                 Event::IceConnectionStateChange(s) => log::debug!(
@@ -1105,8 +1122,14 @@ impl Core {
                     }
                     self.allocate(&call_id, &user_id, now);
                 }
-                (Role::Subscriber { group: false }, Ev::Loss(mid, loss)) => {
-                    self.saw_loss(&call_id, &user_id, mid, loss, now)
+                (Role::Subscriber { .. }, Ev::Loss(loss)) if loss >= LOSS_SEEN => {
+                    if let Some(m) = self
+                        .rooms
+                        .get_mut(&call_id)
+                        .and_then(|r| r.members.get_mut(&user_id))
+                    {
+                        m.sub.lossy_at = Some(now);
+                    }
                 }
                 (Role::Subscriber { .. }, Ev::Keyframe(k)) => {
                     self.keyframe(&call_id, &user_id, k.mid, k.kind)

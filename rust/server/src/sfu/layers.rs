@@ -235,7 +235,9 @@ pub enum Probe {
     /// slow link, where a probe only fills the queue, or one whose estimate
     /// sank in a dip (a busy moment) and cannot climb back by itself, as
     /// str0m caps a rising estimate at 1.5 times what is sent. Probe, but
-    /// only after [`PROBE_FAR_FIRST`].
+    /// only after [`PROBE_FAR_FIRST`]. (The SFU tells the two apart by
+    /// loss: a subscriber whose receiver reports none is probed as
+    /// [`Probe::Near`].)
     Far,
     /// A 1v1 publisher is held back by this subscriber's limit (the SFU
     /// sends it REMB): probe every [`PROBE_HELD_EVERY`], without backing

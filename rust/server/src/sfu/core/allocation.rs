@@ -112,7 +112,13 @@ impl Core {
             }
         }
         // Probe for what the routes would take; only a rise starts a probe.
-        let probe = layers::worth_probing(m.sub.estimate_bps, audio, &choices, &chosen_layers);
+        let probe = match layers::worth_probing(m.sub.estimate_bps, audio, &choices, &chosen_layers)
+        {
+            // Nothing lost: the estimate sank in a busy moment rather than
+            // behind a slow link, and probing soon costs nothing.
+            layers::Probe::Far if !m.sub.lossy(now) => layers::Probe::Near,
+            probe => probe,
+        };
         let desired = match m.sub.estimate_bps {
             Some(estimate) => m.sub.prober.desired(now, wanted, estimate, probe),
             None => wanted,

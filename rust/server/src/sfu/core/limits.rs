@@ -23,10 +23,6 @@ const REMB_CHANGE: f64 = 0.05;
 /// busy machine's late feedback reads as a queue and sinks the estimate for
 /// a moment; a real bottleneck keeps it down.
 const SHORT_FOR: Duration = Duration::from_millis(1500);
-/// The loss a receiver must report (a share of packets) for a limit to
-/// start, and how long such a report counts.
-const LOSS_SEEN: f32 = 0.02;
-const LOSS_RECENT: Duration = Duration::from_secs(3);
 /// What a publisher needs of a subscriber's estimate, as a multiple of the
 /// most its media was measured to carry (payload only): headers, and the
 /// engine's margins between its estimate and its encoder's target.
@@ -42,24 +38,16 @@ pub(super) struct PublisherLimit {
     sent: Option<(f64, Instant)>,
     /// Since when the estimate has been short, while no limit is in force.
     short_since: Option<Instant>,
-    /// When the subscriber last reported loss of [`LOSS_SEEN`] or more.
-    lossy_at: Option<Instant>,
 }
 
 impl PublisherLimit {
-    /// The subscriber reported `loss` (a share of packets) of the video.
-    fn saw_loss(&mut self, loss: f32, now: Instant) {
-        if loss >= LOSS_SEEN {
-            self.lossy_at = Some(now);
-        }
-    }
-
     /// The limit to send now, if any: once `estimate` has been short of
     /// what the publisher needs for [`SHORT_FOR`] and the subscriber has
-    /// reported loss in the last [`LOSS_RECENT`], and from then on every
+    /// reported loss lately (`lossy`, see [`Subscriber::lossy`]), and from
+    /// then on every
     /// [`REMB_EVERY`] or on a change; once more when it stops being short,
     /// so that the publisher is let go at once.
-    fn due(&mut self, estimate: f64, now: Instant) -> Option<f64> {
+    fn due(&mut self, estimate: f64, lossy: bool, now: Instant) -> Option<f64> {
         let short = estimate < self.needed_bps();
         if !short {
             self.short_since = None;
@@ -74,9 +62,6 @@ impl PublisherLimit {
             }
             None if short => {
                 let since = *self.short_since.get_or_insert(now);
-                let lossy = self
-                    .lossy_at
-                    .is_some_and(|at| now.saturating_duration_since(at) < LOSS_RECENT);
                 lossy && now.saturating_duration_since(since) >= SHORT_FOR
             }
             None => false,
@@ -94,41 +79,19 @@ impl PublisherLimit {
 }
 
 impl Core {
-    /// A 1v1 subscriber's receiver reported `loss` on its m-line `mid`.
-    pub(super) fn saw_loss(
-        &mut self,
-        call_id: &str,
-        user: &str,
-        mid: Mid,
-        loss: f32,
-        now: Instant,
-    ) {
-        let Some(room) = self.rooms.get_mut(call_id) else {
-            return;
-        };
-        let Some(source) = room.members.get(user).and_then(|m| {
-            m.sub
-                .routes
-                .iter()
-                .find(|r| r.mid == mid && r.kind == MediaKind::Video)
-                .map(|r| r.source_user.clone())
-        }) else {
-            return;
-        };
-        if let Some(src) = room.members.get_mut(&source) {
-            src.limit.saw_loss(loss, now);
-        }
-    }
-
     /// A 1v1 subscriber's share of [`Core::allocate`]: limit and probe for
     /// the publishers it receives one video layer from.
     pub(super) fn limit_publishers(&mut self, call_id: &str, user: &str, now: Instant) {
         let Some(room) = self.rooms.get_mut(call_id) else {
             return;
         };
-        let Some(estimate) = room.members.get(user).and_then(|m| m.sub.estimate_bps) else {
+        let Some(m) = room.members.get(user) else {
             return;
         };
+        let Some(estimate) = m.sub.estimate_bps else {
+            return;
+        };
+        let lossy = m.sub.lossy(now);
         let sources: Vec<String> = room.members[user]
             .sub
             .routes
@@ -149,7 +112,7 @@ impl Core {
             let limit = &mut src.limit;
             limit.peak_bps = limit.peak_bps.max(sending);
             needed += limit.needed_bps();
-            if let Some(bps) = limit.due(estimate, now) {
+            if let Some(bps) = limit.due(estimate, lossy, now) {
                 rembs.push((publisher, *video, bps, source));
             }
         }
@@ -195,31 +158,28 @@ mod tests {
             ..Default::default()
         };
         // Enough: nothing to say.
-        assert_eq!(l.due(1_500_000.0, at(0)), None);
+        assert_eq!(l.due(1_500_000.0, true, at(0)), None);
         // Short for a moment only: nothing either.
-        assert_eq!(l.due(400_000.0, at(100)), None);
-        assert_eq!(l.due(1_500_000.0, at(1_000)), None);
-        assert_eq!(l.due(400_000.0, at(1_100)), None);
-        assert_eq!(l.due(400_000.0, at(2_500)), None);
+        assert_eq!(l.due(400_000.0, true, at(100)), None);
+        assert_eq!(l.due(1_500_000.0, true, at(1_000)), None);
+        assert_eq!(l.due(400_000.0, true, at(1_100)), None);
+        assert_eq!(l.due(400_000.0, true, at(2_500)), None);
         // Short for 1.5 s, but nothing lost (a busy receiver): nothing.
-        l.saw_loss(0.01, at(2_550));
-        assert_eq!(l.due(400_000.0, at(2_600)), None);
+        assert_eq!(l.due(400_000.0, false, at(2_600)), None);
         // With loss: said, then on a change or after a second.
-        l.saw_loss(0.1, at(2_650));
-        assert_eq!(l.due(400_000.0, at(2_700)), Some(400_000.0));
-        assert_eq!(l.due(410_000.0, at(3_100)), None);
-        assert_eq!(l.due(300_000.0, at(3_200)), Some(300_000.0));
-        assert_eq!(l.due(300_000.0, at(4_100)), None);
+        assert_eq!(l.due(400_000.0, true, at(2_700)), Some(400_000.0));
+        assert_eq!(l.due(410_000.0, true, at(3_100)), None);
+        assert_eq!(l.due(300_000.0, true, at(3_200)), Some(300_000.0));
+        assert_eq!(l.due(300_000.0, true, at(4_100)), None);
         // Held: repeated without loss being seen again.
-        assert_eq!(l.due(300_000.0, at(6_200)), Some(300_000.0));
+        assert_eq!(l.due(300_000.0, false, at(6_200)), Some(300_000.0));
         // Enough again: said once, then nothing.
-        assert_eq!(l.due(1_400_000.0, at(6_500)), Some(1_400_000.0));
-        assert_eq!(l.due(1_400_000.0, at(8_000)), None);
-        assert_eq!(l.due(1_600_000.0, at(9_500)), None);
+        assert_eq!(l.due(1_400_000.0, true, at(6_500)), Some(1_400_000.0));
+        assert_eq!(l.due(1_400_000.0, true, at(8_000)), None);
+        assert_eq!(l.due(1_600_000.0, true, at(9_500)), None);
         // Short again: the wait starts over, and wants fresh loss.
-        assert_eq!(l.due(400_000.0, at(10_000)), None);
-        assert_eq!(l.due(400_000.0, at(11_500)), None);
-        l.saw_loss(0.05, at(11_600));
-        assert_eq!(l.due(400_000.0, at(11_700)), Some(400_000.0));
+        assert_eq!(l.due(400_000.0, true, at(10_000)), None);
+        assert_eq!(l.due(400_000.0, false, at(11_500)), None);
+        assert_eq!(l.due(400_000.0, true, at(11_700)), Some(400_000.0));
     }
 }
