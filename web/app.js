@@ -268,6 +268,7 @@ class App {
       onFailed: (why) => ui.notice(why),
     });
     media.startedAt = started;
+    media.group = call.is_group;
     this.media = media;
     const me = this.me;
     media.devicesReady = media.openDevices(call.media_type).then((stream) => {

@@ -10,6 +10,13 @@
 
 /** TRTC's mobile default: 640×360 at 15 fps, 550 kbps. */
 const VIDEO = { width: 640, height: 360, frameRate: 15, maxBitrate: 550_000 };
+/**
+ * The small layer a group call also sends (TRTC's small stream, as the
+ * engine's 360p preset sends it): half the size, 100 kbps. Its own sender
+ * and m-line after the big one (docs/protocol.md, "Simulcast in group
+ * calls"); the SFU gives each receiver one of the two.
+ */
+const SMALL_LAYER = { scaleResolutionDownBy: 2, maxBitrate: 100_000 };
 /** A link with no packets for this long is Down (as the engine grades it). */
 const DOWN_AFTER_MS = 3000;
 
@@ -83,6 +90,10 @@ export class CallMedia {
     this.streams = new Map();
     this.micOn = true;
     this.cameraOn = true;
+    /** A group call: the camera also goes out as a small layer. */
+    this.group = false;
+    /** @type {MediaStreamTrack | null} the small layer's copy of the camera */
+    this.smallCamera = null;
     this.closed = false;
     this.startedAt = performance.now();
     /** @type {Record<string, number>} milliseconds since the media started */
@@ -127,6 +138,15 @@ export class CallMedia {
       sendEncodings: [{ maxBitrate: VIDEO.maxBitrate, maxFramerate: VIDEO.frameRate }],
     });
     preferSfuCodecs(video, 'video');
+    if (this.group && camera) {
+      this.smallCamera = camera.clone();
+      const small = pc.addTransceiver(this.smallCamera, {
+        direction: 'sendonly',
+        streams: [local],
+        sendEncodings: [{ ...SMALL_LAYER, maxFramerate: VIDEO.frameRate }],
+      });
+      preferSfuCodecs(small, 'video');
+    }
     await pc.setLocalDescription(await pc.createOffer());
     this.mark('offer');
     const r = await this.request('media_publish', { call_id: this.callId, sdp: pc.localDescription?.sdp });
@@ -218,6 +238,7 @@ export class CallMedia {
     if (!camera) return;
     this.cameraOn = on;
     camera.enabled = on;
+    if (this.smallCamera) this.smallCamera.enabled = on;
     await this.sendState();
   }
 
@@ -227,8 +248,11 @@ export class CallMedia {
       t.stop();
       this.local?.removeTrack(t);
     }
-    const sender = this.pub?.getSenders().find((s) => s.track?.kind === 'video');
-    await sender?.replaceTrack(null);
+    this.smallCamera?.stop();
+    this.smallCamera = null;
+    for (const sender of this.pub?.getSenders() ?? []) {
+      if (sender.track?.kind === 'video') await sender.replaceTrack(null);
+    }
     this.cameraOn = false;
     await this.sendState();
   }
@@ -287,9 +311,11 @@ export class CallMedia {
     }
     const local = { frames_encoded: 0, fps: 0, quality: 'Unknown', rtt_ms: rtt };
     if (this.pub) {
-      let loss = 0, jitter = 0;
+      let loss = 0, jitter = 0, width = -1;
       (await this.pub.getStats()).forEach((s) => {
-        if (s.type === 'outbound-rtp' && s.kind === 'video') {
+        // With a small layer too: the big one's figures.
+        if (s.type === 'outbound-rtp' && s.kind === 'video' && (s.frameWidth ?? 0) > width) {
+          width = s.frameWidth ?? 0;
           local.frames_encoded = s.framesEncoded ?? 0;
           local.fps = s.framesPerSecond ?? 0;
         }
@@ -320,6 +346,7 @@ export class CallMedia {
     this.closed = true;
     clearInterval(this.statsTimer);
     for (const t of this.local?.getTracks() ?? []) t.stop();
+    this.smallCamera?.stop();
     this.pub?.close();
     this.sub?.close();
     this.pub = this.sub = this.local = null;

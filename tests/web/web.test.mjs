@@ -223,7 +223,9 @@ test('phone → browser: the browser answers, and each decodes the other', async
 });
 
 test('a group call of two browsers and one phone: everyone decodes everyone', async () => {
-  const phone = startPhone(server, 'phone3', ['--answer', 'accept']);
+  // The phone asks for erin's small stream: the browser sends it as a
+  // second layer, and the SFU forwards that one.
+  const phone = startPhone(server, 'phone3', ['--answer', 'accept', '--small-stream', 'erin', '--stats-every', '1']);
   await phone.event('ready');
   const erin = await openClient(chrome.browser, server, 'erin');
   const frank = await openClient(chrome.browser, server, 'frank');
@@ -240,6 +242,12 @@ test('a group call of two browsers and one phone: everyone decodes everyone', as
     for (const u of ['erin', 'frank']) {
       await phone.waitFor((l) => l?.event === 'firstRemoteFrame' && l.userId === u, `phone3's first frame of ${u}`);
     }
+    // Erin's small layer (320×180) at the phone, frank's big one (640×360).
+    const seen = (/** @type {any} */ l, /** @type {string} */ u) => l?.event === 'callStats'
+      && l.users?.find((/** @type {any} */ x) => x.userId === u && x.videoFps > 0);
+    const erinAtPhone = seen(await phone.waitFor((l) => seen(l, 'erin')?.videoHeight === 180, 'erin\'s small layer at phone3'), 'erin');
+    assert.equal(erinAtPhone.videoWidth, 320, JSON.stringify(erinAtPhone));
+    await phone.waitFor((l) => seen(l, 'frank')?.videoHeight === 360, 'frank\'s big layer at phone3');
     assert.equal(await erin.page.locator('.tile.has-video').count(), 3, 'erin sees three video tiles');
     await screenshot(frank.page, 'group-call');
     // Frank closes his tab: the others see him leave at once, not after

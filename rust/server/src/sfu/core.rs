@@ -42,6 +42,7 @@ use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
 
 use super::layers::{self, LayerRate, Prober, MAX_LAYERS};
+use super::timestamps::{is_later, offset_for_new_source, LastSent};
 use super::Cmd;
 use crate::hub::Outbox;
 use crate::metrics::Metrics;
@@ -158,6 +159,10 @@ struct Route {
     short_since: Option<Instant>,
     seq_offset: i64,
     last_out: Option<u64>,
+    /// Video: added to the source's RTP timestamps (`timestamps.rs`).
+    ts_offset: u32,
+    /// Video: the latest timestamp sent and when.
+    last_ts: Option<LastSent>,
     /// Publisher payload type → subscriber payload type, learned on first use.
     pts: Vec<(u8, Option<u8>)>,
 }
@@ -195,11 +200,25 @@ struct Subscriber {
 }
 
 impl Subscriber {
+    /// Its receiver reported `loss` (a share of packets) on a stream.
+    fn saw_loss(&mut self, loss: f32, now: Instant) {
+        if loss >= LOSS_SEEN {
+            self.lossy_at = Some(now);
+        }
+    }
+
     /// Whether its receiver reported loss in the last [`LOSS_RECENT`]: its
     /// estimate's shortfall is then a real bottleneck's.
     fn lossy(&self, now: Instant) -> bool {
         self.lossy_at
             .is_some_and(|at| now.saturating_duration_since(at) < LOSS_RECENT)
+    }
+
+    /// Whether its latest stats (one interval) showed loss.
+    fn losing(&self, now: Instant) -> bool {
+        self.lossy_at.is_some_and(|at| {
+            now.saturating_duration_since(at) < SUBSCRIBER_STATS_EVERY + SUBSCRIBER_STATS_EVERY / 2
+        })
     }
 
     /// Note a `media_view` choice; the estimate to restart from, when the
@@ -941,6 +960,8 @@ impl Core {
                 short_since: None,
                 seq_offset: 0,
                 last_out: None,
+                ts_offset: 0,
+                last_ts: None,
                 pts: vec![],
             });
         }
@@ -1122,13 +1143,13 @@ impl Core {
                     }
                     self.allocate(&call_id, &user_id, now);
                 }
-                (Role::Subscriber { .. }, Ev::Loss(loss)) if loss >= LOSS_SEEN => {
+                (Role::Subscriber { .. }, Ev::Loss(loss)) => {
                     if let Some(m) = self
                         .rooms
                         .get_mut(&call_id)
                         .and_then(|r| r.members.get_mut(&user_id))
                     {
-                        m.sub.lossy_at = Some(now);
+                        m.sub.saw_loss(loss, now);
                     }
                 }
                 (Role::Subscriber { .. }, Ev::Keyframe(k)) => {
@@ -1244,9 +1265,26 @@ impl Core {
             if route.epoch != (from, layer) {
                 route.epoch = (from, layer);
                 route.seq_offset = route.last_out.map_or(0, |l| l as i64 + 1 - seq_in as i64);
+                if route.kind == MediaKind::Video {
+                    route.ts_offset = offset_for_new_source(
+                        route.last_ts,
+                        route.ts_offset,
+                        p.header.timestamp,
+                        now,
+                    );
+                }
             }
             let seq_out = (seq_in as i64 + route.seq_offset).max(0) as u64;
             route.last_out = Some(route.last_out.map_or(seq_out, |l| l.max(seq_out)));
+            let ts_out = p.header.timestamp.wrapping_add(route.ts_offset);
+            if route.kind == MediaKind::Video
+                && route.last_ts.is_none_or(|l| is_later(ts_out, l.timestamp))
+            {
+                route.last_ts = Some(LastSent {
+                    timestamp: ts_out,
+                    at: now,
+                });
+            }
             let mut api = sub.rtc.direct_api();
             let Some(tx) = api.stream_tx_by_mid(route.mid, None) else {
                 continue;
@@ -1255,7 +1293,7 @@ impl Core {
                 RtpWrite::new(
                     out_pt.into(),
                     seq_out.into(),
-                    p.header.timestamp,
+                    ts_out,
                     p.timestamp,
                     p.payload.clone(),
                 )

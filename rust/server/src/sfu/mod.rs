@@ -11,6 +11,7 @@
 pub mod core;
 pub mod layers;
 pub mod tcp;
+pub mod timestamps;
 
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::sync::Arc;

@@ -44,32 +44,45 @@ impl PublisherLimit {
     /// The limit to send now, if any: once `estimate` has been short of
     /// what the publisher needs for [`SHORT_FOR`] and the subscriber has
     /// reported loss lately (`lossy`, see [`Subscriber::lossy`]), and from
-    /// then on every
-    /// [`REMB_EVERY`] or on a change; once more when it stops being short,
-    /// so that the publisher is let go at once.
-    fn due(&mut self, estimate: f64, lossy: bool, now: Instant) -> Option<f64> {
+    /// then on every [`REMB_EVERY`] or on a change (falling only while its
+    /// latest stats show loss: `losing`, [`Subscriber::losing`]); once more
+    /// when it stops being short, so that the publisher is let go at once.
+    fn due(&mut self, estimate: f64, lossy: bool, losing: bool, now: Instant) -> Option<f64> {
         let short = estimate < self.needed_bps();
         if !short {
             self.short_since = None;
         }
         // A limit in force: the last one sent was short too.
         let holding = self.sent.filter(|(last, _)| *last < self.needed_bps());
-        let send = match holding {
+        let (send, limit) = match holding {
             Some((last, at)) => {
-                !short
-                    || (estimate - last).abs() > REMB_CHANGE * last
-                    || now.saturating_duration_since(at) >= REMB_EVERY
+                // It falls only while loss says the link is still too slow:
+                // once the publisher has slowed down, the queue it built
+                // drains, and the estimate reads the draining as more
+                // queueing and keeps sinking (to a third of the link here).
+                let limit = if estimate < last && !losing {
+                    last
+                } else {
+                    estimate
+                };
+                let send = !short
+                    || (limit - last).abs() > REMB_CHANGE * last
+                    || now.saturating_duration_since(at) >= REMB_EVERY;
+                (send, limit)
             }
             None if short => {
                 let since = *self.short_since.get_or_insert(now);
-                lossy && now.saturating_duration_since(since) >= SHORT_FOR
+                (
+                    lossy && now.saturating_duration_since(since) >= SHORT_FOR,
+                    estimate,
+                )
             }
-            None => false,
+            None => (false, estimate),
         };
         if send {
-            self.sent = Some((estimate, now));
+            self.sent = Some((limit, now));
         }
-        send.then_some(estimate)
+        send.then_some(limit)
     }
 
     /// What the publisher needs of a subscriber's estimate.
@@ -91,7 +104,7 @@ impl Core {
         let Some(estimate) = m.sub.estimate_bps else {
             return;
         };
-        let lossy = m.sub.lossy(now);
+        let (lossy, losing) = (m.sub.lossy(now), m.sub.losing(now));
         let sources: Vec<String> = room.members[user]
             .sub
             .routes
@@ -112,7 +125,7 @@ impl Core {
             let limit = &mut src.limit;
             limit.peak_bps = limit.peak_bps.max(sending);
             needed += limit.needed_bps();
-            if let Some(bps) = limit.due(estimate, lossy, now) {
+            if let Some(bps) = limit.due(estimate, lossy, losing, now) {
                 rembs.push((publisher, *video, bps, source));
             }
         }
@@ -158,28 +171,36 @@ mod tests {
             ..Default::default()
         };
         // Enough: nothing to say.
-        assert_eq!(l.due(1_500_000.0, true, at(0)), None);
+        assert_eq!(l.due(1_500_000.0, true, true, at(0)), None);
         // Short for a moment only: nothing either.
-        assert_eq!(l.due(400_000.0, true, at(100)), None);
-        assert_eq!(l.due(1_500_000.0, true, at(1_000)), None);
-        assert_eq!(l.due(400_000.0, true, at(1_100)), None);
-        assert_eq!(l.due(400_000.0, true, at(2_500)), None);
+        assert_eq!(l.due(400_000.0, true, true, at(100)), None);
+        assert_eq!(l.due(1_500_000.0, true, true, at(1_000)), None);
+        assert_eq!(l.due(400_000.0, true, true, at(1_100)), None);
+        assert_eq!(l.due(400_000.0, true, true, at(2_500)), None);
         // Short for 1.5 s, but nothing lost (a busy receiver): nothing.
-        assert_eq!(l.due(400_000.0, false, at(2_600)), None);
+        assert_eq!(l.due(400_000.0, false, false, at(2_600)), None);
         // With loss: said, then on a change or after a second.
-        assert_eq!(l.due(400_000.0, true, at(2_700)), Some(400_000.0));
-        assert_eq!(l.due(410_000.0, true, at(3_100)), None);
-        assert_eq!(l.due(300_000.0, true, at(3_200)), Some(300_000.0));
-        assert_eq!(l.due(300_000.0, true, at(4_100)), None);
-        // Held: repeated without loss being seen again.
-        assert_eq!(l.due(300_000.0, false, at(6_200)), Some(300_000.0));
+        assert_eq!(l.due(400_000.0, true, true, at(2_700)), Some(400_000.0));
+        assert_eq!(l.due(410_000.0, true, true, at(3_100)), None);
+        assert_eq!(l.due(300_000.0, true, true, at(3_200)), Some(300_000.0));
+        assert_eq!(l.due(300_000.0, true, true, at(4_100)), None);
+        // Held: repeated without loss being seen again, and not lowered
+        // without it.
+        assert_eq!(l.due(300_000.0, false, false, at(6_200)), Some(300_000.0));
+        assert_eq!(l.due(200_000.0, false, false, at(6_300)), None);
+        assert_eq!(l.due(200_000.0, false, false, at(7_200)), Some(300_000.0));
+        // It rises without loss, and falls with it.
+        assert_eq!(l.due(350_000.0, false, false, at(7_300)), Some(350_000.0));
+        // Loss a while ago, none in the latest stats: it stays.
+        assert_eq!(l.due(300_000.0, true, false, at(7_350)), None);
+        assert_eq!(l.due(250_000.0, true, true, at(7_400)), Some(250_000.0));
         // Enough again: said once, then nothing.
-        assert_eq!(l.due(1_400_000.0, true, at(6_500)), Some(1_400_000.0));
-        assert_eq!(l.due(1_400_000.0, true, at(8_000)), None);
-        assert_eq!(l.due(1_600_000.0, true, at(9_500)), None);
+        assert_eq!(l.due(1_400_000.0, true, true, at(7_500)), Some(1_400_000.0));
+        assert_eq!(l.due(1_400_000.0, true, true, at(8_000)), None);
+        assert_eq!(l.due(1_600_000.0, true, true, at(9_500)), None);
         // Short again: the wait starts over, and wants fresh loss.
-        assert_eq!(l.due(400_000.0, true, at(10_000)), None);
-        assert_eq!(l.due(400_000.0, false, at(11_500)), None);
-        assert_eq!(l.due(400_000.0, true, at(11_700)), Some(400_000.0));
+        assert_eq!(l.due(400_000.0, true, true, at(10_000)), None);
+        assert_eq!(l.due(400_000.0, false, false, at(11_500)), None);
+        assert_eq!(l.due(400_000.0, true, true, at(11_700)), Some(400_000.0));
     }
 }
