@@ -95,6 +95,69 @@ impl Arrivals {
     }
 }
 
+/// Bob decodes alice's video at a smaller size than 720p.
+async fn until_bob_sees_smaller_pictures(bob: &MediaPhone) {
+    stats_until(
+        bob,
+        "smaller pictures decoded",
+        Duration::from_secs(10),
+        |s| {
+            s.users
+                .iter()
+                .any(|u| u.user_id == "alice" && u.video_height < 720 && u.video_fps >= 5.0)
+        },
+    )
+    .await;
+}
+
+/// Bob's audio delay has come back down from a queue's.
+async fn until_bobs_audio_delay_is_back_down(bob: &MediaPhone) {
+    stats_until(
+        bob,
+        "the audio delay back down",
+        Duration::from_secs(15),
+        |s| {
+            s.users
+                .iter()
+                .any(|u| u.user_id == "alice" && u.jitter_buffer_delay_ms < 100.0)
+        },
+    )
+    .await;
+}
+
+/// What ten seconds under a cap looked like.
+struct UnderTheCap {
+    /// The longest gap between alice's frames at bob.
+    gap: Duration,
+    /// Alice's statistics, rates over the ten seconds.
+    sent: CallStats,
+    /// The share of bob's 200 ms windows in which alice's tone was clear.
+    clear: f64,
+}
+
+/// Ten seconds in which alice's video must keep coming to bob (no gap of a
+/// second) and her audio stay clear (80 % of the windows).
+async fn ten_seconds_under_the_cap(call: &ProxiedCall, arrivals: &Arrivals) -> UnderTheCap {
+    let (alice, bob) = (&call.alice, &call.bob);
+    let settled = Instant::now();
+    let heard = call.bob_hears.samples().len();
+    call_stats(alice).await;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let sent = call_stats(alice).await;
+    let gap = arrivals.longest_gap(settled, Instant::now());
+    assert!(
+        gap < Duration::from_secs(1),
+        "a {gap:?} freeze under the cap; alice sent {sent:#?}, bob received {:#?}",
+        call_stats(bob).await
+    );
+    let clear = clear_share(&call.bob_hears.samples()[heard..], alice.tone_hz);
+    assert!(
+        clear >= 0.8,
+        "under the cap only {clear:.2} of the audio was clear"
+    );
+    UnderTheCap { gap, sent, clear }
+}
+
 /// The ISSUE's first scenario: a 720p call through a 300 kbps cap (each
 /// phone, each direction), then the cap lifted to 5 Mbps.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -135,17 +198,7 @@ async fn a_720p_call_through_a_300_kbps_cap_adapts_and_recovers() {
     .await;
     eprintln!("sending under the cap {adapted:?} after it was set");
     // Adapted once bob decodes the smaller pictures.
-    stats_until(
-        bob,
-        "smaller pictures decoded",
-        Duration::from_secs(10),
-        |s| {
-            s.users
-                .iter()
-                .any(|u| u.user_id == "alice" && u.video_height < 720 && u.video_fps >= 5.0)
-        },
-    )
-    .await;
+    until_bob_sees_smaller_pictures(bob).await;
     eprintln!("adapted {:?} after the cap", capped_at.elapsed());
 
     // The link's queue has drained once it stops overflowing...
@@ -161,40 +214,19 @@ async fn a_720p_call_through_a_300_kbps_cap_adapts_and_recovers() {
     .await;
 
     // ...and bob's audio delay has come back down from the queue's.
-    stats_until(
-        bob,
-        "the audio delay back down",
-        Duration::from_secs(15),
-        |s| {
-            s.users
-                .iter()
-                .any(|u| u.user_id == "alice" && u.jitter_buffer_delay_ms < 100.0)
-        },
-    )
-    .await;
+    until_bobs_audio_delay_is_back_down(bob).await;
     eprintln!("adapted {:?} after the cap", capped_at.elapsed());
 
     // Adapted: ten seconds in which video keeps coming and audio is clear.
-    let settled = Instant::now();
-    let heard = call.bob_hears.samples().len();
     let drops = proxy.stats().queue_full;
-    call_stats(alice).await;
-    tokio::time::sleep(Duration::from_secs(10)).await;
-    let capped = call_stats(alice).await; // rates over the ten seconds
-    let gap = arrivals.longest_gap(settled, Instant::now());
-    assert!(
-        gap < Duration::from_secs(1),
-        "a {gap:?} freeze under the cap; alice sent {capped:#?}, bob received {:#?}",
-        call_stats(bob).await
-    );
+    let UnderTheCap {
+        gap,
+        sent: capped,
+        clear,
+    } = ten_seconds_under_the_cap(&call, &arrivals).await;
     assert!(
         capped.send_bitrate_kbps < 300.0 && capped.send_height < 720,
         "{capped:#?}"
-    );
-    let clear = clear_share(&call.bob_hears.samples()[heard..], alice.tone_hz);
-    assert!(
-        clear >= 0.8,
-        "under the cap only {clear:.2} of the audio was clear"
     );
     let view = call_stats(bob).await;
     let from_alice = view.users.iter().find(|u| u.user_id == "alice").unwrap();
@@ -353,50 +385,18 @@ async fn a_callee_behind_a_slow_downlink_holds_the_caller_back_until_it_recovers
     )
     .await;
     eprintln!("alice sends under bob's cap {adapted:?} after it was set");
-    stats_until(
-        bob,
-        "smaller pictures decoded",
-        Duration::from_secs(10),
-        |s| {
-            s.users
-                .iter()
-                .any(|u| u.user_id == "alice" && u.video_height < 720 && u.video_fps >= 5.0)
-        },
-    )
-    .await;
-    // The queues (the proxy's and the SFU's pacer) have drained once bob's
-    // audio delay is back down.
-    stats_until(
-        bob,
-        "the audio delay back down",
-        Duration::from_secs(15),
-        |s| {
-            s.users
-                .iter()
-                .any(|u| u.user_id == "alice" && u.jitter_buffer_delay_ms < 100.0)
-        },
-    )
-    .await;
+    until_bob_sees_smaller_pictures(bob).await;
+    // The proxy's queue has drained once bob's audio delay is back down.
+    until_bobs_audio_delay_is_back_down(bob).await;
     eprintln!("adapted {:?} after the cap", capped_at.elapsed());
 
     // Adapted: ten seconds in which video keeps coming and audio is clear.
-    let settled = Instant::now();
-    let heard = call.bob_hears.samples().len();
-    call_stats(alice).await;
-    tokio::time::sleep(Duration::from_secs(10)).await;
-    let capped = call_stats(alice).await;
-    let gap = arrivals.longest_gap(settled, Instant::now());
-    assert!(
-        gap < Duration::from_secs(1),
-        "a {gap:?} freeze under the cap; alice sent {capped:#?}, bob received {:#?}",
-        call_stats(bob).await
-    );
+    let UnderTheCap {
+        gap,
+        sent: capped,
+        clear,
+    } = ten_seconds_under_the_cap(&call, &arrivals).await;
     assert!(capped.send_bitrate_kbps < 300.0, "{capped:#?}");
-    let clear = clear_share(&call.bob_hears.samples()[heard..], alice.tone_hz);
-    assert!(
-        clear >= 0.8,
-        "under the cap only {clear:.2} of the audio was clear"
-    );
     eprintln!(
         "under bob's cap: longest gap {gap:?}, alice sends {:.0} kbps at {}x{}, {:.0} % of the audio clear",
         capped.send_bitrate_kbps,
