@@ -19,6 +19,7 @@ mod adapt;
 mod audio;
 pub mod devices;
 mod estimate;
+mod inbound;
 mod keyframe;
 mod mailbox;
 mod pace;

@@ -27,6 +27,7 @@ use rtc::rtp_transceiver::rtp_sender::{
 use webrtc::peer_connection::{PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler};
 
 use super::estimate::PublishedGcc;
+use super::inbound::Inbound;
 use super::keyframe::KeyframeRequestForwarder;
 use super::remb::RembReader;
 use super::rtx::{RtxUnwrapper, RTX_UNWRAP_SLOT};
@@ -206,15 +207,15 @@ pub(crate) async fn new_peer(
     let mut registry = registry
         .with(
             rtc::interceptor::Slot::from(RTX_UNWRAP_SLOT),
-            RtxUnwrapper::default(),
+            Inbound::new(RtxUnwrapper::default()),
         )
         .with(
             rtc::interceptor::Slot::from(14_000),
-            KeyframeRequestForwarder::default(),
+            Inbound::new(KeyframeRequestForwarder),
         );
     // The SFU's word on what the receiving side can take caps the estimate.
     if let Some(remb) = remb {
-        registry = registry.with(rtc::interceptor::Slot::from(14_100), remb);
+        registry = registry.with(rtc::interceptor::Slot::from(14_100), Inbound::new(remb));
     }
     let dialer = ice_tcp::TcpDialer::new(handler);
     let settings = SettingEngineBuilder::new()

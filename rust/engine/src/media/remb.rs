@@ -3,31 +3,22 @@
 //! the publisher's estimate ([`SharedEstimate::set_receiver_limit`]). The
 //! packets go on down the chain untouched.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Instant;
 
-use rtc::interceptor::{Interceptor, Packet, StreamInfo, TaggedPacket};
+use rtc::interceptor::{Packet, TaggedPacket};
 use rtc::rtcp::payload_feedbacks::receiver_estimated_maximum_bitrate::ReceiverEstimatedMaximumBitrate;
-use rtc::sansio::Protocol;
-use rtc::shared::error::Error;
 
 use super::estimate::SharedEstimate;
+use super::inbound::InboundHook;
 
 /// See the module docs.
 pub(crate) struct RembReader {
     estimate: Arc<SharedEstimate>,
-    read: VecDeque<TaggedPacket>,
-    write: VecDeque<TaggedPacket>,
 }
 
 impl RembReader {
     pub(crate) fn new(estimate: Arc<SharedEstimate>) -> RembReader {
-        RembReader {
-            estimate,
-            read: VecDeque::new(),
-            write: VecDeque::new(),
-        }
+        RembReader { estimate }
     }
 }
 
@@ -40,14 +31,8 @@ fn remb_bitrate(packet: &dyn rtc::rtcp::Packet) -> Option<f64> {
     (bps.is_finite() && bps > 0.0).then_some(bps)
 }
 
-impl Protocol<TaggedPacket, TaggedPacket, ()> for RembReader {
-    type Rout = TaggedPacket;
-    type Wout = TaggedPacket;
-    type Eout = ();
-    type Error = Error;
-    type Time = Instant;
-
-    fn handle_read(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
+impl InboundHook for RembReader {
+    fn inbound(&mut self, msg: &mut TaggedPacket) {
         if let Packet::Rtcp(packets) = &msg.message.packet {
             // The last one in a compound is the newest word.
             if let Some(bps) = packets
@@ -58,29 +43,7 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for RembReader {
                 self.estimate.set_receiver_limit(bps, msg.now);
             }
         }
-        self.read.push_back(msg);
-        Ok(())
     }
-
-    fn poll_read(&mut self) -> Option<Self::Rout> {
-        self.read.pop_front()
-    }
-
-    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
-        self.write.push_back(msg);
-        Ok(())
-    }
-
-    fn poll_write(&mut self) -> Option<Self::Wout> {
-        self.write.pop_front()
-    }
-}
-
-impl Interceptor for RembReader {
-    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn bind_remote_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_remote_stream(&mut self, _info: &StreamInfo) {}
 }
 
 #[cfg(test)]

@@ -10,12 +10,11 @@
 //! `rtc` puts interceptors that repair inbound packets) a retransmission
 //! counts as the arrival it is.
 
-use std::collections::{HashMap, VecDeque};
-use std::time::Instant;
+use std::collections::HashMap;
 
-use rtc::interceptor::{Interceptor, Packet, StreamInfo, TaggedPacket};
-use rtc::sansio::Protocol;
-use rtc::shared::error::Error;
+use rtc::interceptor::{Packet, StreamInfo, TaggedPacket};
+
+use super::inbound::InboundHook;
 
 /// Where in the chain: after the FEC decoder (6_000), before the NACK
 /// generator (7_000).
@@ -34,8 +33,6 @@ struct Repairs {
 pub(crate) struct RtxUnwrapper {
     /// RTX SSRC → the stream it repairs.
     streams: HashMap<u32, Repairs>,
-    read: VecDeque<TaggedPacket>,
-    write: VecDeque<TaggedPacket>,
 }
 
 /// Rewrites an RTX packet as the original: its SSRC, payload type and
@@ -52,40 +49,14 @@ fn unwrap_rtx(packet: &mut rtc::rtp::Packet, repairs: Repairs) {
     packet.payload = packet.payload.slice(2..);
 }
 
-impl Protocol<TaggedPacket, TaggedPacket, ()> for RtxUnwrapper {
-    type Rout = TaggedPacket;
-    type Wout = TaggedPacket;
-    type Eout = ();
-    type Error = Error;
-    type Time = Instant;
-
-    fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Self::Error> {
+impl InboundHook for RtxUnwrapper {
+    fn inbound(&mut self, msg: &mut TaggedPacket) {
         if let Packet::Rtp(packet) = &mut msg.message.packet {
             if let Some(repairs) = self.streams.get(&packet.header.ssrc) {
                 unwrap_rtx(packet, *repairs);
             }
         }
-        self.read.push_back(msg);
-        Ok(())
     }
-
-    fn poll_read(&mut self) -> Option<Self::Rout> {
-        self.read.pop_front()
-    }
-
-    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Self::Error> {
-        self.write.push_back(msg);
-        Ok(())
-    }
-
-    fn poll_write(&mut self) -> Option<Self::Wout> {
-        self.write.pop_front()
-    }
-}
-
-impl Interceptor for RtxUnwrapper {
-    fn bind_local_stream(&mut self, _info: &StreamInfo) {}
-    fn unbind_local_stream(&mut self, _info: &StreamInfo) {}
 
     fn bind_remote_stream(&mut self, info: &StreamInfo) {
         if let (Some(rtx_ssrc), Some(rtx_payload_type)) = (info.ssrc_rtx, info.payload_type_rtx) {
