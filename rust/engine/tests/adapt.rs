@@ -95,6 +95,19 @@ impl Arrivals {
     }
 }
 
+/// Alice estimates and sends less than 300 kbps, at a size under 720p.
+fn sending_under_300_kbps(s: &CallStats) -> bool {
+    s.estimated_bandwidth_kbps > 0.0
+        && s.estimated_bandwidth_kbps < 300.0
+        && s.send_bitrate_kbps < 300.0
+        && s.send_height < 720
+}
+
+/// The 720p preset's size and bitrate.
+fn at_720p_full_rate(s: &CallStats) -> bool {
+    (s.send_width, s.send_height) == (1280, 720) && s.video_target_kbps == 1200
+}
+
 /// Bob decodes alice's video at a smaller size than 720p.
 async fn until_bob_sees_smaller_pictures(bob: &MediaPhone) {
     stats_until(
@@ -175,7 +188,7 @@ async fn a_720p_call_through_a_300_kbps_cap_adapts_and_recovers() {
         alice,
         "720p sent at full rate",
         Duration::from_secs(30),
-        |s| (s.send_width, s.send_height) == (1280, 720) && s.video_target_kbps == 1200,
+        at_720p_full_rate,
     )
     .await;
 
@@ -188,12 +201,7 @@ async fn a_720p_call_through_a_300_kbps_cap_adapts_and_recovers() {
         alice,
         "sending under the cap",
         Duration::from_secs(5),
-        |s| {
-            s.estimated_bandwidth_kbps > 0.0
-                && s.estimated_bandwidth_kbps < 300.0
-                && s.send_bitrate_kbps < 300.0
-                && s.send_height < 720
-        },
+        sending_under_300_kbps,
     )
     .await;
     eprintln!("sending under the cap {adapted:?} after it was set");
@@ -249,7 +257,7 @@ async fn a_720p_call_through_a_300_kbps_cap_adapts_and_recovers() {
         alice,
         "the preset's size and bitrate again",
         Duration::from_secs(15),
-        |s| (s.send_width, s.send_height) == (1280, 720) && s.video_target_kbps == 1200,
+        at_720p_full_rate,
     )
     .await;
     eprintln!(
@@ -358,7 +366,7 @@ async fn a_callee_behind_a_slow_downlink_holds_the_caller_back_until_it_recovers
         alice,
         "720p sent at full rate",
         Duration::from_secs(30),
-        |s| (s.send_width, s.send_height) == (1280, 720) && s.video_target_kbps == 1200,
+        at_720p_full_rate,
     )
     .await;
     let bobs_downlink = busiest_receiver(proxy).await;
@@ -376,12 +384,7 @@ async fn a_callee_behind_a_slow_downlink_holds_the_caller_back_until_it_recovers
         alice,
         "sending under bob's cap",
         Duration::from_secs(10),
-        |s| {
-            s.estimated_bandwidth_kbps > 0.0
-                && s.estimated_bandwidth_kbps < 300.0
-                && s.send_bitrate_kbps < 300.0
-                && s.send_height < 720
-        },
+        sending_under_300_kbps,
     )
     .await;
     eprintln!("alice sends under bob's cap {adapted:?} after it was set");
@@ -410,7 +413,7 @@ async fn a_callee_behind_a_slow_downlink_holds_the_caller_back_until_it_recovers
         alice,
         "the preset's size and bitrate again",
         Duration::from_secs(15),
-        |s| (s.send_width, s.send_height) == (1280, 720) && s.video_target_kbps == 1200,
+        at_720p_full_rate,
     )
     .await;
     eprintln!("recovered {recovered:?} after bob's cap was lifted");
