@@ -6,11 +6,14 @@
 //! link on a steady schedule so that the limit lifts soon after the link
 //! recovers. The engine caps its own estimate at the REMB value.
 //!
-//! A limit starts only on a shortfall that lasts and that the subscriber's
-//! receiver reports back with loss: a receiver whose machine is busy sends
-//! its feedback late, which reads as a queue and sinks a delay-based
-//! estimate for seconds (to a third of a 360p stream's rate, at the start
-//! of calls between two debug builds here) with nothing lost.
+//! A limit starts only on a shortfall that lasts, that the subscriber's
+//! receiver reports back with loss, and that leaves the subscriber well
+//! under what the publisher sends now ([`START_BELOW_SENDING`]). A receiver
+//! whose machine is busy sends its feedback late, which reads as a queue
+//! and sinks a delay-based estimate for seconds (to a third of a 360p
+//! stream's rate, at the start of calls between two debug builds here)
+//! with nothing lost; and when both phones sit behind one cap, the
+//! publisher's own estimate already fits its stream to it.
 
 use super::*;
 
