@@ -18,6 +18,8 @@ suites=("$@")
 
 suite_rust() {
   need_rust
+  # The engine's TURN tests run Debian's coturn on loopback.
+  need_apt coturn
   cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
   say "rust: checking formatting (cargo fmt --check)"
   cargo fmt --all -- --check

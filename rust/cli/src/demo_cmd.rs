@@ -149,6 +149,7 @@ impl Side {
                 sdk_app_id: APP,
                 user_id: name.to_string(),
                 user_sig: hotline_proto::usersig::generate(APP, key, name, 3600, now_s),
+                trusted_ca_pem: None,
             })
             .await
             .map_err(|e| format!("{name} cannot log in: {e}"))?;

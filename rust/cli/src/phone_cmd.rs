@@ -92,6 +92,10 @@ pub struct PhoneArgs {
     /// Who this phone is.
     #[arg(long)]
     user_id: String,
+    /// A PEM file of certificates to trust for `turns:` relays, besides the
+    /// built-in roots (a relay with a self-signed certificate).
+    #[arg(long, value_name = "PEM")]
+    trusted_ca: Option<std::path::PathBuf>,
     /// Call these users (comma-separated) once logged in.
     #[arg(long, value_delimiter = ',')]
     call: Vec<String>,
@@ -385,11 +389,22 @@ async fn phone(args: PhoneArgs, devices: devices::Devices) -> ExitCode {
     if args.multi_device {
         let _ = engine.enable_multi_device_ability(true).await;
     }
+    let trusted_ca_pem = match &args.trusted_ca {
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(pem) => Some(pem),
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+        },
+        None => None,
+    };
     let config = EngineConfig {
         server_url: args.server.clone(),
         sdk_app_id: args.sdk_app_id,
         user_id: args.user_id.clone(),
         user_sig,
+        trusted_ca_pem,
     };
     if let Err(e) = engine.init(config).await {
         print(json!({"event": "loginFailed", "code": e.code.as_i32(), "message": e.message}));

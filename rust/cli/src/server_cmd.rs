@@ -60,6 +60,17 @@ pub struct ServerArgs {
     /// Default 0 (a free port).
     #[arg(long, env = "HOTLINE_MEDIA_TCP_PORT")]
     media_tcp_port: Option<u16>,
+    /// A TURN relay handed to clients at login with a time-limited credential,
+    /// e.g. turns:turn.example.com:443?transport=tcp. Repeat for several;
+    /// the environment variable takes a comma-separated list.
+    #[arg(long = "turn-url", env = "HOTLINE_TURN_URLS", value_delimiter = ',')]
+    turn_urls: Vec<String>,
+    /// The TURN server's shared secret (coturn's static-auth-secret).
+    #[arg(long, env = "HOTLINE_TURN_SECRET")]
+    turn_secret: Option<String>,
+    /// Seconds a TURN credential stays valid. Default 86400.
+    #[arg(long, env = "HOTLINE_TURN_TTL_S")]
+    turn_ttl: Option<u32>,
     /// Serve GET /dev/usersig?user_id=ID, which hands a UserSig for any user to
     /// anyone who can reach the server. Development only; off by default.
     #[arg(long, env = "HOTLINE_DEV_USERSIG")]
@@ -95,7 +106,11 @@ impl ServerArgs {
             max_participants <- max_participants, heartbeat_interval_s <- heartbeat_interval,
             idle_timeout_s <- idle_timeout, reconnect_grace_s <- reconnect_grace,
             rate_limit_per_s <- rate_limit, rate_limit_burst <- rate_burst, media_listen <- media_listen,
-            media_tcp <- media_tcp, media_tcp_port <- media_tcp_port);
+            media_tcp <- media_tcp, media_tcp_port <- media_tcp_port, turn_secret <- turn_secret,
+            turn_ttl_s <- turn_ttl);
+        if !self.turn_urls.is_empty() {
+            c.turn_urls = self.turn_urls;
+        }
         if let Some(addr) = self.media_public_addr {
             c.media_public_addr = Some(addr);
         }

@@ -16,7 +16,7 @@
 use std::collections::VecDeque;
 
 use hotline_proto::{
-    CallInfo, CallRecord, ClientFrame, ClientMsg, ErrorCode, LoginResult, ServerMsg,
+    CallInfo, CallRecord, ClientFrame, ClientMsg, ErrorCode, IceServer, LoginResult, ServerMsg,
     PROTOCOL_VERSION,
 };
 
@@ -39,6 +39,8 @@ pub struct CallCore {
     now: u64,
     /// `register_push` or `unregister_push`, sent after every login.
     push: Option<ClientMsg>,
+    /// The TURN relays the last login listed.
+    ice_servers: Vec<IceServer>,
 }
 
 impl CallCore {
@@ -52,6 +54,7 @@ impl CallCore {
             out: VecDeque::new(),
             now: 0,
             push: None,
+            ice_servers: Vec::new(),
         }
     }
 
@@ -295,6 +298,11 @@ impl CallCore {
             result.calls.len()
         );
         let queued = self.conn.logged_in(now, result.heartbeat_interval_s);
+        if result.ice_servers != self.ice_servers {
+            self.ice_servers = result.ice_servers.clone();
+            self.out
+                .push_back(Output::IceServers(result.ice_servers.clone()));
+        }
         self.out.push_back(Output::LoginDone(Ok(())));
         if let Some(cur) = self.view.current().map(|c| c.call_id.clone()) {
             if !result.calls.iter().any(|c| c.call_id == cur) {

@@ -1,6 +1,6 @@
 //! What [`crate::CallCore::poll_output`] hands back to the IO layer.
 
-use hotline_proto::{CallRecord, ClientFrame, MediaTrack};
+use hotline_proto::{CallRecord, ClientFrame, IceServer, MediaTrack};
 
 use crate::error::CoreError;
 use crate::event::Event;
@@ -21,6 +21,9 @@ pub enum Output {
     },
     /// A login attempt finished (once per [`crate::Input::Connected`] that got an answer).
     LoginDone(Result<(), CoreError>),
+    /// The TURN relays (and credentials) media connections may use from now
+    /// on; given after a login whose list differs from the last one.
+    IceServers(Vec<IceServer>),
     /// Drop the transport (then feed [`crate::Input::Disconnected`]); reconnect
     /// later if `reconnect`, else stay down for good.
     Disconnect {

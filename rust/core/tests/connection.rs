@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use hotline_core::{Command, CoreConfig, Event, Input, Output, MAX_QUEUED_COMMANDS};
-use hotline_proto::{ClientMsg, ErrorCode, RecordFilter, ServerMsg, PROTOCOL_VERSION};
+use hotline_proto::{ClientMsg, ErrorCode, IceServer, RecordFilter, ServerMsg, PROTOCOL_VERSION};
 
 fn query() -> Command {
     Command::QueryRecentCalls {
@@ -35,6 +35,47 @@ fn login_success_sends_login_and_reports_done() {
     assert!(p.core.is_logged_in());
     // The next wake-up is the first heartbeat.
     assert_eq!(p.wake_at, u64::from(HEARTBEAT_S) * 1000);
+}
+
+/// A login response listing `ice_servers`.
+fn login_with_relays(seq: u64, ice_servers: Vec<IceServer>) -> ServerMsg {
+    let mut msg = login_ok(seq, vec![]);
+    if let ServerMsg::Response {
+        login: Some(login), ..
+    } = &mut msg
+    {
+        login.ice_servers = ice_servers;
+    }
+    msg
+}
+
+#[test]
+fn the_relays_a_login_lists_are_handed_on_when_they_change() {
+    let relay = |credential: &str| IceServer {
+        urls: vec!["turns:turn.example.com:443?transport=tcp".into()],
+        username: "1700003600:alice".into(),
+        credential: credential.into(),
+    };
+    let mut p = Phone::new("alice");
+    let (seq, _) = p.connect();
+    let outs = p.frame(login_with_relays(seq, vec![relay("one")]));
+    assert_eq!(
+        outs,
+        vec![
+            Output::IceServers(vec![relay("one")]),
+            Output::LoginDone(Ok(()))
+        ]
+    );
+    // The same list again: nothing new to hand on.
+    p.input(Input::Disconnected);
+    let (seq, _) = p.connect();
+    let outs = p.frame(login_with_relays(seq, vec![relay("one")]));
+    assert_eq!(outs, vec![Output::LoginDone(Ok(()))]);
+    // A fresh credential replaces the old one.
+    p.input(Input::Disconnected);
+    let (seq, _) = p.connect();
+    let outs = p.frame(login_with_relays(seq, vec![relay("two")]));
+    assert_eq!(outs[0], Output::IceServers(vec![relay("two")]));
 }
 
 #[test]

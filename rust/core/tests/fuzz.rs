@@ -453,7 +453,7 @@ impl Run {
                     self.feed(Input::Disconnected);
                 }
             }
-            Output::LoginDone(_) => {}
+            Output::LoginDone(_) | Output::IceServers(_) => {}
             Output::Event(e) => self.event(e),
             Output::Timeout(_) => unreachable!("handled by feed"),
         }
@@ -757,6 +757,7 @@ impl Run {
                         heartbeat_interval_s: *self.rng.pick(&[1, 5, 20]),
                         idle_timeout_s: 60,
                         calls,
+                        ice_servers: vec![],
                     }),
                     call: None,
                     records: None,

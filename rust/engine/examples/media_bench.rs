@@ -204,6 +204,7 @@ async fn side(url: &str, user: &str) -> Side {
             sdk_app_id: APP,
             user_id: user.into(),
             user_sig: sig,
+            trusted_ca_pem: None,
         })
         .await
         .expect("login");

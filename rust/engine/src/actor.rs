@@ -18,7 +18,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::backoff::Backoff;
-use crate::media::{ActorLink, Media};
+use crate::media::{ActorLink, Media, RelaySource};
 use std::sync::Arc;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -52,6 +52,7 @@ pub(crate) fn spawn(
     events: std::sync::mpsc::Sender<Event>,
     login: oneshot::Sender<Result<(), CoreError>>,
     media: Arc<Media>,
+    relays: RelaySource,
 ) -> mpsc::UnboundedSender<ActorMsg> {
     let (tx, rx) = mpsc::unbounded_channel();
     let link = ActorLink {
@@ -59,6 +60,7 @@ pub(crate) fn spawn(
         server_host: server_host(&url),
         actor: tx.clone(),
         events: events.clone(),
+        relays,
     };
     let mut core = CallCore::new(config);
     for input in before {
@@ -266,6 +268,7 @@ impl Actor {
                         let _ = reply.send(result);
                     }
                 }
+                Output::IceServers(servers) => self.link.relays.set(servers),
                 Output::LoginDone(result) => {
                     if result.is_ok() {
                         self.backoff.reset();

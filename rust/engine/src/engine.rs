@@ -34,6 +34,10 @@ pub struct EngineConfig {
     pub user_id: String,
     /// The user's UserSig (issued by your backend).
     pub user_sig: String,
+    /// PEM certificates to trust, besides Mozilla's built-in roots, when
+    /// connecting to a `turns:` relay the server lists (one with a private
+    /// or self-signed certificate). `None`: the built-in roots only.
+    pub trusted_ca_pem: Option<String>,
 }
 
 /// An API failure: a TUICallEngine-style code and a message.
@@ -128,6 +132,8 @@ impl CallEngine {
                 "server_url must start with ws:// or wss://",
             ));
         }
+        let tls = crate::tls::client_config(config.trusted_ca_pem.as_deref())
+            .map_err(|m| error(ErrorCode::ParamInvalid, &m))?;
         let (login_tx, login_rx) = oneshot::channel();
         {
             let mut slot = self.actor.lock().expect("actor slot");
@@ -166,6 +172,7 @@ impl CallEngine {
                 self.events.clone(),
                 login_tx,
                 self.media.clone(),
+                crate::media::RelaySource::new(tls),
             );
             *slot = Some(tx);
         }

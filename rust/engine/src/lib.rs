@@ -14,6 +14,7 @@
 //!     sdk_app_id: 1400000000,
 //!     user_id: "alice".into(),
 //!     user_sig: "<from your backend>".into(),
+//!     trusted_ca_pem: None,
 //! }).await?;
 //! let call_id = engine.calls(vec!["bob".into()], MediaType::Video, CallParams::default()).await?;
 //! # let _ = call_id; Ok(()) }
@@ -29,6 +30,7 @@ mod engine;
 mod events;
 pub mod media;
 mod push;
+mod tls;
 
 pub use engine::{CallEngine, CallError, EngineConfig, ObserverId};
 pub use events::CallObserver;

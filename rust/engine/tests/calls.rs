@@ -621,6 +621,7 @@ async fn an_expired_usersig_fails_init_and_says_so() {
         sdk_app_id: APP,
         user_id: "alice".into(),
         user_sig: old,
+        trusted_ca_pem: None,
     };
     let err = engine.init(config).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::UserSigExpired);
@@ -667,6 +668,7 @@ async fn self_info_observers_and_un_init() {
         sdk_app_id: APP,
         user_id: "bob".into(),
         user_sig: sig("bob"),
+        trusted_ca_pem: None,
     };
     bob.engine.init(config).await.unwrap();
     bob.engine.accept().await.unwrap();

@@ -63,6 +63,7 @@ async fn init(phone: &Phone, url: &str) {
             sdk_app_id: APP,
             user_id: phone.user.clone(),
             user_sig: sig(&phone.user),
+            trusted_ca_pem: None,
         })
         .await
         .unwrap_or_else(|e| panic!("{} logs in: {e}", phone.user));

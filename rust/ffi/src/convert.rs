@@ -16,6 +16,10 @@ pub struct EngineConfig {
     pub user_id: String,
     /// The user's UserSig (issued by your backend; never logged).
     pub user_sig: String,
+    /// PEM certificates to trust, besides the built-in roots, for `turns:`
+    /// relays with a private or self-signed certificate.
+    #[uniffi(default = None)]
+    pub trusted_ca_pem: Option<String>,
 }
 
 impl From<EngineConfig> for hotline_engine::EngineConfig {
@@ -25,6 +29,7 @@ impl From<EngineConfig> for hotline_engine::EngineConfig {
             sdk_app_id: c.sdk_app_id,
             user_id: c.user_id,
             user_sig: c.user_sig,
+            trusted_ca_pem: c.trusted_ca_pem,
         }
     }
 }

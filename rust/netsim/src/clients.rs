@@ -64,9 +64,12 @@ impl ClientTable {
         true
     }
 
-    /// `client`'s override, if it has one.
+    /// `client`'s override, if it has one: its own, else its IP's (an
+    /// override set for port 0).
     pub(crate) fn get(&self, client: SocketAddr) -> Option<&Impairment> {
-        self.overrides.get(&client)
+        self.overrides
+            .get(&client)
+            .or_else(|| self.overrides.get(&SocketAddr::new(client.ip(), 0)))
     }
 
     /// Counts `len` bytes offered by (`up`) or to `client`; only listed
@@ -146,17 +149,30 @@ mod tests {
     }
 
     #[test]
+    fn an_override_on_port_0_covers_its_ip_unless_a_client_has_its_own() {
+        let mut t = ClientTable::default();
+        let any_port = SocketAddr::new(addr(1).ip(), 0);
+        assert!(t.set(any_port, Some(lossy())));
+        assert_eq!(t.get(addr(1)), Some(&lossy()));
+        assert!(t.set(addr(1), Some(Impairment::default())));
+        assert_eq!(t.get(addr(1)), Some(&Impairment::default()), "its own wins");
+        let elsewhere: SocketAddr = "127.0.0.9:4000".parse().unwrap();
+        assert_eq!(t.get(elsewhere), None, "other IPs keep the proxy's");
+    }
+
+    #[test]
     fn new_overrides_beyond_the_cap_are_refused() {
         let mut t = ClientTable::default();
-        for port in 0..MAX_CLIENTS as u16 {
+        // Port 0 would stand for the whole IP; start at 1.
+        for port in 1..=MAX_CLIENTS as u16 {
             assert!(t.set(addr(port), Some(lossy())));
         }
-        let extra = addr(MAX_CLIENTS as u16);
+        let extra = addr(MAX_CLIENTS as u16 + 1);
         assert!(!t.set(extra, Some(lossy())));
         assert_eq!(t.get(extra), None);
         // Replacing and removing still work at the cap, and free a place.
-        assert!(t.set(addr(0), Some(Impairment::default())));
-        assert!(t.set(addr(1), None));
+        assert!(t.set(addr(1), Some(Impairment::default())));
+        assert!(t.set(addr(2), None));
         assert!(t.set(extra, Some(lossy())));
         assert_eq!(t.get(extra), Some(&lossy()));
     }

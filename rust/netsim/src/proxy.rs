@@ -176,7 +176,9 @@ impl UdpImpairmentProxy {
     /// (`None`): to cap one phone while the others in the call stay well.
     ///
     /// `client` is the address the client sends from to
-    /// [`local_addr`](Self::local_addr) (see [`clients`](Self::clients)). It
+    /// [`local_addr`](Self::local_addr) (see [`clients`](Self::clients)), or
+    /// that IP with port 0 for every client on it that has no override of
+    /// its own (a TURN relay's allocations, a second "network"). It
     /// may be set before that client's first datagram, applies to datagrams
     /// received from now on, and survives [`switch_path`](Self::switch_path),
     /// which moves only the upstream side. A bandwidth limit still uses the

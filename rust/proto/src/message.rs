@@ -437,6 +437,22 @@ pub struct LoginResult {
     /// Snapshots of every unfinished call the user belongs to, plus the
     /// `known_calls` the client asked about.
     pub calls: Vec<CallInfo>,
+    /// TURN relays the client may use for media, with credentials for this
+    /// user that expire (empty or absent: the server has none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ice_servers: Vec<IceServer>,
+}
+
+/// A TURN relay and its time-limited credential, in the shape of WebRTC's
+/// `RTCIceServer`: a browser can pass it to `RTCPeerConnection` as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceServer {
+    /// `turn:` or `turns:` URLs (RFC 7065), e.g. `turns:turn.example.com:443?transport=tcp`.
+    pub urls: Vec<String>,
+    /// `<expiry unix seconds>:<user ID>`, coturn's REST-API username.
+    pub username: String,
+    /// Base64 of HMAC-SHA1(shared secret, username).
+    pub credential: String,
 }
 
 /// Every message the server sends.

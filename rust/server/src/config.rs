@@ -45,6 +45,13 @@ pub struct ServerConfig {
     /// port: WebRTC stacks that look candidates up by address alone (webrtc
     /// 0.21) cannot tell a UDP and a TCP candidate at one address apart.
     pub media_tcp_port: u16,
+    /// TURN relays handed to clients at login, with time-limited credentials
+    /// (ADR 0010), e.g. `turns:turn.example.com:443?transport=tcp`. Empty: none.
+    pub turn_urls: Vec<String>,
+    /// The secret shared with the TURN server (coturn's `static-auth-secret`).
+    pub turn_secret: String,
+    /// How long a TURN credential stays valid, in seconds.
+    pub turn_ttl_s: u32,
     /// Serve `GET /dev/usersig?user_id=ID`, which issues a UserSig for any
     /// user to anyone who asks. Development only; off by default.
     pub dev_usersig: bool,
@@ -93,6 +100,9 @@ impl Default for ServerConfig {
             media_public_addr: None,
             media_tcp: true,
             media_tcp_port: 0,
+            turn_urls: Vec::new(),
+            turn_secret: String::new(),
+            turn_ttl_s: 86_400,
             dev_usersig: false,
             web_dir: None,
             public_url: None,
@@ -155,6 +165,17 @@ impl ServerConfig {
             .unwrap_or(self.media_listen.port());
         if self.media_tcp && self.media_tcp_port != 0 && self.media_tcp_port == udp_port {
             return bad("media_tcp_port must differ from the media UDP port (flag --media-tcp-port, env HOTLINE_MEDIA_TCP_PORT)");
+        }
+        for url in &self.turn_urls {
+            crate::turn::check_url(url).map_err(|m| {
+                ConfigError(format!("{m} (flag --turn-url, env HOTLINE_TURN_URLS)"))
+            })?;
+        }
+        if !self.turn_urls.is_empty() && self.turn_secret.len() < 16 {
+            return bad("turn_urls need turn_secret, the TURN server's static-auth-secret, at least 16 characters (flag --turn-secret, env HOTLINE_TURN_SECRET)");
+        }
+        if !(60..=7 * 86_400).contains(&self.turn_ttl_s) {
+            return bad("turn_ttl_s must be between 60 and 604800 seconds (flag --turn-ttl, env HOTLINE_TURN_TTL_S)");
         }
         let apns = [
             (
@@ -274,5 +295,23 @@ mod tests {
         assert!(c.validate().unwrap_err().0.contains("media_tcp_port"));
         c.media_tcp = false;
         assert_eq!(c.validate(), Ok(()));
+    }
+
+    #[test]
+    fn turn_needs_a_secret_and_well_formed_urls() {
+        let mut c = ServerConfig::from_toml(
+            "sdk_app_id = 1\nsecret_key = \"kkkkkkkkkkkkkkkkkkkk\"\n\
+             turn_urls = [\"turns:turn.example.com:443?transport=tcp\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.turn_ttl_s, 86_400);
+        assert!(c.validate().unwrap_err().0.contains("turn_secret"));
+        c.turn_secret = "s".repeat(16);
+        assert_eq!(c.validate(), Ok(()));
+        c.turn_urls.push("stun:turn.example.com".into());
+        assert!(c.validate().unwrap_err().0.contains("turn: or turns:"));
+        c.turn_urls.pop();
+        c.turn_ttl_s = 10;
+        assert!(c.validate().unwrap_err().0.contains("turn_ttl_s"));
     }
 }

@@ -20,6 +20,7 @@ use crate::push::{Push, PushJob, CANCEL_TTL_MS};
 use crate::registry::{Change, NewCall, Refusal, Registry};
 use crate::sfu::{Cmd, Sfu};
 use crate::store::Store;
+use crate::turn::TurnCredentials;
 use crate::writer::{Persist, Watermark, Writer};
 
 /// Unix time in milliseconds.
@@ -161,6 +162,8 @@ pub struct Hub {
     media_calls: HashSet<String>,
     /// Offline push, when configured, and who rings (to know what to push).
     push: Option<(Push, Ringing)>,
+    /// TURN relays and their credentials, listed in every login result.
+    turn: Option<TurnCredentials>,
 }
 
 /// WebSocket close code for "policy violation", used for kicks.
@@ -189,6 +192,7 @@ impl Hub {
             sfu: None,
             media_calls: HashSet::new(),
             push: None,
+            turn: None,
         };
         hub.update_gauges();
         hub
@@ -200,6 +204,12 @@ impl Hub {
     pub fn with_push(mut self, push: Push) -> Hub {
         let ringing = Ringing::from_calls(self.registry.calls());
         self.push = Some((push, ringing));
+        self
+    }
+
+    /// List these TURN relays, with a fresh credential, at every login.
+    pub fn with_turn(mut self, turn: TurnCredentials) -> Hub {
+        self.turn = Some(turn);
         self
     }
 
@@ -363,6 +373,11 @@ impl Hub {
             heartbeat_interval_s: self.heartbeat_interval_s,
             idle_timeout_s: self.idle_timeout_s,
             calls,
+            ice_servers: self
+                .turn
+                .iter()
+                .map(|t| t.for_user(user_id, (unix_ms() / 1000) as u64))
+                .collect(),
         }
     }
 

@@ -22,6 +22,7 @@ pub mod registry;
 pub mod session;
 pub mod sfu;
 pub mod store;
+pub mod turn;
 pub mod web;
 pub mod writer;
 
@@ -153,6 +154,19 @@ pub async fn start(config: ServerConfig) -> Result<ServerHandle, StartError> {
         config.idle_timeout_s,
     )
     .with_sfu(sfu);
+    let hub =
+        match turn::TurnCredentials::new(&config.turn_urls, &config.turn_secret, config.turn_ttl_s)
+        {
+            Some(turn) => {
+                log::info!(
+                    "logins list the TURN relays {:?}, with credentials valid {} s",
+                    config.turn_urls,
+                    config.turn_ttl_s
+                );
+                hub.with_turn(turn)
+            }
+            None => hub,
+        };
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -392,3 +392,51 @@ async fn records_filter_by_result_and_media_and_page_by_time() {
         assert_eq!(code(&r), expected, "count {count}: {r:?}");
     }
 }
+
+/// With TURN configured, every login lists the relays with a credential for
+/// that user in coturn's REST scheme; without, none.
+#[tokio::test]
+async fn logins_list_the_turn_relays_with_a_fresh_credential() {
+    use base64::Engine as _;
+    use hmac::{Hmac, Mac};
+    let srv = server_with(|c| {
+        c.turn_urls = vec!["turns:turn.example.com:443?transport=tcp".into()];
+        c.turn_secret = "shared-with-coturn-only".into();
+        c.turn_ttl_s = 600;
+    })
+    .await;
+    let mut alice = Client::connect(&srv.url()).await;
+    let before = now_s();
+    let reply = alice
+        .request(login_msg("alice", &sig("alice"), "phone-1"))
+        .await;
+    let ServerMsg::Response {
+        login: Some(login), ..
+    } = reply
+    else {
+        panic!("a login result: {reply:?}");
+    };
+    let [relay] = &login.ice_servers[..] else {
+        panic!("one relay: {:?}", login.ice_servers);
+    };
+    assert_eq!(relay.urls, ["turns:turn.example.com:443?transport=tcp"]);
+    let (expiry, user) = relay.username.split_once(':').unwrap();
+    assert_eq!(user, "alice");
+    let expiry: u64 = expiry.parse().unwrap();
+    assert!((before + 600..=now_s() + 600).contains(&expiry), "{expiry}");
+    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(b"shared-with-coturn-only").unwrap();
+    mac.update(relay.username.as_bytes());
+    let expected = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    assert_eq!(relay.credential, expected);
+
+    let plain = server().await;
+    let mut bob = Client::connect(&plain.url()).await;
+    let reply = bob.request(login_msg("bob", &sig("bob"), "phone-1")).await;
+    let ServerMsg::Response {
+        login: Some(login), ..
+    } = reply
+    else {
+        panic!("a login result: {reply:?}");
+    };
+    assert!(login.ice_servers.is_empty(), "no TURN configured");
+}

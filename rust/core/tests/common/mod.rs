@@ -178,6 +178,7 @@ pub fn login_ok(seq: u64, calls: Vec<CallInfo>) -> ServerMsg {
             heartbeat_interval_s: HEARTBEAT_S,
             idle_timeout_s: 60,
             calls,
+            ice_servers: vec![],
         }),
         call: None,
         records: None,

@@ -45,6 +45,7 @@ use hotline_proto::{MediaTrack, MediaType, VideoStreamType};
 use tokio::sync::mpsc;
 
 use crate::actor::ActorMsg;
+pub(crate) use peer::RelaySource;
 pub(crate) use session::MediaSession;
 use session::SessionContext;
 pub(crate) use shared::{AudioOut, MediaShared, VideoView};
@@ -68,6 +69,8 @@ pub(crate) struct ActorLink {
     pub(crate) server_host: String,
     pub(crate) actor: mpsc::UnboundedSender<ActorMsg>,
     pub(crate) events: std::sync::mpsc::Sender<Event>,
+    /// The TURN relays the last login listed.
+    pub(crate) relays: peer::RelaySource,
 }
 
 impl Media {
@@ -128,6 +131,7 @@ impl Media {
             shared: self.shared.clone(),
             actor: link.actor.clone(),
             events: link.events.clone(),
+            relays: link.relays.clone(),
         };
         let runtime = tokio::runtime::Handle::current();
         *slot = Some(MediaSession::start(&runtime, ctx));

@@ -6,9 +6,13 @@
 //! ICE-lite SFU the first check decides, so the default interval is pure
 //! setup delay. Received retransmissions are unwrapped early (see [`super::rtx`]).
 //! Each connection can also reach the SFU over ICE-TCP when UDP is blocked
-//! (see [`ice_tcp`]).
+//! (see [`ice_tcp`]), and through TURN relays, over TLS too (see [`relays`]).
 
 mod ice_tcp;
+mod relays;
+mod turn_bridge;
+
+pub(crate) use relays::{RelaySource, Relays};
 
 use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::Arc;
@@ -20,7 +24,7 @@ use rtc::peer_connection::configuration::media_engine::{
     MediaEngine, MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_RTX,
 };
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
-use rtc::peer_connection::configuration::RTCConfigurationBuilder;
+use rtc::peer_connection::configuration::{RTCConfigurationBuilder, RTCIceServer};
 use rtc::rtp_transceiver::rtp_sender::{
     RTCPFeedback, RTCRtpCodec, RTCRtpCodecParameters, RTCRtpHeaderExtensionCapability, RtpCodecKind,
 };
@@ -177,11 +181,13 @@ mod route_tests {
     }
 }
 
-/// A new peer connection bound to one UDP port on `local_ip`. A publisher
-/// passes its bandwidth estimator: its connection then numbers what it
-/// sends for transport-wide feedback and feeds the feedback to it.
+/// A new peer connection bound to one UDP port on `local_ip`, which may
+/// also reach the SFU through `relays` (see [`Relays::for_stack`]). A
+/// publisher passes its bandwidth estimator: its connection then numbers
+/// what it sends for transport-wide feedback and feeds the feedback to it.
 pub(crate) async fn new_peer(
     local_ip: IpAddr,
+    relays: Vec<RTCIceServer>,
     handler: Arc<dyn PeerConnectionEventHandler>,
     estimator: Option<PublishedGcc>,
 ) -> webrtc::error::Result<Arc<dyn PeerConnection>> {
@@ -223,7 +229,11 @@ pub(crate) async fn new_peer(
         .with_include_loopback_candidate(local_ip.is_loopback())
         .build();
     let pc = PeerConnectionBuilder::new()
-        .with_configuration(RTCConfigurationBuilder::new().build())
+        .with_configuration(
+            RTCConfigurationBuilder::new()
+                .with_ice_servers(relays)
+                .build(),
+        )
         .with_media_engine(media_engine)
         .with_setting_engine(settings)
         .with_interceptor_registry(registry)

@@ -35,7 +35,9 @@ use super::adapt::{AUDIO_RESERVE_KBPS, MEDIA_SHARE};
 use super::audio::AudioThread;
 use super::estimate::PublishedGcc;
 use super::keyframe::is_keyframe_request;
-use super::peer::{h264_codec, local_ip_towards, new_peer, opus_codec, video_orientation_id};
+use super::peer::{
+    h264_codec, local_ip_towards, new_peer, opus_codec, video_orientation_id, RelaySource, Relays,
+};
 use super::receive::{receive_audio, receive_video, Remotes};
 use super::send::{spawn_video_sender, RtpOut, VideoLayerOut};
 use super::shared::MediaShared;
@@ -60,6 +62,7 @@ pub(crate) struct SessionContext {
     pub(crate) shared: Arc<MediaShared>,
     pub(crate) actor: mpsc::UnboundedSender<ActorMsg>,
     pub(crate) events: std::sync::mpsc::Sender<Event>,
+    pub(crate) relays: RelaySource,
 }
 
 enum SessionMsg {
@@ -113,6 +116,7 @@ impl MediaSession {
             peers: peers.clone(),
         };
         let task = Task {
+            relays: Relays::new(ctx.relays.clone()),
             ctx,
             stop,
             remotes,
@@ -226,6 +230,8 @@ struct Task {
     orientation_id: Option<u8>,
     /// The address both connections bind: the one that routes to the server.
     local_ip: std::net::IpAddr,
+    /// TURN relays, and the bridges to those reached over TCP or TLS.
+    relays: Relays,
     /// When ICE was last restarted.
     last_restart: Option<Instant>,
     /// Connections whose path is lost (disconnected or failed), and when to
@@ -451,8 +457,10 @@ impl Task {
         events_tx: mpsc::UnboundedSender<PcEvent>,
         events: &mut mpsc::UnboundedReceiver<PcEvent>,
     ) -> Result<Arc<dyn PeerConnection>, CoreError> {
+        let relays = self.relays.for_stack(self.local_ip).await;
         let pc = new_peer(
             self.local_ip,
+            relays,
             Arc::new(Forward(events_tx)),
             Some(self.estimator()),
         )
@@ -625,7 +633,8 @@ impl Task {
         log::debug!("subscriber offer {revision}: {} track(s)", tracks.len());
         if self.subscriber.is_none() {
             let (tx, events) = mpsc::unbounded_channel();
-            let pc = new_peer(self.local_ip, Arc::new(Forward(tx)), None)
+            let relays = self.relays.for_stack(self.local_ip).await;
+            let pc = new_peer(self.local_ip, relays, Arc::new(Forward(tx)), None)
                 .await
                 .map_err(failed)?;
             self.peers.lock().expect("peers").push(pc.clone());

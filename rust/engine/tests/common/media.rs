@@ -36,7 +36,11 @@ impl MediaPhone {
         tone_hz: f64,
         params: VideoEncoderParams,
     ) -> MediaPhone {
-        let phone = Phone::login(url, user).await;
+        MediaPhone::with_media(Phone::login(url, user).await, tone_hz, params)
+    }
+
+    /// `phone`, given a synthetic camera and a tone microphone.
+    pub fn with_media(phone: Phone, tone_hz: f64, params: VideoEncoderParams) -> MediaPhone {
         let e = &phone.engine;
         e.set_video_encoder_params(params).unwrap();
         e.set_video_source(Some(Arc::new(SyntheticCamera::new(

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod coturn;
 pub mod media;
 
 use std::sync::{Arc, Condvar, Mutex};
@@ -143,24 +144,30 @@ impl Phone {
     }
 
     pub async fn login_with(url: &str, user: &str, multi_device: bool) -> Phone {
+        let config = EngineConfig {
+            server_url: url.into(),
+            sdk_app_id: APP,
+            user_id: user.into(),
+            user_sig: sig(user),
+            trusted_ca_pem: None,
+        };
+        Phone::login_config(config, multi_device).await
+    }
+
+    pub async fn login_config(config: EngineConfig, multi_device: bool) -> Phone {
+        let user = config.user_id.clone();
         let engine = Arc::new(CallEngine::new());
         let events = Arc::new(Recorder::default());
         engine.add_observer(events.clone());
         if multi_device {
             engine.enable_multi_device_ability(true).await.unwrap();
         }
-        let config = EngineConfig {
-            server_url: url.into(),
-            sdk_app_id: APP,
-            user_id: user.into(),
-            user_sig: sig(user),
-        };
         engine
             .init(config)
             .await
             .unwrap_or_else(|e| panic!("{user} logs in: {e}"));
         Phone {
-            user: user.into(),
+            user,
             engine,
             events,
         }
