@@ -38,6 +38,8 @@ class App {
     this.tracker = null;
     /** @type {CallMedia | null} */
     this.media = null;
+    /** TURN relays the last login listed (docs/protocol.md, "TURN relays"). @type {RTCIceServer[]} */
+    this.iceServers = [];
     /** @type {string | null} */
     this.me = null;
     /** Every event so far, oldest first. @type {CallEvent[]} */
@@ -132,6 +134,7 @@ class App {
       sdk_app_id: sdkAppId, user_id: user, user_sig: sig, device_id: this.deviceId, known_calls: knownCalls,
     });
     this.signaling = signaling;
+    this.iceServers = result.ice_servers ?? [];
     return result;
   }
 
@@ -269,6 +272,7 @@ class App {
     });
     media.startedAt = started;
     media.group = call.is_group;
+    media.iceServers = this.iceServers;
     this.media = media;
     const me = this.me;
     media.devicesReady = media.openDevices(call.media_type).then((stream) => {

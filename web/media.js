@@ -92,6 +92,8 @@ export class CallMedia {
     this.cameraOn = true;
     /** A group call: the camera also goes out as a small layer. */
     this.group = false;
+    /** TURN relays from the login, as the login listed them. @type {RTCIceServer[]} */
+    this.iceServers = [];
     /** @type {MediaStreamTrack | null} the small layer's copy of the camera */
     this.smallCamera = null;
     this.closed = false;
@@ -214,7 +216,9 @@ export class CallMedia {
 
   /** @param {'publisher'|'subscriber'} which */
   connection(which) {
-    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+    const pc = new RTCPeerConnection({
+      bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require', iceServers: this.iceServers,
+    });
     pc.addEventListener('connectionstatechange', () => {
       if (pc.connectionState === 'connected' && this.marks[which] === undefined) {
         this.mark(which);

@@ -2,7 +2,9 @@
 // Chromium driven by playwright-core with fake camera and microphone, and
 // `hotline phone` processes as the phones on the other end.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { createConnection, createServer } from 'node:net';
 import { mkdtempSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -65,8 +67,8 @@ function spawnLines(cmd, args, name) {
   };
 }
 
-/** A real server on free loopback ports, with the development UserSig endpoint on. */
-export async function startServer() {
+/** A real server on free loopback ports, with the development UserSig endpoint on. @param {string[]} extra more flags */
+export async function startServer(extra = []) {
   const dir = mkdtempSync(join(tmpdir(), 'hotline-web-'));
   const p = spawnLines(HOTLINE, [
     'server', '--listen', '127.0.0.1:0', '--db', join(dir, 'hotline.db'),
@@ -74,6 +76,7 @@ export async function startServer() {
     // The suite tests the client embedded in the binary; HOTLINE_WEB_DEV=1
     // serves web/ from disk instead, for editing it without rebuilding.
     ...(process.env.HOTLINE_WEB_DEV ? ['--web-dir', join(ROOT, 'web')] : []),
+    ...extra,
   ], 'server');
   const line = await p.waitFor((l) => typeof l === 'string' && l.includes('listening on'), 'listening line', 20_000);
   const ws = /ws:\/\/[^\s]+/.exec(line)[0];
@@ -104,11 +107,11 @@ export const CHROMIUM_ARGS = [
  * playwright-core gives every launch a fresh profile directory itself (it
  * refuses `--user-data-dir`).
  */
-export async function launchBrowser() {
+export async function launchBrowser(extra = []) {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...extra],
   });
   return {
     browser,
@@ -150,13 +153,20 @@ export async function openClient(browser, server, user) {
     },
     /** Wait until every user in `users` has decoded at least `frames` frames (and audio). */
     async waitForMediaFrom(users, frames = 10, ms = LONG_WAIT_MS) {
-      await page.waitForFunction(async ({ users, frames }) => {
-        const s = await window.hotline.media?.stats();
-        return !!s && users.every((u) => {
-          const r = s.users.find((x) => x.user_id === u);
+      // Polled from here: page.waitForFunction takes the Promise an async
+      // predicate returns for a truthy value and would not wait at all.
+      const deadline = Date.now() + ms;
+      let last = null;
+      for (;;) {
+        last = await page.evaluate(async () => (await window.hotline.media?.stats())?.users ?? []);
+        const ready = users.every((u) => {
+          const r = last.find((/** @type {any} */ x) => x.user_id === u);
           return r && r.frames_decoded >= frames && r.audio_packets > 0;
         });
-      }, { users, frames }, { timeout: ms, polling: 200 });
+        if (ready) return;
+        if (Date.now() > deadline) throw new Error(`no media (${frames} frames and audio) from ${users} within ${ms} ms: ${JSON.stringify(last)}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
     },
     close: () => context.close(),
   };
@@ -185,4 +195,92 @@ export async function screenshot(page, name) {
   const path = join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+/** A free port on loopback (released at once; the caller's process binds it next). @param {'udp'|'tcp'} kind */
+export function freePort(kind) {
+  return new Promise((res, rej) => {
+    if (kind === 'udp') {
+      const s = createSocket('udp4');
+      s.on('error', rej);
+      s.bind(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => res(port)); });
+    } else {
+      const s = createServer();
+      s.on('error', rej);
+      s.listen(0, '127.0.0.1', () => { const { port } = /** @type {any} */ (s.address()); s.close(() => res(port)); });
+    }
+  });
+}
+
+/** Whether something accepts TCP connections at 127.0.0.1:`port`. */
+function accepts(port) {
+  return new Promise((res) => {
+    const c = createConnection({ host: '127.0.0.1', port }, () => { c.destroy(); res(true); });
+    c.on('error', () => res(false));
+  });
+}
+
+/** The IP the test coturn relays from; netsim spares it. */
+export const RELAY_IP = '127.0.0.2';
+export const TURN_SECRET = 'web-suite-turn-secret-0123456789';
+
+/**
+ * Debian's coturn on loopback: TLS only for clients (no UDP), relaying from
+ * RELAY_IP, with REST credentials and a fresh self-signed certificate
+ * (openssl) in `cert`.
+ */
+export async function startCoturn() {
+  const dir = mkdtempSync(join(tmpdir(), 'hotline-coturn-'));
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+    '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1',
+    // A server certificate (CA:FALSE): rustls refuses a CA one as a server's.
+    '-extensions', 'v3_req', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  if (made.status !== 0) throw new Error('openssl could not make a certificate for coturn');
+  const tlsPort = await freePort('tcp');
+  const p = spawnLines('turnserver', [
+    '-n', '--listening-ip=127.0.0.1', `--relay-ip=${RELAY_IP}`, `--tls-listening-port=${tlsPort}`,
+    `--listening-port=${await freePort('tcp')}`, '--no-udp', '--no-tcp', '--no-dtls',
+    '--use-auth-secret', `--static-auth-secret=${TURN_SECRET}`, '--realm=hotline.test',
+    `--cert=${cert}`, `--pkey=${key}`, '--allow-loopback-peers', '--no-cli', '--no-rfc5780',
+    `--userdb=${join(dir, 'turndb')}`, `--pidfile=${join(dir, 'turnserver.pid')}`, `--log-file=${join(dir, 'turn.log')}`, '--simple-log',
+  ], 'coturn');
+  const start = Date.now();
+  while (!(await accepts(tlsPort))) {
+    if (Date.now() - start > 20_000) throw new Error('coturn did not listen within 20 s (is it installed? apt-get install coturn)');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    url: `turns:127.0.0.1:${tlsPort}?transport=tcp`, cert,
+    async stop() {
+      p.child.kill('SIGTERM');
+      await p.exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A UDP-blocked network in front of a server's SFU: `hotline netsim` loses
+ * every datagram except the relay's, and the server (ICE-TCP off) hands out
+ * `coturn` at login. Returns the server, with the proxy's lines.
+ */
+export async function startServerBehindRelayOnly(coturn) {
+  const sfuPort = await freePort('udp');
+  const netsim = spawnLines(HOTLINE, [
+    'netsim', '--upstream', `127.0.0.1:${sfuPort}`, '--at', '0s=loss:100', '--spare', RELAY_IP, '--duration', '600',
+  ], 'netsim');
+  const listening = await netsim.waitFor((v) => v?.event === 'listening', 'netsim listening', 10_000);
+  const server = await startServer([
+    '--media-listen', `127.0.0.1:${sfuPort}`, '--media-public-addr', listening.listen, '--media-tcp', 'false',
+    '--turn-url', coturn.url, '--turn-secret', TURN_SECRET,
+  ]);
+  return {
+    ...server, netsim,
+    async stop() {
+      netsim.child.kill('SIGTERM');
+      await Promise.all([netsim.exited, server.stop()]);
+    },
+  };
 }

@@ -9,7 +9,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startServer, launchBrowser, openClient, startPhone, screenshot, ARTIFACTS } from './harness.mjs';
+import {
+  startServer, launchBrowser, openClient, startPhone, screenshot, ARTIFACTS, startCoturn, startServerBehindRelayOnly,
+} from './harness.mjs';
 
 let server;
 let chrome;
@@ -317,5 +319,43 @@ test('reject, timeout and busy as the browser sees them', async () => {
     await grace.close();
     await rejecting.stop();
     await silent.stop();
+  }
+});
+
+test('without UDP, a browser and a phone call each other through a turns: relay', async () => {
+  // Every datagram to the SFU is lost but the relay's; ICE-TCP is off. The
+  // login hands both the relay (coturn on loopback, TLS, self-signed: the
+  // phone trusts its certificate, this browser ignores certificate errors).
+  const coturn = await startCoturn();
+  const relayServer = await startServerBehindRelayOnly(coturn);
+  const relayChrome = await launchBrowser(['--ignore-certificate-errors']);
+  const phone = startPhone(relayServer, 'phone7', ['--answer', 'accept', '--trusted-ca', coturn.cert]);
+  let erin;
+  try {
+    await phone.event('ready');
+    erin = await openClient(relayChrome.browser, relayServer, 'erin');
+    const servers = await erin.page.evaluate(() => window.hotline.iceServers);
+    assert.equal(servers.length, 1, `the login listed the relay: ${JSON.stringify(servers)}`);
+    assert.deepEqual(servers[0].urls, [coturn.url]);
+    assert.match(servers[0].username, /^\d+:erin$/);
+    await erin.call(['phone7']);
+    await erin.waitForMediaFrom(['phone7'], 15);
+    await assertFlowing(erin, 'phone7');
+    await phone.event('firstRemoteFrame');
+    const stats = relayServer.netsim.lines.filter((l) => l?.event === 'stats').at(-1);
+    assert.ok(stats, 'netsim reported its counters');
+    console.log(`through the relay-only network: ${JSON.stringify(stats)}`);
+    assert.ok(stats.droppedUp > 0, 'the direct UDP path was tried and lost');
+    assert.ok(stats.forwardedUp > 100, `the relay carried the media: ${stats.forwardedUp} datagrams`);
+    await erin.page.click('#hangup');
+    const rec = await recordingOf(phone, 'erin');
+    assert.ok(rec.video.frames >= 15, `the phone decoded the browser through the relay: ${JSON.stringify(rec.video)}`);
+    assertNoPageErrors(erin);
+  } finally {
+    await erin?.close();
+    await phone.stop();
+    await relayChrome.close();
+    await relayServer.stop();
+    await coturn.stop();
   }
 });

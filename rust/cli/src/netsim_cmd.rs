@@ -85,6 +85,11 @@ pub struct NetsimArgs {
     /// reproducible runs.
     #[arg(long)]
     seed: Option<u64>,
+    /// Never impair datagrams from this IP, whatever the schedule says
+    /// (repeatable): a TURN relay's address, so a test can lose every
+    /// phone's UDP and still let the relay through.
+    #[arg(long, value_name = "IP")]
+    spare: Vec<std::net::IpAddr>,
 }
 
 /// One step of the schedule: from `at` on, `impairment`.
@@ -264,6 +269,9 @@ async fn proxy(args: NetsimArgs, steps: Vec<Step>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    for ip in &args.spare {
+        proxy.set_client_impairment(SocketAddr::new(*ip, 0), Some(Impairment::default()));
+    }
     print(json!({
         "event": "listening",
         "listen": proxy.local_addr().to_string(),
