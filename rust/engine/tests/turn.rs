@@ -212,3 +212,25 @@ async fn a_turns_relay_with_an_untrusted_certificate_is_not_used() {
         .wait("onCallEnd", |e| matches!(e, Event::CallEnd { .. }))
         .await;
 }
+
+/// `trusted_ca_pem` that holds no certificate is refused by `init`, saying
+/// so, before anything connects.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trusted_ca_that_is_not_a_certificate_fails_init() {
+    let server = TestServer::start().await;
+    let engine = hotline_engine::CallEngine::new();
+    let err = engine
+        .init(EngineConfig {
+            server_url: server.url(),
+            sdk_app_id: APP,
+            user_id: "alice".into(),
+            user_sig: sig("alice"),
+            trusted_ca_pem: Some(
+                "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n".into(),
+            ),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, hotline_engine::ErrorCode::ParamInvalid);
+    assert!(err.message.contains("trusted_ca_pem"), "{}", err.message);
+}
