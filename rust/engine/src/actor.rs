@@ -11,17 +11,15 @@ use futures_util::{SinkExt, StreamExt};
 use hotline_core::{CallCore, Command, CommandOk, CoreConfig, CoreError, Event, Input, Output};
 use hotline_proto::ServerMsg;
 use rand::Rng;
-use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
+use tokio_rustls::rustls::ClientConfig;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::backoff::Backoff;
 use crate::media::{ActorLink, Media, RelaySource};
+use crate::websocket::{self, Socket};
 use std::sync::Arc;
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// A message from the API to the actor.
 pub(crate) enum ActorMsg {
@@ -52,15 +50,15 @@ pub(crate) fn spawn(
     events: std::sync::mpsc::Sender<Event>,
     login: oneshot::Sender<Result<(), CoreError>>,
     media: Arc<Media>,
-    relays: RelaySource,
+    tls: Arc<ClientConfig>,
 ) -> mpsc::UnboundedSender<ActorMsg> {
     let (tx, rx) = mpsc::unbounded_channel();
     let link = ActorLink {
         me: config.user_id.clone(),
-        server_host: server_host(&url),
+        server_host: websocket::host(&url),
         actor: tx.clone(),
         events: events.clone(),
-        relays,
+        relays: RelaySource::new(tls.clone()),
     };
     let mut core = CallCore::new(config);
     for input in before {
@@ -70,6 +68,7 @@ pub(crate) fn spawn(
         media,
         link,
         url,
+        tls,
         core,
         epoch: Instant::now(),
         socket: None,
@@ -90,6 +89,8 @@ struct Actor {
     media: Arc<Media>,
     link: ActorLink,
     url: String,
+    /// Trust settings for `wss://`.
+    tls: Arc<ClientConfig>,
     core: CallCore,
     epoch: Instant,
     socket: Option<Socket>,
@@ -218,18 +219,13 @@ impl Actor {
 
     async fn connect(&mut self) {
         self.reconnect_at = None;
-        match tokio::time::timeout(
-            CONNECT_TIMEOUT,
-            tokio_tungstenite::connect_async_with_config(&self.url, None, true),
-        )
-        .await
-        {
-            Ok(Ok((socket, _))) => {
+        match tokio::time::timeout(CONNECT_TIMEOUT, websocket::open(&self.url, &self.tls)).await {
+            Ok(Ok(socket)) => {
                 self.socket = Some(socket);
                 self.feed(Input::Connected);
             }
             Ok(Err(e)) => {
-                log::info!("cannot reach {}: {e}", self.url);
+                log::info!("{e}");
                 self.schedule_reconnect();
             }
             Err(_) => {
@@ -296,35 +292,5 @@ impl Actor {
                 }
             }
         }
-    }
-}
-
-/// The host part of a `ws://host:port/path` URL (brackets removed from IPv6).
-fn server_host(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split('/').next().unwrap_or(rest);
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
-    if let Some(v6) = authority.strip_prefix('[') {
-        return v6.split(']').next().unwrap_or(v6).to_string();
-    }
-    authority
-        .rsplit_once(':')
-        .map_or(authority, |(h, _)| h)
-        .to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::server_host;
-
-    #[test]
-    fn server_host_from_urls() {
-        assert_eq!(server_host("ws://127.0.0.1:8080/ws"), "127.0.0.1");
-        assert_eq!(
-            server_host("wss://calls.example.com/ws"),
-            "calls.example.com"
-        );
-        assert_eq!(server_host("ws://[::1]:9000/ws"), "::1");
-        assert_eq!(server_host("ws://user@host:1/ws"), "host");
     }
 }

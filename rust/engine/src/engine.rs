@@ -34,8 +34,8 @@ pub struct EngineConfig {
     pub user_id: String,
     /// The user's UserSig (issued by your backend).
     pub user_sig: String,
-    /// PEM certificates to trust, besides Mozilla's built-in roots, when
-    /// connecting to a `turns:` relay the server lists (one with a private
+    /// PEM certificates to trust, besides Mozilla's built-in roots, for a
+    /// `wss://` server and the `turns:` relays it lists (ones with a private
     /// or self-signed certificate). `None`: the built-in roots only.
     pub trusted_ca_pem: Option<String>,
 }
@@ -172,7 +172,7 @@ impl CallEngine {
                 self.events.clone(),
                 login_tx,
                 self.media.clone(),
-                crate::media::RelaySource::new(tls),
+                tls,
             );
             *slot = Some(tx);
         }

@@ -31,6 +31,7 @@ mod events;
 pub mod media;
 mod push;
 mod tls;
+mod websocket;
 
 pub use engine::{CallEngine, CallError, EngineConfig, ObserverId};
 pub use events::CallObserver;

@@ -1,4 +1,5 @@
-//! The engine's TLS client settings, for `turns:` relays.
+//! The engine's TLS client settings, for `wss://` signaling and `turns:`
+//! relays.
 //!
 //! Servers are checked against Mozilla's root certificates (the same list on
 //! every platform, built in) plus any the app adds in
