@@ -17,7 +17,7 @@ use common::coturn::{self, Coturn};
 use common::media::{assert_tone, until, MediaPhone};
 use common::*;
 use hotline_engine::media::synthetic::{FrameCollector, PcmCollector};
-use hotline_engine::{CallParams, EngineConfig, Event, MediaType};
+use hotline_engine::{EngineConfig, Event};
 use hotline_media::{Orientation, VideoEncoderParams, VideoResolution};
 use hotline_netsim::{Impairment, UdpImpairmentProxy};
 
@@ -47,10 +47,9 @@ async fn phone(
     (media, video, audio)
 }
 
-/// Alice calls Bob with `turn_url` as the only way through; media must flow
-/// both ways over the relay.
-async fn call_through_the_relay(coturn: &Coturn, turn_url: String) {
-    let _ = env_logger::builder().is_test(true).try_init();
+/// The network of these tests: every datagram to the SFU is lost except the
+/// relay's, and ICE-TCP is off; the server hands out `turn_url`.
+async fn relay_only_network(turn_url: String) -> (UdpImpairmentProxy, TestServer) {
     let sfu = std::net::UdpSocket::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -70,23 +69,21 @@ async fn call_through_the_relay(coturn: &Coturn, turn_url: String) {
         c.turn_secret = coturn::SECRET.into();
     })
     .await;
+    (proxy, server)
+}
+
+/// Alice calls Bob with `turn_url` as the only way through; media must flow
+/// both ways over the relay.
+async fn call_through_the_relay(coturn: &Coturn, turn_url: String) {
+    let _ = env_logger::builder().is_test(true).try_init();
+    let (proxy, server) = relay_only_network(turn_url).await;
     let url = server.url();
     let (alice, alice_video, _) = phone(&url, "alice", "bob", 440.0, &coturn.cert_pem).await;
     let (bob, bob_video, bob_audio) = phone(&url, "bob", "alice", 660.0, &coturn.cert_pem).await;
-    alice
-        .phone
-        .engine
-        .calls(vec!["bob".into()], MediaType::Video, CallParams::default())
-        .await
-        .unwrap();
-    bob.phone
-        .wait("onCallReceived", |e| {
-            matches!(e, Event::CallReceived { .. })
-        })
-        .await;
-    bob.phone.engine.accept().await.unwrap();
+    alice.video_call_answered_by(&bob).await;
+    // Bounded by the timeout below, which shows coturn's side on failure.
     let video = async {
-        until("video both ways through the relay", CALL_LIMIT, || {
+        until("video both ways through the relay", 2 * CALL_LIMIT, || {
             alice_video.collected().frames >= FRAMES && bob_video.collected().frames >= FRAMES
         })
         .await
@@ -154,27 +151,8 @@ async fn a_call_without_udp_connects_through_a_turn_relay_over_tcp() {
 async fn a_turns_relay_with_an_untrusted_certificate_is_not_used() {
     let _ = env_logger::builder().is_test(true).try_init();
     let coturn = Coturn::start();
-    let sfu = std::net::UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let dark = Impairment {
-        loss: 1.0,
-        ..Default::default()
-    };
-    let proxy = UdpImpairmentProxy::start(sfu, dark).await.unwrap();
-    proxy.set_client_impairment(
-        SocketAddr::new(IpAddr::from(coturn::RELAY_IP), 0),
-        Some(Impairment::default()),
-    );
-    let server = TestServer::start_with(|c| {
-        c.media_listen = sfu;
-        c.media_public_addr = Some(proxy.local_addr());
-        c.media_tcp = false;
-        c.turn_urls = vec![format!("turns:127.0.0.1:{}", coturn.tls.port())];
-        c.turn_secret = coturn::SECRET.into();
-    })
-    .await;
+    let (proxy, server) =
+        relay_only_network(format!("turns:127.0.0.1:{}", coturn.tls.port())).await;
     // Another certificate than coturn's.
     let stranger = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()])
         .unwrap()
@@ -183,18 +161,7 @@ async fn a_turns_relay_with_an_untrusted_certificate_is_not_used() {
     let url = server.url();
     let (alice, alice_video, _) = phone(&url, "alice", "bob", 440.0, &stranger).await;
     let (bob, bob_video, _) = phone(&url, "bob", "alice", 660.0, &stranger).await;
-    alice
-        .phone
-        .engine
-        .calls(vec!["bob".into()], MediaType::Video, CallParams::default())
-        .await
-        .unwrap();
-    bob.phone
-        .wait("onCallReceived", |e| {
-            matches!(e, Event::CallReceived { .. })
-        })
-        .await;
-    bob.phone.engine.accept().await.unwrap();
+    alice.video_call_answered_by(&bob).await;
     // Long enough for a relayed call to show video many times over (it
     // takes well under a second here).
     tokio::time::sleep(Duration::from_secs(8)).await;
