@@ -150,7 +150,12 @@ object Hotline {
     }
 
     private suspend fun loginLocked(serverUrl: String, userId: String, userSig: String) {
-        engine.init(EngineConfig(serverUrl = serverUrl, sdkAppId = config.sdkAppId, userId = userId, userSig = userSig))
+        engine.init(
+            EngineConfig(
+                serverUrl = serverUrl, sdkAppId = config.sdkAppId, userId = userId, userSig = userSig,
+                trustedCaPem = config.trustedCaPem,
+            ),
+        )
         loggedIn = true
         store.login = SavedLogin(serverUrl, userId, userSig)
         if (config.multiDevice) runCatching { engine.enableMultiDeviceAbility(true) }

@@ -24,6 +24,12 @@ data class HotlineConfig(
      * successful [Hotline.login], kept in the app's private SharedPreferences.
      */
     val credentialsProvider: CredentialsProvider? = null,
+    /**
+     * PEM certificates to trust, besides the engine's built-in roots, for a
+     * wss:// server and its turns: relays (a private CA or a self-signed
+     * server certificate). Null: the built-in roots only.
+     */
+    val trustedCaPem: String? = null,
 )
 
 /** Supplies a fresh login (for example a new UserSig from the app's backend) when a push wakes the app. */
