@@ -28,6 +28,8 @@ pub enum BenchCommand {
     Signaling(SignalingArgs),
     /// Offline pushes per second and invitation-to-provider latency, against local fake APNs/FCM.
     Push(crate::bench_push::PushArgs),
+    /// Load a running server's SFU with lightweight publishers and subscribers.
+    Sfu(crate::bench_sfu::SfuArgs),
 }
 
 /// Signaling benchmark settings (every loop is bounded by these).
@@ -59,6 +61,7 @@ pub fn run(cmd: BenchCommand) -> ExitCode {
     let args = match cmd {
         BenchCommand::Signaling(args) => args,
         BenchCommand::Push(args) => return crate::bench_push::run(args),
+        BenchCommand::Sfu(args) => return crate::bench_sfu::run(args),
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -130,7 +133,7 @@ fn start_server() -> Result<ServerProcess, String> {
     })
 }
 
-fn rss_kib(pid: u32) -> u64 {
+pub(crate) fn rss_kib(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
@@ -141,7 +144,7 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 /// CPU seconds (user + system) a process has used, from /proc (clock ticks of 10 ms).
-fn cpu_s(pid: &str) -> f64 {
+pub(crate) fn cpu_s(pid: &str) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
     let after = stat.rsplit(')').next().unwrap_or("");

@@ -3,6 +3,7 @@
 
 mod bench_cmd;
 mod bench_push;
+mod bench_sfu;
 mod demo_cmd;
 mod devices;
 mod event_json;
