@@ -45,6 +45,7 @@ pub fn stats_json(s: &CallStats) -> Value {
             json!({
                 "userId": u.user_id,
                 "videoPacketsReceived": u.video_packets_received,
+                "videoFramesReceived": u.video_frames_received,
                 "videoFramesDecoded": u.video_frames_decoded,
                 "videoFps": round1(u.video_fps),
                 "receiveBitrateKbps": round1(u.receive_bitrate_kbps),

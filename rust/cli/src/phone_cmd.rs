@@ -144,6 +144,12 @@ pub struct PhoneArgs {
     /// (even sides), by --fill-mode. Without it the decoded size is kept.
     #[arg(long, value_name = "WxH", value_parser = devices::parse_view)]
     view: Option<(u32, u32)>,
+    /// Show no remote video, so none is decoded (the engine decodes only
+    /// what a view shows): a receive-only phone for load tests costs a
+    /// fraction of a core. `callStats` still counts packets and the frames
+    /// put together from them (`videoFramesReceived`). Not with --record.
+    #[arg(long, conflicts_with_all = ["record", "view"])]
+    no_decode: bool,
     /// How remote video fits the view: `fill` (cover it, cropping) or `fit`
     /// (the whole picture, with black bars). Set through
     /// setVideoRenderParams for each remote user.
@@ -360,12 +366,13 @@ async fn phone(args: PhoneArgs, devices: devices::Devices) -> ExitCode {
     )
     .with_render(args.view, render_params);
     let me = args.user_id.clone();
+    let no_decode = args.no_decode;
     let wanted = VideoRenderParams {
         fill_mode: args.fill_mode,
         rotation: args.render_rotation,
     };
     let watch = |user: &str| {
-        if user != me && !watcher.watching(user) {
+        if user != me && !no_decode && !watcher.watching(user) {
             // Before the sinks exist, so the first frame is rendered this way.
             if let Err(e) = engine.set_video_render_params(user, wanted) {
                 print(

@@ -457,3 +457,49 @@ fn bad_media_flags_fail_fast_with_the_file_named() {
         );
     }
 }
+
+#[test]
+fn a_phone_that_does_not_decode_still_counts_the_video_it_receives() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server(dir.path());
+    let mut bob = phone(&server.1, "bob", &["--answer", "accept", "--no-decode"])
+        .args(["--stats-every", "1"])
+        .args(["--exit-after", "40"])
+        .spawn()
+        .unwrap();
+    let bob_rest = ready_then_collect(&mut bob);
+    let alice = phone(
+        &server.1,
+        "alice",
+        &["--call", "bob", "--hangup-after", "4"],
+    )
+    .args(["--camera", "synthetic", "--exit-after", "40"])
+    .spawn()
+    .unwrap();
+    let out = finish(alice, "alice's phone");
+    assert!(out.status.success(), "{out:?}");
+    let bob_result = finish(bob, "bob's phone");
+    assert!(bob_result.status.success(), "{bob_result:?}");
+    let lines: Vec<Value> = bob_rest
+        .join()
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let last = lines
+        .iter()
+        .filter(|v| v["event"] == "callStats")
+        .last()
+        .unwrap_or_else(|| panic!("no callStats: {lines:?}"));
+    let alice = &last["users"][0];
+    assert_eq!(alice["userId"], "alice", "{last}");
+    assert!(
+        alice["videoFramesReceived"].as_u64().unwrap() > 10,
+        "frames put together: {last}"
+    );
+    assert_eq!(alice["videoFramesDecoded"], 0, "nothing decoded: {last}");
+    assert!(
+        !lines.iter().any(|v| v["event"] == "firstRemoteFrame"),
+        "no frame was shown"
+    );
+}

@@ -77,6 +77,8 @@ pub struct RemoteUserStats {
     pub user_id: String,
     /// Video packets received.
     pub video_packets_received: u64,
+    /// Video frames put together from those packets, whether decoded or not.
+    pub video_frames_received: u64,
     /// Video frames decoded. A user's video is decoded only while a remote
     /// view shows it (`startRemoteView`), so this stands still otherwise.
     pub video_frames_decoded: u64,
@@ -172,6 +174,7 @@ impl From<engine::RemoteUserStats> for RemoteUserStats {
         RemoteUserStats {
             user_id: u.user_id,
             video_packets_received: u.video_packets_received,
+            video_frames_received: u.video_frames_received,
             video_frames_decoded: u.video_frames_decoded,
             video_fps: u.video_fps,
             receive_bitrate_kbps: u.receive_bitrate_kbps,

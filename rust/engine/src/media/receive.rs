@@ -36,6 +36,8 @@ const PLI_INTERVAL: Duration = Duration::from_millis(300);
 pub(crate) struct RemoteCounters {
     pub(crate) video_packets: AtomicU64,
     pub(crate) video_bytes: AtomicU64,
+    /// Access units put together from packets (decoded or not).
+    pub(crate) video_frames_received: AtomicU64,
     pub(crate) video_frames_decoded: AtomicU64,
     pub(crate) video_frames_dropped: AtomicU64,
     pub(crate) decode_errors: AtomicU64,
@@ -175,14 +177,17 @@ pub(crate) async fn receive_video(
         };
         for e in events {
             match e {
-                DepacketizerEvent::AccessUnit(au) => match au_tx.try_send((au, rotation)) {
-                    Ok(()) => {}
-                    Err(TrySendError::Full(_)) => {
-                        counters.video_frames_dropped.fetch_add(1, Relaxed);
-                        keyframe_wanted.store(true, Relaxed);
+                DepacketizerEvent::AccessUnit(au) => {
+                    counters.video_frames_received.fetch_add(1, Relaxed);
+                    match au_tx.try_send((au, rotation)) {
+                        Ok(()) => {}
+                        Err(TrySendError::Full(_)) => {
+                            counters.video_frames_dropped.fetch_add(1, Relaxed);
+                            keyframe_wanted.store(true, Relaxed);
+                        }
+                        Err(TrySendError::Disconnected(_)) => return,
                     }
-                    Err(TrySendError::Disconnected(_)) => return,
-                },
+                }
                 DepacketizerEvent::Dropped { .. } => {
                     counters.video_frames_dropped.fetch_add(1, Relaxed);
                 }

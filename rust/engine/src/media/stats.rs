@@ -19,6 +19,9 @@ pub struct RemoteUserStats {
     pub user_id: String,
     /// Video packets received.
     pub video_packets_received: u64,
+    /// Video frames put together from those packets, whether decoded or
+    /// not (nothing is decoded while no view shows the user).
+    pub video_frames_received: u64,
     /// Video frames decoded. A user's video is decoded only while a remote
     /// view shows it (`start_remote_view`), so this stands still otherwise.
     pub video_frames_decoded: u64,
@@ -212,6 +215,7 @@ pub(crate) fn compute(
         let user_stats = RemoteUserStats {
             user_id: user,
             video_packets_received: rc.video_packets.load(Relaxed),
+            video_frames_received: rc.video_frames_received.load(Relaxed),
             video_frames_decoded: decoded,
             video_frames_dropped: rc.video_frames_dropped.load(Relaxed),
             decode_errors: rc.decode_errors.load(Relaxed),
