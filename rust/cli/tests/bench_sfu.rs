@@ -53,6 +53,12 @@ fn a_short_load_run_reports_what_arrived_and_what_the_server_forwarded() {
     assert!(result["framesSent"].as_u64().unwrap() > 0, "{result}");
     let forwarded = result["server"]["forwardedPackets"].as_u64().unwrap();
     assert!(forwarded > 0, "the server forwarded packets: {result}");
+    let udp_in = result["server"]["udpInPerS"].as_f64().unwrap();
+    let rtp_in = result["server"]["rtpInPerS"].as_f64().unwrap();
+    assert!(
+        rtp_in > 0.0 && udp_in >= rtp_in,
+        "the server counted the datagrams it read, RTP among them: {result}"
+    );
     assert!(
         result["server"]["cpuS"].as_f64().unwrap() > 0.0,
         "the server's CPU time was read: {result}"

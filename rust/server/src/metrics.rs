@@ -34,6 +34,10 @@ pub struct Metrics {
     pub sfu_rtp_forwarded_total: AtomicU64,
     /// Datagrams the SFU dropped because the socket would block.
     pub sfu_send_dropped_total: AtomicU64,
+    /// UDP datagrams the SFU read (RTP, RTCP, STUN, DTLS).
+    pub sfu_udp_in_total: AtomicU64,
+    /// UDP datagrams the SFU sent.
+    pub sfu_udp_out_total: AtomicU64,
     /// Subscribers' PLI/FIR relayed to publishers.
     pub sfu_keyframe_requests_total: AtomicU64,
     /// Subscribers' video switched to another simulcast layer.
@@ -146,6 +150,18 @@ impl Metrics {
             "Datagrams dropped because the media socket would block.",
             "counter",
             self.sfu_send_dropped_total.load(Relaxed).to_string(),
+        );
+        gauge(
+            "hotline_sfu_udp_in_total",
+            "UDP datagrams the SFU read (RTP, RTCP, STUN, DTLS).",
+            "counter",
+            self.sfu_udp_in_total.load(Relaxed).to_string(),
+        );
+        gauge(
+            "hotline_sfu_udp_out_total",
+            "UDP datagrams the SFU sent.",
+            "counter",
+            self.sfu_udp_out_total.load(Relaxed).to_string(),
         );
         gauge(
             "hotline_sfu_keyframe_requests_total",

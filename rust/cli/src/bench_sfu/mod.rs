@@ -238,6 +238,7 @@ async fn bench(args: SfuArgs) -> Result<(), String> {
         (Some(a), Some(b)) => {
             let cpu = b.cpu_s - a.cpu_s;
             let fwd = b.forwarded.saturating_sub(a.forwarded);
+            let per_s = |to: u64, from: u64| (to.saturating_sub(from) as f64 / measured_s).round();
             json!({
                 "cpuS": cpu,
                 "cpuShare": cpu / measured_s,
@@ -245,6 +246,11 @@ async fn bench(args: SfuArgs) -> Result<(), String> {
                 "forwardedPerS": fwd as f64 / measured_s,
                 "packetsPerCpuS": if cpu > 0.0 { (fwd as f64 / cpu).round() } else { 0.0 },
                 "rssKib": b.rss_kib,
+                "udpInPerS": per_s(b.udp_in, a.udp_in),
+                "udpOutPerS": per_s(b.udp_out, a.udp_out),
+                "rtpInPerS": per_s(b.rtp_in, a.rtp_in),
+                // RTCP, STUN and DTLS from the participants.
+                "otherInPerS": per_s(b.udp_in.saturating_sub(b.rtp_in), a.udp_in.saturating_sub(a.rtp_in)),
             })
         }
         _ => serde_json::Value::Null,
@@ -288,6 +294,9 @@ struct ServerSample {
     cpu_s: f64,
     rss_kib: u64,
     forwarded: u64,
+    rtp_in: u64,
+    udp_in: u64,
+    udp_out: u64,
 }
 
 async fn server_sample(
@@ -295,16 +304,26 @@ async fn server_sample(
     http: Option<std::net::SocketAddr>,
 ) -> Option<ServerSample> {
     let pid = pid?;
-    let forwarded = forwarded_packets(http?).await?;
+    let metrics = metrics_text(http?).await?;
+    let counter = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
     Some(ServerSample {
         cpu_s: crate::bench_cmd::cpu_s(&pid.to_string()),
         rss_kib: crate::bench_cmd::rss_kib(pid),
-        forwarded,
+        forwarded: counter("hotline_sfu_rtp_forwarded_total"),
+        rtp_in: counter("hotline_sfu_rtp_in_total"),
+        udp_in: counter("hotline_sfu_udp_in_total"),
+        udp_out: counter("hotline_sfu_udp_out_total"),
     })
 }
 
-/// `hotline_sfu_rtp_forwarded_total` from the server's `/metrics`.
-async fn forwarded_packets(http: std::net::SocketAddr) -> Option<u64> {
+/// The server's `/metrics` page.
+async fn metrics_text(http: std::net::SocketAddr) -> Option<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(http).await.ok()?;
     s.write_all(b"GET /metrics HTTP/1.0\r\nHost: bench\r\n\r\n")
@@ -312,9 +331,7 @@ async fn forwarded_packets(http: std::net::SocketAddr) -> Option<u64> {
         .ok()?;
     let mut body = String::new();
     s.read_to_string(&mut body).await.ok()?;
-    body.lines()
-        .find_map(|l| l.strip_prefix("hotline_sfu_rtp_forwarded_total "))
-        .and_then(|v| v.trim().parse().ok())
+    Some(body)
 }
 
 /// The host and port of a `ws://host:port/path` URL, resolved.

@@ -298,15 +298,20 @@ async fn run(
             },
             r = sock.readable() => {
                 if r.is_ok() {
+                    let mut datagrams = 0;
                     for _ in 0..READ_BURST {
                         match sock.try_recv_from(&mut buf) {
                             Ok((n, src)) => {
-                                read = true;
+                                datagrams += 1;
                                 core.handle_datagram(src, &buf[..n], Instant::now());
                             }
                             Err(_) => break,
                         }
                     }
+                    read = datagrams > 0;
+                    core.metrics()
+                        .sfu_udp_in_total
+                        .fetch_add(datagrams, std::sync::atomic::Ordering::Relaxed);
                 }
             }
             Some(ev) = tcp.next() => read |= on_tcp(&mut core, &mut tcp, ev),
@@ -320,16 +325,23 @@ async fn run(
         }
         // str0m's idiom: drive every session's timers after each read burst.
         core.handle_timeout(Instant::now(), read);
-        let mut dropped = 0;
+        let (mut dropped, mut udp_out) = (0, 0);
         for (proto, dst, data) in core.out.drain(..) {
             let sent = match proto {
                 Protocol::Tcp => tcp.send(dst, &data),
-                _ => sock.try_send_to(&data, dst).is_ok(),
+                _ => {
+                    let sent = sock.try_send_to(&data, dst).is_ok();
+                    udp_out += u64::from(sent);
+                    sent
+                }
             };
             if !sent {
                 dropped += 1;
             }
         }
+        core.metrics()
+            .sfu_udp_out_total
+            .fetch_add(udp_out, std::sync::atomic::Ordering::Relaxed);
         if dropped > 0 {
             core.metrics()
                 .sfu_send_dropped_total
