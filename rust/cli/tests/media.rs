@@ -19,6 +19,15 @@ mod common;
 
 use common::*;
 
+/// The JSON lines a [`ready_then_collect`] thread gathered (once the phone exited).
+fn collected_json(rest: std::thread::JoinHandle<String>) -> Vec<Value> {
+    rest.join()
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
 /// Wait for a phone's `ready` line; the rest of its stdout is collected on a
 /// thread (join it once the phone exits).
 fn ready_then_collect(child: &mut Child) -> std::thread::JoinHandle<String> {
@@ -175,12 +184,7 @@ fn phones_send_from_files_and_record_what_they_receive() {
     assert!(alice_result.status.success(), "{alice_result:?}");
     let bob_result = finish(bob, "bob's phone");
     assert!(bob_result.status.success(), "{bob_result:?}");
-    let bob_lines: Vec<Value> = bob_rest
-        .join()
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let bob_lines = collected_json(bob_rest);
     let alice_lines = json_lines(&alice_result);
 
     for (who, lines, peer) in [("bob", &bob_lines, "alice"), ("alice", &alice_lines, "bob")] {
@@ -480,12 +484,7 @@ fn a_phone_that_does_not_decode_still_counts_the_video_it_receives() {
     assert!(out.status.success(), "{out:?}");
     let bob_result = finish(bob, "bob's phone");
     assert!(bob_result.status.success(), "{bob_result:?}");
-    let lines: Vec<Value> = bob_rest
-        .join()
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = collected_json(bob_rest);
     let last = lines
         .iter()
         .filter(|v| v["event"] == "callStats")

@@ -1,54 +1,12 @@
 //! `hotline phone --push-provider … --push-token …`: the token is registered
 //! after login and stays registered when the phone goes away.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use common::*;
+use std::process::Stdio;
 
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_hotline");
-const APP: &str = "1400000000";
-const KEY: &str = "5bd2850fff3ecb11d7c805251c51ee463a25727bddc2385f3fa8bfee1bb93b5e";
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn hotline() -> Command {
-    let mut c = Command::new(BIN);
-    c.env_remove("HOTLINE_LISTEN")
-        .env_remove("HOTLINE_DB")
-        .env_remove("HOTLINE_DEV_USERSIG")
-        .env_remove("HOTLINE_WEB_DIR")
-        .env("RUST_LOG", "warn,rtc=error,rtc_dtls=error,rtc_ice=error");
-    c
-}
-
-/// A server on a free port with its database in `db`; returns it and its URL.
-fn server(db: &std::path::Path) -> (Server, String) {
-    let mut child = hotline()
-        .args(["server", "--listen", "127.0.0.1:0", "--db"])
-        .arg(db)
-        .args(["--sdk-app-id", APP, "--secret-key", KEY])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn server");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("ws://"))
-        .unwrap_or_else(|| panic!("no URL in {line:?}"))
-        .to_string();
-    (Server(child), url)
-}
 
 /// Run a phone to its end; returns its exit status and JSON lines.
 fn phone(url: &str, user: &str, extra: &[&str]) -> (std::process::ExitStatus, Vec<Value>) {
@@ -83,7 +41,8 @@ fn events(lines: &[Value]) -> Vec<&str> {
 fn a_phone_registers_its_token_and_keeps_it_when_it_goes_away() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("hotline.db");
-    let (_server, url) = server(&db);
+    let server = server(dir.path());
+    let url = server.1.clone();
     let (status, lines) = phone(
         &url,
         "bob",
@@ -135,7 +94,8 @@ fn a_phone_registers_its_token_and_keeps_it_when_it_goes_away() {
 #[test]
 fn a_refused_token_is_a_command_failed_line_and_the_flags_go_together() {
     let dir = tempfile::tempdir().unwrap();
-    let (_server, url) = server(&dir.path().join("hotline.db"));
+    let server = server(dir.path());
+    let url = server.1.clone();
     let long = "a".repeat(513);
     let (status, lines) = phone(
         &url,

@@ -20,7 +20,9 @@ pub fn hotline() -> Command {
     let mut c = Command::new(BIN);
     c.env("RUST_LOG", "warn,rtc=error,rtc_dtls=error,rtc_ice=error")
         .env_remove("HOTLINE_LISTEN")
-        .env_remove("HOTLINE_DB");
+        .env_remove("HOTLINE_DB")
+        .env_remove("HOTLINE_DEV_USERSIG")
+        .env_remove("HOTLINE_WEB_DIR");
     c
 }
 
