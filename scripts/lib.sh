@@ -57,6 +57,8 @@ need_kotlinc() {
 # Used by the web suite and bench/adapt.
 need_browser_tools() {
   need_apt chromium
+  # The web suite's TURN test runs coturn with a certificate made by openssl.
+  need_apt coturn openssl
   command -v npm >/dev/null || need_apt nodejs npm
   local node_major
   node_major=$(node -p 'process.versions.node.split(".")[0]')
