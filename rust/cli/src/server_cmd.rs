@@ -60,6 +60,10 @@ pub struct ServerArgs {
     /// Default 0 (a free port).
     #[arg(long, env = "HOTLINE_MEDIA_TCP_PORT")]
     media_tcp_port: Option<u16>,
+    /// SFU worker threads, each carrying whole calls on its own socket of
+    /// the one media port. Default 0 (one per core).
+    #[arg(long, env = "HOTLINE_SFU_WORKERS")]
+    sfu_workers: Option<usize>,
     /// A TURN relay handed to clients at login with a time-limited credential,
     /// e.g. turns:turn.example.com:443?transport=tcp. Repeat for several;
     /// the environment variable takes a comma-separated list.
@@ -107,6 +111,7 @@ impl ServerArgs {
             idle_timeout_s <- idle_timeout, reconnect_grace_s <- reconnect_grace,
             rate_limit_per_s <- rate_limit, rate_limit_burst <- rate_burst, media_listen <- media_listen,
             media_tcp <- media_tcp, media_tcp_port <- media_tcp_port, turn_secret <- turn_secret,
+            sfu_workers <- sfu_workers,
             turn_ttl_s <- turn_ttl);
         if !self.turn_urls.is_empty() {
             c.turn_urls = self.turn_urls;

@@ -45,6 +45,9 @@ pub struct ServerConfig {
     /// port: WebRTC stacks that look candidates up by address alone (webrtc
     /// 0.21) cannot tell a UDP and a TCP candidate at one address apart.
     pub media_tcp_port: u16,
+    /// SFU worker threads, each carrying whole calls on its own socket of
+    /// the one media port (ADR 0011); 0 = one per core.
+    pub sfu_workers: usize,
     /// TURN relays handed to clients at login, with time-limited credentials
     /// (ADR 0010), e.g. `turns:turn.example.com:443?transport=tcp`. Empty: none.
     pub turn_urls: Vec<String>,
@@ -100,6 +103,7 @@ impl Default for ServerConfig {
             media_public_addr: None,
             media_tcp: true,
             media_tcp_port: 0,
+            sfu_workers: 0,
             turn_urls: Vec::new(),
             turn_secret: String::new(),
             turn_ttl_s: 86_400,
@@ -165,6 +169,9 @@ impl ServerConfig {
             .unwrap_or(self.media_listen.port());
         if self.media_tcp && self.media_tcp_port != 0 && self.media_tcp_port == udp_port {
             return bad("media_tcp_port must differ from the media UDP port (flag --media-tcp-port, env HOTLINE_MEDIA_TCP_PORT)");
+        }
+        if self.sfu_workers > crate::sfu::MAX_WORKERS {
+            return bad("sfu_workers must be at most 256 (0 = one per core; flag --sfu-workers, env HOTLINE_SFU_WORKERS)");
         }
         for url in &self.turn_urls {
             crate::turn::check_url(url).map_err(|m| {

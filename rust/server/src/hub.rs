@@ -117,6 +117,13 @@ pub enum HubMsg {
         /// The request.
         msg: ClientMsg,
     },
+    /// The server ends these calls (the SFU worker carrying them failed).
+    EndCalls {
+        /// The calls.
+        call_ids: Vec<String>,
+        /// Why.
+        reason: EndReason,
+    },
     /// A connection closed.
     Closed {
         /// The connection.
@@ -292,6 +299,12 @@ impl Hub {
                 msg,
             } => {
                 self.request(conn_id, &user_id, &device_id, seq, msg).await;
+            }
+            HubMsg::EndCalls { call_ids, reason } => {
+                for call_id in call_ids {
+                    let change = self.registry.end_by_server(&call_id, reason, unix_ms());
+                    self.batch.change.merge(change);
+                }
             }
             HubMsg::Closed { conn_id, user_id } => self.closed(conn_id, &user_id),
         }

@@ -69,6 +69,7 @@ pub struct ServerHandle {
     media: SocketAddr,
     media_candidate: SocketAddr,
     media_tcp: Option<SocketAddr>,
+    sfu: sfu::Sfu,
     /// The server's metrics (for tests and benchmarks).
     pub metrics: Arc<metrics::Metrics>,
 }
@@ -93,6 +94,24 @@ impl ServerHandle {
     /// `media_tcp` is off).
     pub fn media_tcp_addr(&self) -> Option<SocketAddr> {
         self.media_tcp
+    }
+
+    /// How many SFU workers there are.
+    pub fn sfu_workers(&self) -> usize {
+        self.sfu.workers()
+    }
+
+    /// Which SFU worker carries a call's media, if any does.
+    pub fn sfu_worker_of(&self, call_id: &str) -> Option<usize> {
+        self.sfu.worker_of(call_id)
+    }
+
+    /// Fault injection for tests: make the SFU worker carrying `call_id` panic.
+    #[doc(hidden)]
+    pub fn fail_sfu_worker_of(&self, call_id: &str) {
+        self.sfu.send(sfu::Cmd::Fail {
+            call_id: call_id.into(),
+        });
     }
 
     /// The URL clients connect to.
@@ -140,7 +159,9 @@ pub async fn start(config: ServerConfig) -> Result<ServerHandle, StartError> {
         config.media_listen,
         config.media_public_addr,
         config.media_tcp.then_some(config.media_tcp_port),
+        config.sfu_workers,
         metrics.clone(),
+        hub_tx.downgrade(),
     )?;
     let (media, media_candidate) = (sfu.local_addr(), sfu.candidate_addr());
     let media_tcp = sfu.tcp_addr();
@@ -153,7 +174,7 @@ pub async fn start(config: ServerConfig) -> Result<ServerHandle, StartError> {
         config.heartbeat_interval_s,
         config.idle_timeout_s,
     )
-    .with_sfu(sfu);
+    .with_sfu(sfu.clone());
     let hub =
         match turn::TurnCredentials::new(&config.turn_urls, &config.turn_secret, config.turn_ttl_s)
         {
@@ -222,6 +243,7 @@ pub async fn start(config: ServerConfig) -> Result<ServerHandle, StartError> {
         media,
         media_candidate,
         media_tcp,
+        sfu,
         metrics,
     })
 }

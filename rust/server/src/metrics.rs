@@ -55,9 +55,56 @@ pub struct Metrics {
     /// ICE-TCP connections refused (over the limit) or closed for a
     /// malformed frame.
     pub sfu_tcp_rejected_total: AtomicU64,
+    /// Each SFU worker's own counters, set once when the SFU starts.
+    pub sfu_workers: std::sync::OnceLock<Box<[WorkerMetrics]>>,
     errors: [AtomicU64; ErrorCode::ALL.len()],
     /// Offline push counters.
     pub push: std::sync::Arc<crate::push::PushMetrics>,
+}
+
+/// One SFU worker's counters (the totals above add all workers up).
+#[derive(Default)]
+pub struct WorkerMetrics {
+    /// UDP datagrams it read from its socket.
+    pub udp_in: AtomicU64,
+    /// UDP datagrams it sent.
+    pub udp_out: AtomicU64,
+    /// Bytes of those datagrams.
+    pub udp_out_bytes: AtomicU64,
+    /// RTP packets it wrote towards subscribers.
+    pub rtp_forwarded: AtomicU64,
+    /// Datagrams it dropped because its socket would block.
+    pub send_dropped: AtomicU64,
+    /// Datagrams read by another worker's socket and passed to it.
+    pub handed_in: AtomicU64,
+    /// Datagrams it read for another worker and could not pass on (that
+    /// worker's inbox was full).
+    pub handoff_dropped: AtomicU64,
+    /// Calls it carries.
+    pub calls: AtomicI64,
+    /// Times it panicked (its calls ended, it started again empty).
+    pub panics: AtomicU64,
+    /// Its thread's id, for its CPU time in `/proc` (0: not started).
+    pub tid: AtomicI64,
+}
+
+impl WorkerMetrics {
+    /// CPU time its thread has used, in seconds (`None` where `/proc` cannot tell).
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        let tid = self.tid.load(Relaxed);
+        if tid == 0 {
+            return None;
+        }
+        let stat = std::fs::read_to_string(format!("/proc/self/task/{tid}/stat")).ok()?;
+        // Fields after the command name (which may hold spaces), from the
+        // state (field 3): utime and stime are fields 14 and 15.
+        let rest = &stat[stat.rfind(')')? + 2..];
+        let mut f = rest.split_whitespace().skip(11);
+        let ticks: u64 = f.next()?.parse::<u64>().ok()? + f.next()?.parse::<u64>().ok()?;
+        // SAFETY: sysconf only reads a configuration value.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+        (hz > 0).then(|| ticks as f64 / hz as f64)
+    }
 }
 
 impl Metrics {
@@ -205,6 +252,7 @@ impl Metrics {
             "counter",
             self.sfu_tcp_rejected_total.load(Relaxed).to_string(),
         );
+        self.render_workers(&mut out);
         let _ = writeln!(out, "# HELP hotline_calls Calls by state (ended counts since start).\n# TYPE hotline_calls gauge");
         let _ = writeln!(
             out,
@@ -233,5 +281,80 @@ impl Metrics {
         }
         self.push.render(&mut out);
         out
+    }
+
+    fn render_workers(&self, out: &mut String) {
+        let Some(workers) = self.sfu_workers.get() else {
+            return;
+        };
+        type Read = fn(&WorkerMetrics) -> String;
+        let series: [(&str, &str, &str, Read); 10] = [
+            (
+                "hotline_sfu_worker_udp_in_total",
+                "UDP datagrams the worker read.",
+                "counter",
+                |w| w.udp_in.load(Relaxed).to_string(),
+            ),
+            (
+                "hotline_sfu_worker_udp_out_total",
+                "UDP datagrams the worker sent.",
+                "counter",
+                |w| w.udp_out.load(Relaxed).to_string(),
+            ),
+            (
+                "hotline_sfu_worker_udp_out_bytes_total",
+                "Bytes of the UDP datagrams the worker sent.",
+                "counter",
+                |w| w.udp_out_bytes.load(Relaxed).to_string(),
+            ),
+            (
+                "hotline_sfu_worker_rtp_forwarded_total",
+                "RTP packets the worker wrote towards subscribers.",
+                "counter",
+                |w| w.rtp_forwarded.load(Relaxed).to_string(),
+            ),
+            (
+                "hotline_sfu_worker_send_dropped_total",
+                "Datagrams the worker dropped because its socket would block.",
+                "counter",
+                |w| w.send_dropped.load(Relaxed).to_string(),
+            ),
+            (
+                "hotline_sfu_worker_handed_in_total",
+                "Datagrams another worker's socket read for this worker.",
+                "counter",
+                |w| w.handed_in.load(Relaxed).to_string(),
+            ),
+            (
+                "hotline_sfu_worker_handoff_dropped_total",
+                "Datagrams the worker read for another whose inbox was full.",
+                "counter",
+                |w| w.handoff_dropped.load(Relaxed).to_string(),
+            ),
+            (
+                "hotline_sfu_worker_calls",
+                "Calls the worker carries.",
+                "gauge",
+                |w| w.calls.load(Relaxed).to_string(),
+            ),
+            (
+                "hotline_sfu_worker_panics_total",
+                "Times the worker panicked and ended its calls.",
+                "counter",
+                |w| w.panics.load(Relaxed).to_string(),
+            ),
+            (
+                "hotline_sfu_worker_cpu_seconds_total",
+                "CPU time of the worker's thread.",
+                "counter",
+                |w| w.cpu_seconds().map_or("NaN".into(), |s| format!("{s:.2}")),
+            ),
+        ];
+        for (name, help, kind, read) in series {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for (i, w) in workers.iter().enumerate() {
+                let _ = writeln!(out, "{name}{{worker=\"{i}\"}} {}", read(w));
+            }
+        }
     }
 }

@@ -679,6 +679,14 @@ impl Registry {
     }
 
     /// Expire invitations and reconnect graces due at `now_ms`.
+    /// The server ends a call for `reason` (nothing if it already ended).
+    pub fn end_by_server(&mut self, call_id: &str, reason: EndReason, now_ms: i64) -> Change {
+        if !self.calls.contains_key(call_id) {
+            return Change::default();
+        }
+        self.end(call_id, reason, now_ms)
+    }
+
     pub fn on_timer(&mut self, now_ms: i64) -> Change {
         let mut change = Change::default();
         let mut due: BTreeMap<String, Vec<String>> = BTreeMap::new();

@@ -7,6 +7,7 @@ mod common;
 
 use std::collections::HashMap;
 use std::net::{SocketAddr, UdpSocket};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -788,7 +789,6 @@ async fn group_call_renegotiates_as_people_join_and_leave() {
 /// changes nothing.
 #[tokio::test]
 async fn an_ice_restart_keeps_both_connections_and_media() {
-    use std::sync::atomic::Ordering::Relaxed;
     let s = server().await;
     let mut ps = vec![
         Phone::login(&s.url(), "alice").await,
@@ -999,4 +999,160 @@ async fn more_video_layers_than_forwarded_and_views_outside_the_call_are_refused
         ps[1].received("alice", "video") > 10
     })
     .await;
+}
+
+/// Phone `caller` calls `callees` (indexes into `ps`), who accept; returns
+/// the call's ID, also set on each of them.
+async fn connect_call(ps: &mut [Phone], caller: usize, callees: &[usize]) -> String {
+    let users: Vec<String> = callees.iter().map(|i| ps[*i].user.clone()).collect();
+    let users: Vec<&str> = users.iter().map(String::as_str).collect();
+    let call_id = call_id_of(&request(ps, caller, call_msg(&users)).await);
+    ps[caller].call_id = call_id.clone();
+    for i in callees {
+        ps[*i].call_id = call_id.clone();
+        let accept = ClientMsg::Accept {
+            call_id: call_id.clone(),
+        };
+        assert_eq!(code(&request(ps, *i, accept).await), 0);
+    }
+    call_id
+}
+
+/// Whether everyone in `group` gets video from everyone else in it, at
+/// least `n` packets more than `base` says they had.
+fn all_see_all(ps: &[Phone], group: &[usize], base: &HashMap<(usize, usize), u64>, n: u64) -> bool {
+    group.iter().all(|&i| {
+        group.iter().filter(|&&j| j != i).all(|&j| {
+            let had = base.get(&(i, j)).copied().unwrap_or(0);
+            ps[i].received(&ps[j].user, "video") >= had + n
+        })
+    })
+}
+
+/// What everyone in `group` has received from everyone else so far.
+fn received_now(ps: &[Phone], group: &[usize]) -> HashMap<(usize, usize), u64> {
+    let mut m = HashMap::new();
+    for &i in group {
+        for &j in group {
+            m.insert((i, j), ps[i].received(&ps[j].user, "video"));
+        }
+    }
+    m
+}
+
+fn ended_by_server(p: &Phone, call_id: &str) -> bool {
+    p.updates.iter().any(|c| {
+        c.call_id == call_id
+            && c.state == CallState::Ended
+            && c.end_reason == Some(hotline_proto::EndReason::EndByServer)
+    })
+}
+
+#[tokio::test]
+async fn calls_spread_over_workers_and_a_failed_worker_ends_only_its_own() {
+    let s = common::server_with(|c| c.sfu_workers = 2).await;
+    assert_eq!(s.handle.sfu_workers(), 2);
+    let users = ["alice", "bob", "carol", "dave", "erin", "frank"];
+    let mut ps = vec![];
+    for u in users {
+        ps.push(Phone::login(&s.url(), u).await);
+    }
+    let first = connect_call(&mut ps, 0, &[1]).await;
+    let second = connect_call(&mut ps, 2, &[3]).await;
+    for i in 0..4 {
+        publish(&mut ps, i).await;
+    }
+    let (w1, w2) = (
+        s.handle.sfu_worker_of(&first),
+        s.handle.sfu_worker_of(&second),
+    );
+    assert!(w1.is_some() && w2.is_some() && w1 != w2, "{w1:?} {w2:?}");
+    pump(&mut ps, 15, "media in both calls", |ps| {
+        all_see_all(ps, &[0, 1], &HashMap::new(), 10)
+            && all_see_all(ps, &[2, 3], &HashMap::new(), 10)
+    })
+    .await;
+    let workers = s.handle.metrics.sfu_workers.get().unwrap();
+    for w in workers.iter() {
+        assert!(
+            w.rtp_forwarded.load(Relaxed) > 0,
+            "each worker forwards its call's media"
+        );
+    }
+
+    // The first call's worker fails: that call ends, the other goes on.
+    s.handle.fail_sfu_worker_of(&first);
+    pump(&mut ps, 10, "the first call ended by the server", |ps| {
+        ended_by_server(&ps[0], &first) && ended_by_server(&ps[1], &first)
+    })
+    .await;
+    let failed = w1.unwrap();
+    assert_eq!(workers[failed].panics.load(Relaxed), 1);
+    assert!(!ps[2].updates.iter().any(|c| c.state == CallState::Ended));
+    let base = received_now(&ps, &[2, 3]);
+    pump(
+        &mut ps,
+        10,
+        "media in the second call after the failure",
+        |ps| all_see_all(ps, &[2, 3], &base, 20),
+    )
+    .await;
+
+    // The failed worker starts again empty and carries the next call.
+    let third = connect_call(&mut ps, 4, &[5]).await;
+    publish(&mut ps, 4).await;
+    publish(&mut ps, 5).await;
+    assert_eq!(s.handle.sfu_worker_of(&third), Some(failed));
+    pump(
+        &mut ps,
+        15,
+        "media in a new call on the restarted worker",
+        |ps| all_see_all(ps, &[4, 5], &HashMap::new(), 10),
+    )
+    .await;
+    let metrics = s.handle.metrics.render();
+    let line = format!("hotline_sfu_worker_panics_total{{worker=\"{failed}\"}} 1");
+    assert!(metrics.contains(&line), "{metrics}");
+}
+
+#[tokio::test]
+async fn a_group_call_stays_on_one_worker() {
+    let s = common::server_with(|c| c.sfu_workers = 2).await;
+    let mut ps = vec![];
+    for u in ["alice", "bob", "carol", "dave"] {
+        ps.push(Phone::login(&s.url(), u).await);
+    }
+    let call_id = connect_call(&mut ps, 0, &[1, 2, 3]).await;
+    for i in 0..4 {
+        publish(&mut ps, i).await;
+    }
+    pump(&mut ps, 20, "everyone sees everyone", |ps| {
+        all_see_all(ps, &[0, 1, 2, 3], &HashMap::new(), 10)
+    })
+    .await;
+    let owner = s.handle.sfu_worker_of(&call_id).expect("a worker");
+    let workers = s.handle.metrics.sfu_workers.get().unwrap();
+    for (i, w) in workers.iter().enumerate() {
+        let forwarded = w.rtp_forwarded.load(Relaxed);
+        if i == owner {
+            assert!(forwarded > 0);
+        } else {
+            assert_eq!(
+                forwarded, 0,
+                "worker {i} forwards nothing of a call it does not carry"
+            );
+        }
+    }
+    // Eight connections from eight addresses: the kernel spreads them over
+    // both sockets, and what the other socket read was handed over.
+    let read_elsewhere: u64 = workers
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != owner)
+        .map(|(_, w)| w.udp_in.load(Relaxed))
+        .sum();
+    assert_eq!(
+        workers[owner].handed_in.load(Relaxed) > 0,
+        read_elsewhere > 0
+    );
 }

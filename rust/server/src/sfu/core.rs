@@ -42,6 +42,7 @@ use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
 
 use super::layers::{self, LayerRate, Prober, MAX_LAYERS};
+use super::routing::{Ufrags, WorkerId};
 use super::timestamps::{is_later, offset_for_new_source, LastSent};
 use super::Cmd;
 use crate::hub::Outbox;
@@ -132,6 +133,9 @@ struct Peer {
     role: Role,
     next: Instant,
     dead: bool,
+    /// Its local ICE ufrags (a new one per ICE restart), registered in
+    /// [`Core::ufrags`] so that its checks reach this worker.
+    ufrags: Vec<String>,
 }
 
 /// One remote track in a subscriber connection.
@@ -314,6 +318,10 @@ pub struct Core {
     dirty: Vec<PeerId>,
     /// When layer choices were last revisited.
     allocated_at: Option<Instant>,
+    /// Which worker this core runs on, and where its connections' ufrags
+    /// are registered for the other workers to route by.
+    worker: WorkerId,
+    ufrags: Arc<Ufrags>,
 }
 
 fn reply(
@@ -381,6 +389,16 @@ fn offered_tracks(sdp: &str) -> Vec<(Mid, MediaKind)> {
     out
 }
 
+impl Drop for Core {
+    /// A core that goes (its worker stopped or panicked) takes its
+    /// connections with it.
+    fn drop(&mut self) {
+        self.metrics
+            .sfu_peers
+            .fetch_sub(self.peers.len() as i64, Relaxed);
+    }
+}
+
 /// Take a peer's output: datagrams into `out`, interesting events into `evs`.
 fn drain(peer: &mut Peer, out: &mut Vec<Transmit>, evs: &mut Vec<Ev>, now: Instant) {
     if peer.dead {
@@ -430,9 +448,18 @@ fn drain(peer: &mut Peer, out: &mut Vec<Transmit>, evs: &mut Vec<Ev>, now: Insta
 
 impl Core {
     /// A core whose SDPs name `candidate` as the SFU's UDP address and
-    /// `tcp`, if any, as its passive ICE-TCP candidate.
-    pub fn new(candidate: SocketAddr, tcp: Option<SocketAddr>, metrics: Arc<Metrics>) -> Core {
+    /// `tcp`, if any, as its passive ICE-TCP candidate; it runs on `worker`
+    /// and registers its connections' ufrags in `ufrags`.
+    pub fn new(
+        candidate: SocketAddr,
+        tcp: Option<SocketAddr>,
+        metrics: Arc<Metrics>,
+        worker: WorkerId,
+        ufrags: Arc<Ufrags>,
+    ) -> Core {
         Core {
+            worker,
+            ufrags,
             candidate,
             tcp,
             peers: HashMap::new(),
@@ -480,6 +507,8 @@ impl Core {
         }
         let id = self.next_peer;
         self.next_peer += 1;
+        let ufrag = rtc.direct_api().local_ice_credentials().ufrag;
+        self.ufrags.insert(&ufrag, self.worker);
         self.peers.insert(
             id,
             Peer {
@@ -489,6 +518,7 @@ impl Core {
                 role,
                 next: now,
                 dead: false,
+                ufrags: vec![ufrag],
             },
         );
         self.metrics.sfu_peers.fetch_add(1, Relaxed);
@@ -498,6 +528,9 @@ impl Core {
     fn drop_peer(&mut self, id: Option<PeerId>) {
         let Some(id) = id else { return };
         if let Some(mut p) = self.peers.remove(&id) {
+            for ufrag in &p.ufrags {
+                self.ufrags.remove(ufrag);
+            }
             p.rtc.disconnect();
             self.metrics.sfu_peers.fetch_sub(1, Relaxed);
         }
@@ -601,6 +634,8 @@ impl Core {
                 }
                 self.allocate(&call_id, &user_id, now);
             }
+            // The worker panics before it gets here.
+            Cmd::Fail { .. } => {}
             Cmd::EndCall { call_id } => {
                 if let Some(room) = self.rooms.remove(&call_id) {
                     for (_, m) in room.members {
@@ -750,6 +785,12 @@ impl Core {
                 )))
             }
         };
+        // str0m answers a restart with new local credentials.
+        let ufrag = peer.rtc.direct_api().local_ice_credentials().ufrag;
+        if !peer.ufrags.contains(&ufrag) {
+            self.ufrags.insert(&ufrag, self.worker);
+            peer.ufrags.push(ufrag);
+        }
         log::debug!("sfu: {user_id} restarts ICE in {call_id}");
         self.metrics.sfu_ice_restarts_total.fetch_add(1, Relaxed);
         // The signaling connection may be new too.
@@ -968,13 +1009,15 @@ impl Core {
         for mid in &removes {
             api.set_direction(*mid, Direction::Inactive);
         }
-        if ice_restart {
-            // The SFU's own candidate stays; only the credentials change.
-            api.ice_restart(true);
-        }
+        // The SFU's own candidate stays; only the credentials change.
+        let restart_ufrag = ice_restart.then(|| api.ice_restart(true).ufrag);
         let Some((offer, pending)) = api.apply() else {
             return;
         };
+        if let Some(ufrag) = restart_ufrag {
+            self.ufrags.insert(&ufrag, self.worker);
+            peer.ufrags.push(ufrag);
+        }
         let m = self
             .rooms
             .get_mut(call_id)
@@ -1302,6 +1345,9 @@ impl Core {
                 .nackable(route.kind == MediaKind::Video),
             );
             self.metrics.sfu_rtp_forwarded_total.fetch_add(1, Relaxed);
+            if let Some(w) = self.metrics.sfu_workers.get() {
+                w[self.worker].rtp_forwarded.fetch_add(1, Relaxed);
+            }
             self.dirty.push(sub_id);
         }
     }

@@ -1,36 +1,40 @@
-//! The SFU: one UDP socket, ICE-lite, every call a room (ADR 0003, 0004),
-//! and an ICE-TCP listener for networks that block UDP (ADR 0007).
+//! The SFU: ICE-lite, every call a room (ADR 0003, 0004), on one UDP port
+//! served by several workers (ADR 0011), and an ICE-TCP listener for
+//! networks that block UDP (ADR 0007).
 //!
-//! One thread (`hotline-sfu`) owns the sockets and every str0m `Rtc` (see
-//! [`core`]); the hub sends it [`Cmd`]s and it answers media requests and
-//! pushes `media_offer`s straight into the sessions' outboxes. It never
-//! blocks: sends use a non-blocking socket and a datagram that does not fit is
-//! dropped for that destination only; TCP connections are tasks on the same
-//! thread ([`tcp`]).
+//! Each worker ([`worker`]) is a thread with its own `SO_REUSEPORT` socket
+//! on the media port and its own [`core`], which holds whole calls and
+//! every str0m `Rtc` of them. The hub sends [`Cmd`]s through [`Sfu`], which
+//! gives each new call to the worker carrying the fewest; workers answer
+//! media requests and push `media_offer`s straight into the sessions'
+//! outboxes. A worker never blocks: sends use a non-blocking socket and a
+//! datagram that does not fit is dropped for that destination only.
 
 pub mod core;
 pub mod layers;
+pub mod routing;
 pub mod tcp;
 pub mod timestamps;
+pub mod worker;
 
+use std::collections::HashMap;
 use std::net::{SocketAddr, TcpListener, UdpSocket};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, Mutex};
 
-use hotline_proto::VideoStreamType;
-use str0m::net::Protocol;
+use hotline_proto::{EndReason, VideoStreamType};
 use tokio::sync::mpsc;
 
-use crate::hub::Outbox;
-use crate::metrics::Metrics;
+use crate::hub::{HubMsg, Outbox};
+use crate::metrics::{Metrics, WorkerMetrics};
+use routing::{Ufrags, WorkerId};
+use worker::{Inbound, Shared, Worker, INBOX};
 
 /// Socket buffer size asked of the kernel (it caps this at `net.core.rmem_max`
 /// / `wmem_max`); the default ~200 KiB overflows under a burst of video.
 const SOCKET_BUFFER: usize = 4 << 20;
-/// Most datagrams read before the SFU runs its timers and sends.
-const READ_BURST: usize = 64;
-/// Longest sleep of the SFU thread.
-const MAX_WAIT: Duration = Duration::from_millis(500);
+/// Most workers (each a thread with a socket).
+pub const MAX_WORKERS: usize = 256;
 
 /// A request from the hub. Replies (with `seq`) go to `outbox` directly.
 pub enum Cmd {
@@ -94,6 +98,12 @@ pub enum Cmd {
         /// The call.
         call_id: String,
     },
+    /// Fault injection for tests: the call's worker panics.
+    #[doc(hidden)]
+    Fail {
+        /// The call whose worker fails.
+        call_id: String,
+    },
     /// A device logged in again: its new mailbox.
     Rebind {
         /// Who.
@@ -105,17 +115,81 @@ pub enum Cmd {
     },
 }
 
-/// The running SFU: where it listens and how to reach its thread.
+impl Cmd {
+    /// The call it is about (`None`: it concerns every worker).
+    fn call_id(&self) -> Option<&str> {
+        match self {
+            Cmd::Publish { call_id, .. }
+            | Cmd::Answer { call_id, .. }
+            | Cmd::View { call_id, .. }
+            | Cmd::Members { call_id, .. }
+            | Cmd::EndCall { call_id }
+            | Cmd::Fail { call_id } => Some(call_id),
+            Cmd::Rebind { .. } => None,
+        }
+    }
+}
+
+/// Which worker carries each call.
+struct Assignments {
+    calls: HashMap<String, WorkerId>,
+    metrics: Arc<Metrics>,
+}
+
+impl Assignments {
+    fn workers(&self) -> &[WorkerMetrics] {
+        self.metrics
+            .sfu_workers
+            .get()
+            .expect("worker metrics are set")
+    }
+
+    /// The call's worker; a new call goes to the one carrying the fewest.
+    fn assign(&mut self, call_id: &str) -> WorkerId {
+        if let Some(w) = self.calls.get(call_id) {
+            return *w;
+        }
+        let w = (0..self.workers().len())
+            .min_by_key(|w| self.workers()[*w].calls.load(Relaxed))
+            .expect("at least one worker");
+        self.workers()[w].calls.fetch_add(1, Relaxed);
+        self.calls.insert(call_id.to_owned(), w);
+        w
+    }
+
+    fn end(&mut self, call_id: &str) -> Option<WorkerId> {
+        let w = self.calls.remove(call_id)?;
+        self.workers()[w].calls.fetch_sub(1, Relaxed);
+        Some(w)
+    }
+
+    /// Every call on `worker`, which no longer carries them.
+    fn take_worker(&mut self, worker: WorkerId) -> Vec<String> {
+        let mut lost = vec![];
+        self.calls.retain(|call, w| {
+            let gone = *w == worker;
+            if gone {
+                lost.push(call.clone());
+            }
+            !gone
+        });
+        self.workers()[worker].calls.store(0, Relaxed);
+        lost
+    }
+}
+
+/// The running SFU: where it listens and how to reach its workers.
 #[derive(Clone)]
 pub struct Sfu {
-    tx: mpsc::UnboundedSender<Cmd>,
+    cmds: Arc<Vec<mpsc::UnboundedSender<Cmd>>>,
+    assignments: Arc<Mutex<Assignments>>,
     local: SocketAddr,
     candidate: SocketAddr,
     tcp: Option<SocketAddr>,
 }
 
 impl Sfu {
-    /// The address the UDP socket is bound to.
+    /// The address the UDP sockets are bound to.
     pub fn local_addr(&self) -> SocketAddr {
         self.local
     }
@@ -130,10 +204,57 @@ impl Sfu {
         self.candidate
     }
 
-    /// Queue a command (dropped if the SFU thread has stopped).
-    pub fn send(&self, cmd: Cmd) {
-        let _ = self.tx.send(cmd);
+    /// How many workers there are.
+    pub fn workers(&self) -> usize {
+        self.cmds.len()
     }
+
+    /// Which worker carries `call_id`, if any does.
+    pub fn worker_of(&self, call_id: &str) -> Option<WorkerId> {
+        lock(&self.assignments).calls.get(call_id).copied()
+    }
+
+    /// Queue a command for the worker of its call (dropped if that worker
+    /// has stopped). A call's first `Publish` picks its worker.
+    pub fn send(&self, cmd: Cmd) {
+        let worker = match (&cmd, cmd.call_id()) {
+            (Cmd::Rebind { .. }, _) => {
+                self.rebind_everywhere(cmd);
+                return;
+            }
+            (Cmd::EndCall { .. }, Some(call)) => lock(&self.assignments).end(call),
+            (Cmd::Publish { .. }, Some(call)) => Some(lock(&self.assignments).assign(call)),
+            (_, Some(call)) => lock(&self.assignments).calls.get(call).copied(),
+            (_, None) => None,
+        };
+        if let Some(w) = worker {
+            let _ = self.cmds[w].send(cmd);
+        }
+    }
+
+    fn rebind_everywhere(&self, cmd: Cmd) {
+        let Cmd::Rebind {
+            user_id,
+            device_id,
+            outbox,
+        } = cmd
+        else {
+            return;
+        };
+        for tx in self.cmds.iter() {
+            let _ = tx.send(Cmd::Rebind {
+                user_id: user_id.clone(),
+                device_id: device_id.clone(),
+                outbox: outbox.clone(),
+            });
+        }
+    }
+}
+
+fn lock(a: &Mutex<Assignments>) -> std::sync::MutexGuard<'_, Assignments> {
+    // Every change to the table is one insert or remove: a panic elsewhere
+    // leaves it whole.
+    a.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Install str0m's crypto provider once per process.
@@ -194,9 +315,12 @@ fn bind_ice_tcp(addr: SocketAddr, udp_port: u16) -> std::io::Result<TcpListener>
     ))
 }
 
+/// A media socket on `addr`, one of a `SO_REUSEPORT` group: the kernel
+/// spreads clients over the group's sockets by their address.
 fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
     use socket2::{Domain, Protocol, Socket, Type};
     let s = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    s.set_reuse_port(true)?;
     // Best effort: the kernel caps these, and a smaller buffer still works.
     let _ = s.set_recv_buffer_size(SOCKET_BUFFER);
     let _ = s.set_send_buffer_size(SOCKET_BUFFER);
@@ -205,25 +329,33 @@ fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
     Ok(s.into())
 }
 
-/// Bind the media socket (and, with `tcp_port`, the ICE-TCP listener on
-/// that port of the same IP; 0 = any free one) and start the SFU thread.
-/// `public` (port 0 = the bound port) is the address written into SDPs for
-/// deployments behind NAT; the TCP candidate has its IP and the TCP port.
-/// The thread stops when every [`Sfu`] handle is dropped.
+/// Bind the media sockets (one per worker, all on `listen`'s port; port 0
+/// picks a free one) and, with `tcp_port`, the ICE-TCP listener on that
+/// port of the same IP (0 = any free one), and start `workers` workers
+/// (0 = one per core). `public` (port 0 = the bound port) is the address
+/// written into SDPs for deployments behind NAT; the TCP candidate has its
+/// IP and the TCP port. A worker that panics tells the hub behind `hub`
+/// which calls it lost. The workers stop when every [`Sfu`] handle is dropped.
 pub fn start(
     listen: SocketAddr,
     public: Option<SocketAddr>,
     tcp_port: Option<u16>,
+    workers: usize,
     metrics: Arc<Metrics>,
+    hub: mpsc::WeakSender<HubMsg>,
 ) -> Result<Sfu, SfuError> {
-    let sock = bind(listen).map_err(|source| SfuError::Bind {
-        addr: listen,
-        source,
-    })?;
-    let local = sock.local_addr().map_err(|source| SfuError::Bind {
-        addr: listen,
-        source,
-    })?;
+    let workers = match workers {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+    .min(MAX_WORKERS);
+    let bind_err = |addr| move |source| SfuError::Bind { addr, source };
+    let first = bind(listen).map_err(bind_err(listen))?;
+    let local = first.local_addr().map_err(bind_err(listen))?;
+    let mut socks = vec![first];
+    for _ in 1..workers {
+        socks.push(bind(local).map_err(bind_err(local))?);
+    }
     let candidate = match public {
         Some(p) if p.port() == 0 => SocketAddr::new(p.ip(), local.port()),
         Some(p) => p,
@@ -237,136 +369,80 @@ pub fn start(
             let addr = SocketAddr::new(listen.ip(), port);
             let bound = bind_ice_tcp(addr, candidate.port())
                 .and_then(|l| Ok((l.local_addr()?, l)))
-                .map_err(|source| SfuError::Bind { addr, source })?;
+                .map_err(bind_err(addr))?;
             (Some(bound.1), Some(bound.0))
         }
         None => (None, None),
     };
     let tcp_candidate = tcp.map(|t| SocketAddr::new(candidate.ip(), t.port()));
     init_crypto();
-    let (tx, rx) = mpsc::unbounded_channel();
-    let core = core::Core::new(candidate, tcp_candidate, metrics.clone());
-    std::thread::Builder::new()
-        .name("hotline-sfu".into())
-        .spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime for the SFU thread");
-            rt.block_on(async move {
-                let tcp = tcp::Tcp::start(listener, metrics);
-                run(sock, rx, core, tcp).await
-            });
-        })
-        .map_err(|source| SfuError::Bind {
-            addr: listen,
-            source,
-        })?;
+    let _ = metrics
+        .sfu_workers
+        .set((0..workers).map(|_| WorkerMetrics::default()).collect());
+    let (mut cmd_txs, mut inbox_txs, mut pending) = (vec![], vec![], vec![]);
+    for (id, sock) in socks.into_iter().enumerate() {
+        let (cmd_tx, cmds) = mpsc::unbounded_channel();
+        let (inbox_tx, inbox) = mpsc::channel(INBOX);
+        cmd_txs.push(cmd_tx);
+        inbox_txs.push(inbox_tx);
+        pending.push(Worker {
+            id,
+            sock,
+            cmds,
+            inbox,
+        });
+    }
+    let shared = Arc::new(Shared {
+        ufrags: Arc::new(Ufrags::default()),
+        inboxes: inbox_txs,
+        metrics: metrics.clone(),
+        candidate,
+        tcp_candidate,
+    });
+    let assignments = Arc::new(Mutex::new(Assignments {
+        calls: HashMap::new(),
+        metrics: metrics.clone(),
+    }));
+    for w in pending {
+        let (assignments, hub) = (assignments.clone(), hub.clone());
+        let lost = move |id| {
+            let calls = lock(&assignments).take_worker(id);
+            if calls.is_empty() {
+                return;
+            }
+            log::warn!("sfu: worker {id} lost {} call(s); ending them", calls.len());
+            if let Some(hub) = hub.upgrade() {
+                let _ = hub.blocking_send(HubMsg::EndCalls {
+                    call_ids: calls,
+                    reason: EndReason::EndByServer,
+                });
+            }
+        };
+        w.spawn(shared.clone(), lost).map_err(bind_err(local))?;
+    }
+    if let Some(listener) = listener {
+        let ufrags = shared.ufrags.clone();
+        let owner = move |ufrag: &str| ufrags.owner(ufrag);
+        let inboxes = shared.inboxes.clone();
+        let hand = move |h: tcp::Handoff, w: WorkerId| {
+            let _ = inboxes[w].try_send(Inbound::Tcp(h));
+        };
+        let all_stopped = {
+            let inboxes = shared.inboxes.clone();
+            async move {
+                for tx in &inboxes {
+                    tx.closed().await;
+                }
+            }
+        };
+        tcp::Front::start(listener, metrics, owner, hand, all_stopped).map_err(bind_err(listen))?;
+    }
+    log::info!("sfu: {workers} worker(s) on {local}");
     Ok(Sfu {
-        tx,
+        cmds: Arc::new(cmd_txs),
+        assignments,
         local,
         candidate,
         tcp,
     })
-}
-
-async fn run(
-    sock: UdpSocket,
-    mut rx: mpsc::UnboundedReceiver<Cmd>,
-    mut core: core::Core,
-    mut tcp: tcp::Tcp,
-) {
-    let sock = match tokio::net::UdpSocket::from_std(sock) {
-        Ok(s) => s,
-        Err(e) => {
-            log::error!("sfu: cannot register the media socket: {e}");
-            return;
-        }
-    };
-    let mut buf = vec![0u8; 2048];
-    loop {
-        let now = Instant::now();
-        let wake = core
-            .next_timeout()
-            .map_or(now + MAX_WAIT, |t| t.min(now + MAX_WAIT));
-        let mut read = false;
-        tokio::select! {
-            biased;
-            cmd = rx.recv() => match cmd {
-                Some(cmd) => core.handle_cmd(cmd, Instant::now()),
-                None => break,
-            },
-            r = sock.readable() => {
-                if r.is_ok() {
-                    let mut datagrams = 0;
-                    for _ in 0..READ_BURST {
-                        match sock.try_recv_from(&mut buf) {
-                            Ok((n, src)) => {
-                                datagrams += 1;
-                                core.handle_datagram(src, &buf[..n], Instant::now());
-                            }
-                            Err(_) => break,
-                        }
-                    }
-                    read = datagrams > 0;
-                    core.metrics()
-                        .sfu_udp_in_total
-                        .fetch_add(datagrams, std::sync::atomic::Ordering::Relaxed);
-                }
-            }
-            Some(ev) = tcp.next() => read |= on_tcp(&mut core, &mut tcp, ev),
-            _ = tokio::time::sleep_until(wake.into()) => {}
-        }
-        // TCP's frames are taken every round, so a busy UDP socket (polled
-        // first) does not starve them.
-        for _ in 0..READ_BURST {
-            let Some(ev) = tcp.try_next() else { break };
-            read |= on_tcp(&mut core, &mut tcp, ev);
-        }
-        // str0m's idiom: drive every session's timers after each read burst.
-        core.handle_timeout(Instant::now(), read);
-        let (mut dropped, mut udp_out) = (0, 0);
-        for (proto, dst, data) in core.out.drain(..) {
-            let sent = match proto {
-                Protocol::Tcp => tcp.send(dst, &data),
-                _ => {
-                    let sent = sock.try_send_to(&data, dst).is_ok();
-                    udp_out += u64::from(sent);
-                    sent
-                }
-            };
-            if !sent {
-                dropped += 1;
-            }
-        }
-        core.metrics()
-            .sfu_udp_out_total
-            .fetch_add(udp_out, std::sync::atomic::Ordering::Relaxed);
-        if dropped > 0 {
-            core.metrics()
-                .sfu_send_dropped_total
-                .fetch_add(dropped, std::sync::atomic::Ordering::Relaxed);
-        }
-    }
-    log::debug!("sfu: stopped");
-}
-
-/// Apply one event of the TCP side; `true` if a packet was read.
-fn on_tcp(core: &mut core::Core, tcp: &mut tcp::Tcp, ev: tcp::TcpEvent) -> bool {
-    match ev {
-        tcp::TcpEvent::Packet { from, data } => {
-            core.handle_packet(Protocol::Tcp, from, &data, Instant::now());
-            true
-        }
-        tcp::TcpEvent::Accepted(stream, from) => {
-            tcp.accepted(stream, from);
-            false
-        }
-        tcp::TcpEvent::Closed { from, id } => {
-            if tcp.closed(from, id) {
-                core.forget(Protocol::Tcp, from);
-            }
-            false
-        }
-    }
 }

@@ -1,0 +1,312 @@
+//! One SFU worker (ADR 0011): a thread with its own runtime, its own
+//! `SO_REUSEPORT` socket on the media port, and its own [`Core`] holding
+//! whole calls. Datagrams its socket reads for another worker's connections
+//! go to that worker's inbox ([`routing`](super::routing)).
+//!
+//! A worker that panics loses its core: its calls are reported lost (the
+//! hub ends them), its ufrags route nowhere, its ICE-TCP connections close
+//! with its runtime, and it starts again empty on the same socket, so the
+//! kernel's spread of clients over the sockets does not change.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use str0m::net::Protocol;
+use tokio::sync::mpsc;
+
+use super::core::Core;
+use super::routing::{Routes, Ufrags, WorkerId};
+use super::tcp::{Handoff, Tcp, TcpEvent};
+use super::Cmd;
+use crate::metrics::{Metrics, WorkerMetrics};
+
+/// Most datagrams read (or taken from the inbox) before the worker runs its
+/// timers and sends.
+const READ_BURST: usize = 64;
+/// Longest sleep of a worker.
+const MAX_WAIT: Duration = Duration::from_millis(500);
+/// Datagrams and connections waiting in a worker's inbox before more are dropped.
+pub const INBOX: usize = 4096;
+
+/// What one worker hands another.
+pub enum Inbound {
+    /// A datagram the sender's socket read for this worker's connection.
+    Datagram {
+        /// Who sent it.
+        src: SocketAddr,
+        /// Its contents.
+        data: Vec<u8>,
+    },
+    /// An ICE-TCP connection whose first check names this worker's ufrag.
+    Tcp(Handoff),
+}
+
+/// What every worker shares.
+pub struct Shared {
+    /// Which worker owns each connection's ufrag.
+    pub ufrags: Arc<Ufrags>,
+    /// Every worker's inbox, by id.
+    pub inboxes: Vec<mpsc::Sender<Inbound>>,
+    /// Counters (each worker's own in `sfu_workers`).
+    pub metrics: Arc<Metrics>,
+    /// The UDP address in SDP candidates.
+    pub candidate: SocketAddr,
+    /// The ICE-TCP address in SDP candidates, if any.
+    pub tcp_candidate: Option<SocketAddr>,
+}
+
+impl Shared {
+    fn stats(&self, id: WorkerId) -> &WorkerMetrics {
+        &self
+            .metrics
+            .sfu_workers
+            .get()
+            .expect("worker metrics are set")[id]
+    }
+}
+
+/// A worker not started yet.
+pub struct Worker {
+    /// Its index.
+    pub id: WorkerId,
+    /// Its socket, bound with `SO_REUSEPORT` to the media port.
+    pub sock: UdpSocket,
+    /// Commands for its calls.
+    pub cmds: mpsc::UnboundedReceiver<Cmd>,
+    /// What other workers hand it.
+    pub inbox: mpsc::Receiver<Inbound>,
+}
+
+impl Worker {
+    /// Start the thread. It runs until the command channel closes; after a
+    /// panic it calls `lost(id)` and starts again with an empty core.
+    pub fn spawn(
+        self,
+        shared: Arc<Shared>,
+        lost: impl Fn(WorkerId) + Send + 'static,
+    ) -> std::io::Result<()> {
+        let Worker {
+            id,
+            sock,
+            mut cmds,
+            mut inbox,
+        } = self;
+        std::thread::Builder::new()
+            .name(format!("hotline-sfu-{id}"))
+            .spawn(move || {
+                // SAFETY: gettid has no preconditions.
+                let tid = unsafe { libc::gettid() };
+                shared.stats(id).tid.store(i64::from(tid), Relaxed);
+                loop {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("a runtime for an SFU worker");
+                    let life = rt.block_on(async {
+                        let sock = match sock.try_clone().and_then(tokio::net::UdpSocket::from_std)
+                        {
+                            Ok(s) => s,
+                            Err(e) => {
+                                log::error!("sfu: worker {id} cannot register its socket: {e}");
+                                return Ok(());
+                            }
+                        };
+                        let core = Core::new(
+                            shared.candidate,
+                            shared.tcp_candidate,
+                            shared.metrics.clone(),
+                            id,
+                            shared.ufrags.clone(),
+                        );
+                        let run = Life {
+                            id,
+                            shared: &shared,
+                            sock,
+                            core,
+                            tcp: Tcp::new(shared.metrics.clone()),
+                            routes: Routes::default(),
+                        }
+                        .run(&mut cmds, &mut inbox);
+                        // The future is polled here, so a panic in it
+                        // unwinds to this catch.
+                        futures_util::FutureExt::catch_unwind(AssertUnwindSafe(run)).await
+                    });
+                    // Its connections' tasks go with the runtime.
+                    drop(rt);
+                    match life {
+                        Ok(()) => break,
+                        Err(panic) => {
+                            let why = panic_message(&panic);
+                            log::error!("sfu: worker {id} panicked ({why}); its calls end, it starts again empty");
+                            shared.stats(id).panics.fetch_add(1, Relaxed);
+                            shared.ufrags.forget_worker(id);
+                            lost(id);
+                        }
+                    }
+                }
+                log::debug!("sfu: worker {id} stopped");
+            })
+            .map(|_| ())
+    }
+}
+
+fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into())
+}
+
+/// One life of a worker: the state a panic throws away.
+struct Life<'a> {
+    id: WorkerId,
+    shared: &'a Shared,
+    sock: tokio::net::UdpSocket,
+    core: Core,
+    tcp: Tcp,
+    routes: Routes,
+}
+
+impl Life<'_> {
+    async fn run(
+        mut self,
+        cmds: &mut mpsc::UnboundedReceiver<Cmd>,
+        inbox: &mut mpsc::Receiver<Inbound>,
+    ) {
+        let mut buf = vec![0u8; 2048];
+        loop {
+            let now = Instant::now();
+            let wake = self
+                .core
+                .next_timeout()
+                .map_or(now + MAX_WAIT, |t| t.min(now + MAX_WAIT));
+            let mut read = false;
+            tokio::select! {
+                biased;
+                cmd = cmds.recv() => match cmd {
+                    Some(Cmd::Fail { call_id }) => panic!("asked to fail (call {call_id})"),
+                    Some(cmd) => self.core.handle_cmd(cmd, Instant::now()),
+                    None => break,
+                },
+                r = self.sock.readable() => {
+                    if r.is_ok() {
+                        read |= self.read_udp(&mut buf);
+                    }
+                }
+                Some(msg) = inbox.recv() => read |= self.on_inbound(msg),
+                Some(ev) = self.tcp.next() => read |= self.on_tcp(ev),
+                _ = tokio::time::sleep_until(wake.into()) => {}
+            }
+            // Inboxes and TCP frames are taken every round, so a busy socket
+            // (polled first) does not starve them.
+            for _ in 0..READ_BURST {
+                let Ok(msg) = inbox.try_recv() else { break };
+                read |= self.on_inbound(msg);
+            }
+            for _ in 0..READ_BURST {
+                let Some(ev) = self.tcp.try_next() else { break };
+                read |= self.on_tcp(ev);
+            }
+            // str0m's idiom: drive every session's timers after each read burst.
+            self.core.handle_timeout(Instant::now(), read);
+            self.send();
+        }
+    }
+
+    /// Read what the socket has (at most a burst): this worker's datagrams
+    /// go to its core, others' to their inboxes. `true` if any was read.
+    fn read_udp(&mut self, buf: &mut [u8]) -> bool {
+        let stats = self.shared.stats(self.id);
+        let mut datagrams = 0;
+        for _ in 0..READ_BURST {
+            let Ok((n, src)) = self.sock.try_recv_from(buf) else {
+                break;
+            };
+            datagrams += 1;
+            let data = &buf[..n];
+            match self.routes.route(src, data, &self.shared.ufrags) {
+                Some(w) if w == self.id => self.core.handle_datagram(src, data, Instant::now()),
+                Some(w) => {
+                    let msg = Inbound::Datagram {
+                        src,
+                        data: data.to_vec(),
+                    };
+                    if self.shared.inboxes[w].try_send(msg).is_err() {
+                        stats.handoff_dropped.fetch_add(1, Relaxed);
+                    }
+                }
+                None => {}
+            }
+        }
+        stats.udp_in.fetch_add(datagrams, Relaxed);
+        self.shared
+            .metrics
+            .sfu_udp_in_total
+            .fetch_add(datagrams, Relaxed);
+        datagrams > 0
+    }
+
+    fn on_inbound(&mut self, msg: Inbound) -> bool {
+        match msg {
+            Inbound::Datagram { src, data } => {
+                self.shared.stats(self.id).handed_in.fetch_add(1, Relaxed);
+                self.core.handle_datagram(src, &data, Instant::now());
+                true
+            }
+            Inbound::Tcp(handoff) => {
+                self.tcp.adopt(handoff);
+                false
+            }
+        }
+    }
+
+    /// Apply one event of the TCP side; `true` if a packet was read.
+    fn on_tcp(&mut self, ev: TcpEvent) -> bool {
+        match ev {
+            TcpEvent::Packet { from, data } => {
+                self.core
+                    .handle_packet(Protocol::Tcp, from, &data, Instant::now());
+                true
+            }
+            TcpEvent::Closed { from, id } => {
+                if self.tcp.closed(from, id) {
+                    self.core.forget(Protocol::Tcp, from);
+                }
+                false
+            }
+        }
+    }
+
+    /// Send what the core queued; a datagram the socket cannot take now is dropped.
+    fn send(&mut self) {
+        let stats = self.shared.stats(self.id);
+        let (mut dropped, mut udp_out, mut bytes) = (0, 0, 0);
+        for (proto, dst, data) in self.core.out.drain(..) {
+            let sent = match proto {
+                Protocol::Tcp => self.tcp.send(dst, &data),
+                _ => {
+                    let sent = self.sock.try_send_to(&data, dst).is_ok();
+                    if sent {
+                        udp_out += 1;
+                        bytes += data.len() as u64;
+                    }
+                    sent
+                }
+            };
+            if !sent {
+                dropped += 1;
+            }
+        }
+        let metrics = &self.shared.metrics;
+        metrics.sfu_udp_out_total.fetch_add(udp_out, Relaxed);
+        stats.udp_out.fetch_add(udp_out, Relaxed);
+        stats.udp_out_bytes.fetch_add(bytes, Relaxed);
+        if dropped > 0 {
+            metrics.sfu_send_dropped_total.fetch_add(dropped, Relaxed);
+            stats.send_dropped.fetch_add(dropped, Relaxed);
+        }
+    }
+}
