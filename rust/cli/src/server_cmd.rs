@@ -64,6 +64,10 @@ pub struct ServerArgs {
     /// the one media port. Default 0 (one per core).
     #[arg(long, env = "HOTLINE_SFU_WORKERS")]
     sfu_workers: Option<usize>,
+    /// SFU workers send and read many datagrams per system call
+    /// (sendmmsg/recvmmsg): true or false. Default true.
+    #[arg(long, env = "HOTLINE_SFU_BATCH_IO")]
+    sfu_batch_io: Option<bool>,
     /// A TURN relay handed to clients at login with a time-limited credential,
     /// e.g. turns:turn.example.com:443?transport=tcp. Repeat for several;
     /// the environment variable takes a comma-separated list.
@@ -111,7 +115,7 @@ impl ServerArgs {
             idle_timeout_s <- idle_timeout, reconnect_grace_s <- reconnect_grace,
             rate_limit_per_s <- rate_limit, rate_limit_burst <- rate_burst, media_listen <- media_listen,
             media_tcp <- media_tcp, media_tcp_port <- media_tcp_port, turn_secret <- turn_secret,
-            sfu_workers <- sfu_workers,
+            sfu_workers <- sfu_workers, sfu_batch_io <- sfu_batch_io,
             turn_ttl_s <- turn_ttl);
         if !self.turn_urls.is_empty() {
             c.turn_urls = self.turn_urls;

@@ -48,6 +48,10 @@ pub struct ServerConfig {
     /// SFU worker threads, each carrying whole calls on its own socket of
     /// the one media port (ADR 0011); 0 = one per core.
     pub sfu_workers: usize,
+    /// SFU workers send and read many datagrams per system call
+    /// (`sendmmsg`/`recvmmsg`, Linux); off: one call per datagram, for
+    /// kernels or sandboxes without them. On by default.
+    pub sfu_batch_io: bool,
     /// TURN relays handed to clients at login, with time-limited credentials
     /// (ADR 0010), e.g. `turns:turn.example.com:443?transport=tcp`. Empty: none.
     pub turn_urls: Vec<String>,
@@ -104,6 +108,7 @@ impl Default for ServerConfig {
             media_tcp: true,
             media_tcp_port: 0,
             sfu_workers: 0,
+            sfu_batch_io: true,
             turn_urls: Vec::new(),
             turn_secret: String::new(),
             turn_ttl_s: 86_400,

@@ -160,6 +160,7 @@ pub async fn start(config: ServerConfig) -> Result<ServerHandle, StartError> {
         config.media_public_addr,
         config.media_tcp.then_some(config.media_tcp_port),
         config.sfu_workers,
+        config.sfu_batch_io,
         metrics.clone(),
         hub_tx.downgrade(),
     )?;

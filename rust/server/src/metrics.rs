@@ -71,6 +71,8 @@ pub struct WorkerMetrics {
     pub udp_out: AtomicU64,
     /// Bytes of those datagrams.
     pub udp_out_bytes: AtomicU64,
+    /// System calls that sent them (fewer than datagrams when batched).
+    pub send_calls: AtomicU64,
     /// RTP packets it wrote towards subscribers.
     pub rtp_forwarded: AtomicU64,
     /// Datagrams it dropped because its socket would block.
@@ -288,7 +290,7 @@ impl Metrics {
             return;
         };
         type Read = fn(&WorkerMetrics) -> String;
-        let series: [(&str, &str, &str, Read); 10] = [
+        let series: [(&str, &str, &str, Read); 11] = [
             (
                 "hotline_sfu_worker_udp_in_total",
                 "UDP datagrams the worker read.",
@@ -306,6 +308,12 @@ impl Metrics {
                 "Bytes of the UDP datagrams the worker sent.",
                 "counter",
                 |w| w.udp_out_bytes.load(Relaxed).to_string(),
+            ),
+            (
+                "hotline_sfu_worker_send_calls_total",
+                "System calls that sent the worker's datagrams.",
+                "counter",
+                |w| w.send_calls.load(Relaxed).to_string(),
             ),
             (
                 "hotline_sfu_worker_rtp_forwarded_total",

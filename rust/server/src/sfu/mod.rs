@@ -10,6 +10,7 @@
 //! outboxes. A worker never blocks: sends use a non-blocking socket and a
 //! datagram that does not fit is dropped for that destination only.
 
+pub mod batch_io;
 pub mod core;
 pub mod layers;
 pub mod routing;
@@ -334,13 +335,15 @@ fn bind(addr: SocketAddr) -> std::io::Result<UdpSocket> {
 /// port of the same IP (0 = any free one), and start `workers` workers
 /// (0 = one per core). `public` (port 0 = the bound port) is the address
 /// written into SDPs for deployments behind NAT; the TCP candidate has its
-/// IP and the TCP port. A worker that panics tells the hub behind `hub`
+/// IP and the TCP port. `batch_io` sends and reads many datagrams per system
+/// call (`sendmmsg`/`recvmmsg`). A worker that panics tells the hub behind `hub`
 /// which calls it lost. The workers stop when every [`Sfu`] handle is dropped.
 pub fn start(
     listen: SocketAddr,
     public: Option<SocketAddr>,
     tcp_port: Option<u16>,
     workers: usize,
+    batch_io: bool,
     metrics: Arc<Metrics>,
     hub: mpsc::WeakSender<HubMsg>,
 ) -> Result<Sfu, SfuError> {
@@ -398,6 +401,7 @@ pub fn start(
         metrics: metrics.clone(),
         candidate,
         tcp_candidate,
+        batch_io,
     });
     let assignments = Arc::new(Mutex::new(Assignments {
         calls: HashMap::new(),

@@ -17,14 +17,15 @@ use std::time::{Duration, Instant};
 use str0m::net::Protocol;
 use tokio::sync::mpsc;
 
+use super::batch_io::{self, RecvBuffers};
 use super::core::Core;
 use super::routing::{Routes, Ufrags, WorkerId};
 use super::tcp::{Handoff, Tcp, TcpEvent};
 use super::Cmd;
 use crate::metrics::{Metrics, WorkerMetrics};
 
-/// Most datagrams read (or taken from the inbox) before the worker runs its
-/// timers and sends.
+/// Most datagrams taken from the inbox (or TCP) before the worker runs its
+/// timers and sends; the socket gives at most [`batch_io::BATCH`] per read.
 const READ_BURST: usize = 64;
 /// Longest sleep of a worker.
 const MAX_WAIT: Duration = Duration::from_millis(500);
@@ -56,6 +57,8 @@ pub struct Shared {
     pub candidate: SocketAddr,
     /// The ICE-TCP address in SDP candidates, if any.
     pub tcp_candidate: Option<SocketAddr>,
+    /// `sendmmsg`/`recvmmsg` (else one system call per datagram).
+    pub batch_io: bool,
 }
 
 impl Shared {
@@ -97,17 +100,22 @@ impl Worker {
         std::thread::Builder::new()
             .name(format!("hotline-sfu-{id}"))
             .spawn(move || {
-                // SAFETY: gettid has no preconditions.
-                let tid = unsafe { libc::gettid() };
-                shared.stats(id).tid.store(i64::from(tid), Relaxed);
+                #[cfg(target_os = "linux")]
+                {
+                    // SAFETY: gettid has no preconditions.
+                    let tid = unsafe { libc::gettid() };
+                    shared.stats(id).tid.store(i64::from(tid), Relaxed);
+                }
                 loop {
                     let rt = tokio::runtime::Builder::new_current_thread()
                         .enable_all()
                         .build()
                         .expect("a runtime for an SFU worker");
                     let life = rt.block_on(async {
-                        let sock = match sock.try_clone().and_then(tokio::net::UdpSocket::from_std)
-                        {
+                        let registered = sock.try_clone().and_then(|s| {
+                            Ok((tokio::net::UdpSocket::from_std(s)?, sock.try_clone()?))
+                        });
+                        let (sock, raw) = match registered {
                             Ok(s) => s,
                             Err(e) => {
                                 log::error!("sfu: worker {id} cannot register its socket: {e}");
@@ -125,6 +133,7 @@ impl Worker {
                             id,
                             shared: &shared,
                             sock,
+                            raw,
                             core,
                             tcp: Tcp::new(shared.metrics.clone()),
                             routes: Routes::default(),
@@ -164,7 +173,10 @@ fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
 struct Life<'a> {
     id: WorkerId,
     shared: &'a Shared,
+    /// The socket, for readiness.
     sock: tokio::net::UdpSocket,
+    /// The same socket, for batched reads and sends.
+    raw: UdpSocket,
     core: Core,
     tcp: Tcp,
     routes: Routes,
@@ -176,7 +188,7 @@ impl Life<'_> {
         cmds: &mut mpsc::UnboundedReceiver<Cmd>,
         inbox: &mut mpsc::Receiver<Inbound>,
     ) {
-        let mut buf = vec![0u8; 2048];
+        let mut bufs = RecvBuffers::default();
         loop {
             let now = Instant::now();
             let wake = self
@@ -193,7 +205,7 @@ impl Life<'_> {
                 },
                 r = self.sock.readable() => {
                     if r.is_ok() {
-                        read |= self.read_udp(&mut buf);
+                        read |= self.read_udp(&mut bufs);
                     }
                 }
                 Some(msg) = inbox.recv() => read |= self.on_inbound(msg),
@@ -216,33 +228,53 @@ impl Life<'_> {
         }
     }
 
-    /// Read what the socket has (at most a burst): this worker's datagrams
+    /// Read what the socket has (at most a batch): this worker's datagrams
     /// go to its core, others' to their inboxes. `true` if any was read.
-    fn read_udp(&mut self, buf: &mut [u8]) -> bool {
-        let stats = self.shared.stats(self.id);
-        let mut datagrams = 0;
-        for _ in 0..READ_BURST {
-            let Ok((n, src)) = self.sock.try_recv_from(buf) else {
-                break;
+    fn read_udp(&mut self, bufs: &mut RecvBuffers) -> bool {
+        let Life {
+            id,
+            shared,
+            sock,
+            raw,
+            core,
+            routes,
+            ..
+        } = self;
+        let stats = shared.stats(*id);
+        let now = Instant::now();
+        // Through try_io, so that tokio learns the socket is drained.
+        let read = sock.try_io(tokio::io::Interest::READABLE, || {
+            let recv = if shared.batch_io {
+                batch_io::recv_some
+            } else {
+                batch_io::one_by_one::recv_some
             };
-            datagrams += 1;
-            let data = &buf[..n];
-            match self.routes.route(src, data, &self.shared.ufrags) {
-                Some(w) if w == self.id => self.core.handle_datagram(src, data, Instant::now()),
-                Some(w) => {
-                    let msg = Inbound::Datagram {
-                        src,
-                        data: data.to_vec(),
-                    };
-                    if self.shared.inboxes[w].try_send(msg).is_err() {
-                        stats.handoff_dropped.fetch_add(1, Relaxed);
+            let n = recv(
+                raw,
+                bufs,
+                &mut |src, data| match routes.route(src, data, &shared.ufrags) {
+                    Some(w) if w == *id => core.handle_datagram(src, data, now),
+                    Some(w) => {
+                        let msg = Inbound::Datagram {
+                            src,
+                            data: data.to_vec(),
+                        };
+                        if shared.inboxes[w].try_send(msg).is_err() {
+                            stats.handoff_dropped.fetch_add(1, Relaxed);
+                        }
                     }
-                }
-                None => {}
+                    None => {}
+                },
+            );
+            if n == 0 {
+                Err(std::io::ErrorKind::WouldBlock.into())
+            } else {
+                Ok(n as u64)
             }
-        }
+        });
+        let datagrams = read.unwrap_or(0);
         stats.udp_in.fetch_add(datagrams, Relaxed);
-        self.shared
+        shared
             .metrics
             .sfu_udp_in_total
             .fetch_add(datagrams, Relaxed);
@@ -283,27 +315,26 @@ impl Life<'_> {
     /// Send what the core queued; a datagram the socket cannot take now is dropped.
     fn send(&mut self) {
         let stats = self.shared.stats(self.id);
-        let (mut dropped, mut udp_out, mut bytes) = (0, 0, 0);
-        for (proto, dst, data) in self.core.out.drain(..) {
-            let sent = match proto {
-                Protocol::Tcp => self.tcp.send(dst, &data),
-                _ => {
-                    let sent = self.sock.try_send_to(&data, dst).is_ok();
-                    if sent {
-                        udp_out += 1;
-                        bytes += data.len() as u64;
-                    }
-                    sent
-                }
-            };
-            if !sent {
-                dropped += 1;
+        let mut tcp_dropped = 0;
+        for (_, dst, data) in self.core.out.iter().filter(|t| t.0 == Protocol::Tcp) {
+            if !self.tcp.send(*dst, data) {
+                tcp_dropped += 1;
             }
         }
+        let udp = self.core.out.iter().filter(|t| t.0 != Protocol::Tcp);
+        let udp: Vec<(SocketAddr, &[u8])> = udp.map(|(_, dst, data)| (*dst, &data[..])).collect();
+        let sent = if self.shared.batch_io {
+            batch_io::send_all(&self.raw, udp.into_iter())
+        } else {
+            batch_io::one_by_one::send_all(&self.raw, udp.into_iter())
+        };
+        self.core.out.clear();
+        let dropped = sent.dropped + tcp_dropped;
         let metrics = &self.shared.metrics;
-        metrics.sfu_udp_out_total.fetch_add(udp_out, Relaxed);
-        stats.udp_out.fetch_add(udp_out, Relaxed);
-        stats.udp_out_bytes.fetch_add(bytes, Relaxed);
+        metrics.sfu_udp_out_total.fetch_add(sent.datagrams, Relaxed);
+        stats.udp_out.fetch_add(sent.datagrams, Relaxed);
+        stats.udp_out_bytes.fetch_add(sent.bytes, Relaxed);
+        stats.send_calls.fetch_add(sent.calls, Relaxed);
         if dropped > 0 {
             metrics.sfu_send_dropped_total.fetch_add(dropped, Relaxed);
             stats.send_dropped.fetch_add(dropped, Relaxed);
