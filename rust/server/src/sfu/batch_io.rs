@@ -289,6 +289,8 @@ mod tests {
         });
         let sent = send_all(&from, packets.collect::<Vec<_>>().into_iter());
         assert_eq!(sent.datagrams, 150, "more than two batches");
+        #[cfg(target_os = "linux")]
+        assert_eq!(sent.calls, 3, "one call per batch of {BATCH}");
         assert_eq!(sent.dropped, 0);
         assert_eq!(
             sent.bytes,
@@ -304,6 +306,32 @@ mod tests {
             .all(|(src, _)| *src == from.local_addr().unwrap()));
         let expected_a: Vec<&Vec<u8>> = payloads.iter().step_by(3).collect();
         assert_eq!(at_a.iter().map(|(_, d)| d).collect::<Vec<_>>(), expected_a);
+    }
+
+    #[test]
+    fn one_call_per_datagram_sends_and_reads_the_same() {
+        let (from, to) = (socket(), socket());
+        let packets: Vec<(SocketAddr, &[u8])> = vec![
+            (to.local_addr().unwrap(), b"one"),
+            (to.local_addr().unwrap(), b"two"),
+        ];
+        let sent = one_by_one::send_all(&from, packets.into_iter());
+        assert_eq!((sent.datagrams, sent.bytes, sent.calls), (2, 6, 2));
+        let mut got = vec![];
+        for _ in 0..200 {
+            one_by_one::recv_some(&to, &mut RecvBuffers::default(), &mut |src, d| {
+                got.push((src, d.to_vec()))
+            });
+            if got.len() == 2 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let from_addr = from.local_addr().unwrap();
+        assert_eq!(
+            got,
+            [(from_addr, b"one".to_vec()), (from_addr, b"two".to_vec())]
+        );
     }
 
     #[test]

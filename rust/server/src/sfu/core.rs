@@ -1103,13 +1103,14 @@ impl Core {
         self.by_addr.remove(&(proto, src));
     }
 
-    /// Let time pass: every peer whose timer is due (or all, after a read
-    /// burst, as str0m's chat example does) runs its timers and is drained.
-    pub fn handle_timeout(&mut self, now: Instant, all: bool) {
+    /// Let time pass: every peer whose timer is due runs its timers and is
+    /// drained. (A peer given input was drained then, and one written to
+    /// is in `dirty`: the others have nothing new to say before their timer.)
+    pub fn handle_timeout(&mut self, now: Instant) {
         let due: Vec<PeerId> = self
             .peers
             .iter()
-            .filter(|(_, p)| !p.dead && (all || p.next <= now))
+            .filter(|(_, p)| !p.dead && p.next <= now)
             .map(|(id, _)| *id)
             .collect();
         for id in due {

@@ -29,6 +29,9 @@ use crate::metrics::{Metrics, WorkerMetrics};
 const READ_BURST: usize = 64;
 /// Longest sleep of a worker.
 const MAX_WAIT: Duration = Duration::from_millis(500);
+/// Shortest sleep of a worker with timers due: they run a little late
+/// rather than one wake-up each.
+const TIMER_SLACK: Duration = Duration::from_millis(1);
 /// Datagrams and connections waiting in a worker's inbox before more are dropped.
 pub const INBOX: usize = 4096;
 
@@ -191,11 +194,11 @@ impl Life<'_> {
         let mut bufs = RecvBuffers::default();
         loop {
             let now = Instant::now();
-            let wake = self
-                .core
-                .next_timeout()
-                .map_or(now + MAX_WAIT, |t| t.min(now + MAX_WAIT));
-            let mut read = false;
+            // Timers due within TIMER_SLACK run together: str0m's pacers ask
+            // for wake-ups a fraction of a millisecond apart.
+            let wake = self.core.next_timeout().map_or(now + MAX_WAIT, |t| {
+                t.max(now + TIMER_SLACK).min(now + MAX_WAIT)
+            });
             tokio::select! {
                 biased;
                 cmd = cmds.recv() => match cmd {
@@ -205,32 +208,31 @@ impl Life<'_> {
                 },
                 r = self.sock.readable() => {
                     if r.is_ok() {
-                        read |= self.read_udp(&mut bufs);
+                        self.read_udp(&mut bufs);
                     }
                 }
-                Some(msg) = inbox.recv() => read |= self.on_inbound(msg),
-                Some(ev) = self.tcp.next() => read |= self.on_tcp(ev),
+                Some(msg) = inbox.recv() => self.on_inbound(msg),
+                Some(ev) = self.tcp.next() => self.on_tcp(ev),
                 _ = tokio::time::sleep_until(wake.into()) => {}
             }
             // Inboxes and TCP frames are taken every round, so a busy socket
             // (polled first) does not starve them.
             for _ in 0..READ_BURST {
                 let Ok(msg) = inbox.try_recv() else { break };
-                read |= self.on_inbound(msg);
+                self.on_inbound(msg);
             }
             for _ in 0..READ_BURST {
                 let Some(ev) = self.tcp.try_next() else { break };
-                read |= self.on_tcp(ev);
+                self.on_tcp(ev);
             }
-            // str0m's idiom: drive every session's timers after each read burst.
-            self.core.handle_timeout(Instant::now(), read);
+            self.core.handle_timeout(Instant::now());
             self.send();
         }
     }
 
     /// Read what the socket has (at most a batch): this worker's datagrams
-    /// go to its core, others' to their inboxes. `true` if any was read.
-    fn read_udp(&mut self, bufs: &mut RecvBuffers) -> bool {
+    /// go to its core, others' to their inboxes.
+    fn read_udp(&mut self, bufs: &mut RecvBuffers) {
         let Life {
             id,
             shared,
@@ -278,36 +280,29 @@ impl Life<'_> {
             .metrics
             .sfu_udp_in_total
             .fetch_add(datagrams, Relaxed);
-        datagrams > 0
     }
 
-    fn on_inbound(&mut self, msg: Inbound) -> bool {
+    fn on_inbound(&mut self, msg: Inbound) {
         match msg {
             Inbound::Datagram { src, data } => {
                 self.shared.stats(self.id).handed_in.fetch_add(1, Relaxed);
                 self.core.handle_datagram(src, &data, Instant::now());
-                true
             }
-            Inbound::Tcp(handoff) => {
-                self.tcp.adopt(handoff);
-                false
-            }
+            Inbound::Tcp(handoff) => self.tcp.adopt(handoff),
         }
     }
 
-    /// Apply one event of the TCP side; `true` if a packet was read.
-    fn on_tcp(&mut self, ev: TcpEvent) -> bool {
+    /// Apply one event of the TCP side.
+    fn on_tcp(&mut self, ev: TcpEvent) {
         match ev {
             TcpEvent::Packet { from, data } => {
                 self.core
                     .handle_packet(Protocol::Tcp, from, &data, Instant::now());
-                true
             }
             TcpEvent::Closed { from, id } => {
                 if self.tcp.closed(from, id) {
                     self.core.forget(Protocol::Tcp, from);
                 }
-                false
             }
         }
     }
