@@ -1156,3 +1156,83 @@ async fn a_group_call_stays_on_one_worker() {
         read_elsewhere > 0
     );
 }
+
+/// A STUN binding request to the SFU's ufrag `to`, without integrity.
+fn forged_check(to: &str, i: u32) -> Vec<u8> {
+    let username = format!("{to}:x{i}");
+    let mut attr = vec![0x00, 0x06];
+    attr.extend((username.len() as u16).to_be_bytes());
+    attr.extend(username.as_bytes());
+    attr.resize(attr.len().div_ceil(4) * 4, 0);
+    let mut msg = vec![0x00, 0x01];
+    msg.extend((attr.len() as u16).to_be_bytes());
+    msg.extend([0x21, 0x12, 0xa4, 0x42]);
+    msg.extend(i.to_be_bytes().repeat(3));
+    msg.extend(attr);
+    msg
+}
+
+#[tokio::test]
+async fn junk_on_the_media_port_disturbs_no_call_and_no_worker() {
+    let s = common::server_with(|c| c.sfu_workers = 2).await;
+    let mut ps = vec![
+        Phone::login(&s.url(), "alice").await,
+        Phone::login(&s.url(), "bob").await,
+    ];
+    connect_call(&mut ps, 0, &[1]).await;
+    publish(&mut ps, 0).await;
+    publish(&mut ps, 1).await;
+    pump(&mut ps, 15, "media both ways", |ps| {
+        all_see_all(ps, &[0, 1], &HashMap::new(), 10)
+    })
+    .await;
+
+    // From many source ports (so that both workers' sockets get some):
+    // random bytes, RTP-looking packets, checks for ufrags nobody owns,
+    // and datagrams too long for the SFU. 4,000 in all.
+    let media = s.handle.media_addr();
+    let mut seed = 0x2545_f491_u32;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed
+    };
+    for port in 0..40u32 {
+        let junk = UdpSocket::bind("127.0.0.1:0").unwrap();
+        for i in 0..100u32 {
+            let datagram = match i % 4 {
+                0 => (0..(next() % 1200)).map(|_| next() as u8).collect(),
+                1 => {
+                    let mut rtp = vec![0x80, 0x60, 0, i as u8, 0, 0, 0, 1, 0, 0, 0, 7];
+                    rtp.extend([0u8; 200]);
+                    rtp
+                }
+                2 => forged_check(&format!("nobody{port}"), i),
+                _ => vec![0xab; 3000],
+            };
+            let _ = junk.send_to(&datagram, media);
+        }
+        // Let the other sockets' traffic in between.
+        let base = received_now(&ps, &[0, 1]);
+        pump(&mut ps, 5, "a round of media", |ps| {
+            all_see_all(ps, &[0, 1], &base, 1)
+        })
+        .await;
+    }
+
+    let base = received_now(&ps, &[0, 1]);
+    pump(&mut ps, 10, "media after the junk", |ps| {
+        all_see_all(ps, &[0, 1], &base, 20)
+    })
+    .await;
+    let workers = s.handle.metrics.sfu_workers.get().unwrap();
+    assert!(workers.iter().all(|w| w.panics.load(Relaxed) == 0));
+    let read: u64 = workers.iter().map(|w| w.udp_in.load(Relaxed)).sum();
+    assert!(read > 4000, "the junk was read: {read}");
+    assert_eq!(
+        s.handle.metrics.sfu_peers.load(Relaxed),
+        4,
+        "no connection was added or lost"
+    );
+}
