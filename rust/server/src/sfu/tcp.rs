@@ -82,23 +82,11 @@ impl Deframer {
     /// The next whole frame, `Ok(None)` if it has not all arrived yet.
     /// Empty frames carry nothing and are skipped.
     pub fn next_frame(&mut self) -> Result<Option<Vec<u8>>, Oversized> {
-        loop {
-            if self.buf.len() < 2 {
-                return Ok(None);
-            }
-            let len = usize::from(u16::from_be_bytes([self.buf[0], self.buf[1]]));
-            if len > MAX_FRAME {
-                return Err(Oversized(len));
-            }
-            if self.buf.len() < 2 + len {
-                return Ok(None);
-            }
-            let frame = self.buf[2..2 + len].to_vec();
-            self.buf.drain(..2 + len);
-            if !frame.is_empty() {
-                return Ok(Some(frame));
-            }
-        }
+        let Some(frame) = self.peek_frame()?.map(<[u8]>::to_vec) else {
+            return Ok(None);
+        };
+        self.buf.drain(..2 + frame.len());
+        Ok(Some(frame))
     }
 }
 
@@ -277,7 +265,10 @@ impl Front {
         H: Fn(Handoff, WorkerId) + Send + Sync + 'static,
         F: std::future::Future<Output = ()> + Send + 'static,
     {
-        let routing = Arc::new(Routing { owner, hand });
+        let routing = Arc::new(Routing {
+            owner: Box::new(owner),
+            hand: Box::new(hand),
+        });
         std::thread::Builder::new()
             .name("hotline-sfu-tcp".into())
             .spawn(move || {
@@ -304,19 +295,12 @@ impl Front {
 }
 
 /// Where the front sends connections.
-struct Routing<O, H> {
-    owner: O,
-    hand: H,
+struct Routing {
+    owner: Box<dyn Fn(&str) -> Option<WorkerId> + Send + Sync>,
+    hand: Box<dyn Fn(Handoff, WorkerId) + Send + Sync>,
 }
 
-async fn accept_loop<O, H>(
-    listener: TcpListener,
-    metrics: Arc<Metrics>,
-    routing: Arc<Routing<O, H>>,
-) where
-    O: Fn(&str) -> Option<WorkerId> + Send + Sync + 'static,
-    H: Fn(Handoff, WorkerId) + Send + Sync + 'static,
-{
+async fn accept_loop(listener: TcpListener, metrics: Arc<Metrics>, routing: Arc<Routing>) {
     loop {
         match listener.accept().await {
             Ok((stream, from)) => {
@@ -345,16 +329,13 @@ async fn accept_loop<O, H>(
 
 /// Read a new connection until an ICE check that some worker owns (earlier
 /// frames are nobody's and dropped), then hand it to that worker.
-async fn until_checked<O, H>(
+async fn until_checked(
     mut stream: TcpStream,
     from: SocketAddr,
     counted: Counted,
     metrics: Arc<Metrics>,
-    routing: Arc<Routing<O, H>>,
-) where
-    O: Fn(&str) -> Option<WorkerId> + Send + Sync + 'static,
-    H: Fn(Handoff, WorkerId) + Send + Sync + 'static,
-{
+    routing: Arc<Routing>,
+) {
     let mut deframer = Deframer::default();
     let mut buf = vec![0u8; 4096];
     let worker = loop {
