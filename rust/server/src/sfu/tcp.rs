@@ -294,10 +294,15 @@ impl Front {
     }
 }
 
+/// Which worker owns a ufrag.
+type Owner = Box<dyn Fn(&str) -> Option<WorkerId> + Send + Sync>;
+/// Give a connection to a worker.
+type Hand = Box<dyn Fn(Handoff, WorkerId) + Send + Sync>;
+
 /// Where the front sends connections.
 struct Routing {
-    owner: Box<dyn Fn(&str) -> Option<WorkerId> + Send + Sync>,
-    hand: Box<dyn Fn(Handoff, WorkerId) + Send + Sync>,
+    owner: Owner,
+    hand: Hand,
 }
 
 async fn accept_loop(listener: TcpListener, metrics: Arc<Metrics>, routing: Arc<Routing>) {
