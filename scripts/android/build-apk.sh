@@ -148,7 +148,10 @@ for j in "${runtime_jars[@]}"; do compile_cp+=":$j"; done
 kotlinc_to() { # out-dir classpath sources...
   local out="$1" cp="$2"; shift 2
   rm -rf "$out"; mkdir -p "$out"
-  "$KOTLIN_HOME/bin/kotlinc" -nowarn -jvm-target 17 -no-stdlib -no-reflect -Xbackend-threads=0 -cp "$cp" -d "$out" "$@"
+  # One code-generation thread: kotlinc's parallel back end (-Xbackend-threads=0)
+  # once crashed in a fresh-clone run with an ArrayIndexOutOfBoundsException
+  # from its own thread pool (JvmIrCodegenFactory.invokeCodegen).
+  "$KOTLIN_HOME/bin/kotlinc" -nowarn -jvm-target 17 -no-stdlib -no-reflect -Xbackend-threads=1 -cp "$cp" -d "$out" "$@"
 }
 mapfile -t sdk_sources < <(find "$sdk_dir/kotlin" -name '*.kt' | sort)
 find "$b/r-classes" -name '*.class' | sort > "$b/r-classes.list"
