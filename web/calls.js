@@ -33,6 +33,12 @@ export class CallTracker {
     /** @type {CallInfo | null} the call this device takes part in */
     this.current = null;
     this.begun = false;
+    /**
+     * The newest snapshot of a call this user placed that came before the
+     * reply to `call` did (a callee may reject at once): `own` catches up on it.
+     * @type {CallInfo | null}
+     */
+    this.early = null;
   }
 
   /** @param {Participant | undefined} p */
@@ -50,11 +56,15 @@ export class CallTracker {
    * @param {CallInfo} call @returns {CallEvent[]}
    */
   own(call) {
+    const early = this.early?.call_id === call.call_id ? this.early : null;
+    this.early = null;
     if (this.current && this.current.call_id !== call.call_id) return [];
     const prev = this.current?.call_id === call.call_id ? this.current : null;
     if (prev && prev.version >= call.version) return [];
     this.current = call;
-    return this.diff(prev, call, true);
+    const out = this.diff(prev, call, true);
+    if (early && this.current === call) out.push(...this.update(early));
+    return out;
   }
 
   /**
@@ -67,6 +77,9 @@ export class CallTracker {
       if (call.version <= cur.version) return [];
       this.current = call;
       return this.diff(cur, call, false);
+    }
+    if (!cur && call.caller_id === this.me && !(this.early?.call_id === call.call_id && this.early.version >= call.version)) {
+      this.early = call;
     }
     const mine = participant(call, this.me);
     const rings = call.state !== 'ended' && call.caller_id !== this.me && mine?.state === 'ringing';

@@ -49,6 +49,8 @@ function spawnLines(cmd, args, name) {
   const exited = new Promise((res) => child.on('exit', (code, signal) => res({ code, signal })));
   return {
     child, lines, stderr, exited,
+    /** The last lines it printed, for a failure message. */
+    tail: () => `[${name}] stdout: ${JSON.stringify(lines).slice(-2000)}; stderr: ${stderr.slice(-20).join('\n')}`,
     /** Wait for a line matching `pred`; fail with what was seen. */
     waitFor(pred, what, ms = LONG_WAIT_MS) {
       return new Promise((res, rej) => {
@@ -82,7 +84,7 @@ export async function startServer(extra = []) {
   const ws = /ws:\/\/[^\s]+/.exec(line)[0];
   const http = ws.replace(/^ws/, 'http').replace(/\/ws$/, '/');
   return {
-    ws, http, dir,
+    ws, http, dir, tail: p.tail,
     async stop() {
       p.child.kill('SIGTERM');
       await p.exited;
@@ -148,7 +150,14 @@ export async function openClient(browser, server, user) {
     /** The first event called `name` at index `from` or later, waiting for it if need be. */
     async waitForEvent(name, { from = 0, ms = LONG_WAIT_MS } = {}) {
       const find = ({ n, from }) => window.hotline.events.slice(from).find((e) => e.name === n);
-      await page.waitForFunction((a) => !!window.hotline.events.slice(a.from).find((e) => e.name === a.n), { n: name, from }, { timeout: ms });
+      try {
+        await page.waitForFunction((a) => !!window.hotline.events.slice(a.from).find((e) => e.name === a.n), { n: name, from }, { timeout: ms });
+      } catch (e) {
+        // Say what the page did see: a bare timeout tells nothing.
+        const seen = await page.evaluate(() => window.hotline.events.map((ev) => JSON.stringify(ev))).catch(() => []);
+        const notice = await page.textContent('#notice').catch(() => '?');
+        throw new Error(`${user}: no ${name} (from event ${from}) within ${ms} ms; notice: ${JSON.stringify(notice)}; events: ${seen.join(' ')}`, { cause: e });
+      }
       return page.evaluate(find, { n: name, from });
     },
     /** Wait until every user in `users` has decoded at least `frames` frames (and audio). */

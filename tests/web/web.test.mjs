@@ -283,7 +283,7 @@ test('reject, timeout and busy as the browser sees them', async () => {
   try {
     // Rejected: the browser shows it and is back to dialing.
     await grace.call(['rejecter']);
-    await grace.waitForEvent('onUserReject');
+    await grace.waitForEvent('onUserReject').catch((e) => { throw new Error(`${e.message}\n${rejecting.tail()}\n${server.tail()}`); });
     const rejected = await grace.waitForEvent('onCallNotConnected');
     assert.equal(rejected.reason, 'reject');
     await grace.page.waitForSelector('#dial:not([hidden])');
