@@ -5,6 +5,8 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 
 use hotline_proto::ErrorCode;
 
+use crate::sfu::packet_kind::PacketKind;
+
 /// Counters and gauges shared by the hub and the sessions.
 #[derive(Default)]
 pub struct Metrics {
@@ -55,6 +57,9 @@ pub struct Metrics {
     /// ICE-TCP connections refused (over the limit) or closed for a
     /// malformed frame.
     pub sfu_tcp_rejected_total: AtomicU64,
+    /// Datagrams the SFU took from publisher connections (`[0]`) and
+    /// subscriber connections (`[1]`), by [`PacketKind`] index.
+    pub sfu_packets_in: [[AtomicU64; PacketKind::ALL.len()]; 2],
     /// Each SFU worker's own counters, set once when the SFU starts.
     pub sfu_workers: std::sync::OnceLock<Box<[WorkerMetrics]>>,
     errors: [AtomicU64; ErrorCode::ALL.len()],
@@ -115,6 +120,17 @@ impl Metrics {
         if let Some(i) = ErrorCode::ALL.iter().position(|c| *c == code) {
             self.errors[i].fetch_add(1, Relaxed);
         }
+    }
+
+    /// Count a datagram a participant's connection sent the SFU.
+    pub fn sfu_packet_in(&self, from_subscriber: bool, data: &[u8]) {
+        let kind = PacketKind::of(data);
+        self.sfu_packets_in[usize::from(from_subscriber)][kind.index()].fetch_add(1, Relaxed);
+    }
+
+    /// How many datagrams of `kind` subscriber (or publisher) connections sent.
+    pub fn sfu_packets_in(&self, from_subscriber: bool, kind: PacketKind) -> u64 {
+        self.sfu_packets_in[usize::from(from_subscriber)][kind.index()].load(Relaxed)
     }
 
     /// How many errors with `code` were answered.
@@ -255,6 +271,7 @@ impl Metrics {
             self.sfu_tcp_rejected_total.load(Relaxed).to_string(),
         );
         self.render_workers(&mut out);
+        self.render_packets_in(&mut out);
         let _ = writeln!(out, "# HELP hotline_calls Calls by state (ended counts since start).\n# TYPE hotline_calls gauge");
         let _ = writeln!(
             out,
@@ -283,6 +300,24 @@ impl Metrics {
         }
         self.push.render(&mut out);
         out
+    }
+
+    fn render_packets_in(&self, out: &mut String) {
+        let name = "hotline_sfu_packets_in_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Datagrams participants' connections sent the SFU, by connection and kind (a compound RTCP datagram counts as its first packet's kind).\n# TYPE {name} counter"
+        );
+        for (connection, from_subscriber) in [("publisher", false), ("subscriber", true)] {
+            for kind in PacketKind::ALL {
+                let _ = writeln!(
+                    out,
+                    "{name}{{connection=\"{connection}\",kind=\"{}\"}} {}",
+                    kind.name(),
+                    self.sfu_packets_in(from_subscriber, kind)
+                );
+            }
+        }
     }
 
     fn render_workers(&self, out: &mut String) {

@@ -637,6 +637,29 @@ async fn two_participants_exchange_media_through_the_sfu() {
         4
     );
 
+    // What the participants sent, by connection and kind: media up the
+    // publisher connections, feedback (and no media) up the subscriber ones.
+    use hotline_server::sfu::packet_kind::PacketKind;
+    let m = s.handle.metrics.clone();
+    pump(
+        &mut ps,
+        10,
+        "a receiver report from a subscriber connection",
+        |_| m.sfu_packets_in(true, PacketKind::ReceiverReport) > 0,
+    )
+    .await;
+    assert!(m.sfu_packets_in(false, PacketKind::Rtp) > 0);
+    assert!(m.sfu_packets_in(false, PacketKind::Stun) > 0);
+    assert!(m.sfu_packets_in(true, PacketKind::Stun) > 0);
+    assert_eq!(m.sfu_packets_in(true, PacketKind::Rtp), 0);
+    let rendered = m.render();
+    let series = "hotline_sfu_packets_in_total{connection=\"publisher\",kind=\"rtp\"} ";
+    let rtp_up: Option<u64> = rendered
+        .lines()
+        .find_map(|l| l.strip_prefix(series))
+        .and_then(|v| v.parse().ok());
+    assert!(rtp_up.is_some_and(|n| n > 0), "{rendered}");
+
     // Hanging up ends the 1v1 call and the SFU drops everyone's connections.
     assert_eq!(
         code(

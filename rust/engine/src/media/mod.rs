@@ -27,6 +27,7 @@ mod peer;
 mod pushback;
 mod receive;
 mod remb;
+mod rtcp_volume;
 mod rtx;
 mod send;
 mod session;

@@ -18,8 +18,13 @@ use std::net::{IpAddr, SocketAddr, UdpSocket};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rtc::interceptor::{CongestionControlBuilder, Registry, Slot, TwccSenderBuilder};
-use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
+use rtc::interceptor::{
+    CongestionControlBuilder, NackGeneratorBuilder, NackResponderBuilder, ReceiverReportBuilder,
+    Registry, SenderReportBuilder, Slot, TwccSenderBuilder,
+};
+use rtc::peer_connection::configuration::interceptor_registry::{
+    configure_nack, configure_simulcast_extension_headers, configure_twcc_receiver_only,
+};
 use rtc::peer_connection::configuration::media_engine::{
     MediaEngine, MIME_TYPE_H264, MIME_TYPE_OPUS, MIME_TYPE_RTX,
 };
@@ -34,6 +39,7 @@ use super::estimate::PublishedGcc;
 use super::inbound::Inbound;
 use super::keyframe::KeyframeRequestForwarder;
 use super::remb::RembReader;
+use super::rtcp_volume::{MediaStreamsOnly, OneReceiverReport};
 use super::rtx::{RtxUnwrapper, RTX_UNWRAP_SLOT};
 
 /// Opus payload type (the SFU's).
@@ -50,6 +56,10 @@ pub(crate) const H264_FMTP: &str =
 
 /// How often ICE sends connectivity checks (webrtc's default is 200 ms).
 const ICE_CHECK_INTERVAL: Duration = Duration::from_millis(10);
+/// How often one missing packet is asked for (libwebrtc's `kMaxNackRetries`).
+/// `rtc`'s default, no limit, asks every 100 ms until 512 later packets
+/// have arrived, long after the SFU's history has lost it.
+const MAX_NACKS_PER_PACKET: u16 = 10;
 
 pub(crate) fn opus_codec() -> RTCRtpCodec {
     RTCRtpCodec {
@@ -181,6 +191,32 @@ mod route_tests {
     }
 }
 
+/// `rtc`'s default interceptors (NACK, transport-wide feedback, RTCP
+/// reports, the simulcast header extensions), with its NACK generator and
+/// receiver reports kept to libwebrtc's volume ([`super::rtcp_volume`]).
+fn receiver_interceptors(media_engine: &mut MediaEngine) -> webrtc::error::Result<Registry> {
+    // Only for what it registers in the media engine (the nack and nack pli
+    // feedback on video); its interceptors are replaced below.
+    let _ = configure_nack(Registry::new(), media_engine);
+    configure_simulcast_extension_headers(media_engine)?;
+    let registry = Registry::new()
+        .with(Slot::NackResponder, NackResponderBuilder::new().build())
+        .with(
+            Slot::NackGenerator,
+            MediaStreamsOnly::new(
+                NackGeneratorBuilder::new()
+                    .with_max_nacks_per_packet(MAX_NACKS_PER_PACKET)
+                    .build(),
+            ),
+        )
+        .with(
+            Slot::ReceiverReport,
+            OneReceiverReport::new(MediaStreamsOnly::new(ReceiverReportBuilder::new().build())),
+        )
+        .with(Slot::SenderReport, SenderReportBuilder::new().build());
+    configure_twcc_receiver_only(registry, media_engine)
+}
+
 /// A new peer connection bound to one UDP port on `local_ip`, which may
 /// also reach the SFU through `relays` (see [`Relays::for_stack`]). A
 /// publisher passes its bandwidth estimator: its connection then numbers
@@ -192,7 +228,7 @@ pub(crate) async fn new_peer(
     estimator: Option<PublishedGcc>,
 ) -> webrtc::error::Result<Arc<dyn PeerConnection>> {
     let mut media_engine = media_engine()?;
-    let mut registry = register_default_interceptors(Registry::new(), &mut media_engine)?;
+    let mut registry = receiver_interceptors(&mut media_engine)?;
     let mut remb = None;
     if let Some(estimator) = estimator {
         remb = Some(RembReader::new(estimator.shared()));

@@ -149,6 +149,10 @@ pub(crate) async fn receive_video(
     let mut depack = H264Depacketizer::new().with_loss_wait_ms(LOSS_WAIT_MS);
     let mut seqs = SeqRange::default();
     let mut last_pli: Option<Instant> = None;
+    // Keyframes are asked for only while packets come: a track whose sender
+    // sends nothing (no camera) has nothing to repair, and its first frame
+    // will be a keyframe anyway.
+    let mut packets_since_pli = false;
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
@@ -161,6 +165,7 @@ pub(crate) async fn receive_video(
                         continue;
                     }
                     counters.video_packets.fetch_add(1, Relaxed);
+                    packets_since_pli = true;
                     counters.video_bytes.fetch_add(p.payload.len() as u64, Relaxed);
                     counters.video_expected.store(seqs.expected(p.header.sequence_number), Relaxed);
                     let now = remotes.now_ms();
@@ -194,8 +199,9 @@ pub(crate) async fn receive_video(
             }
         }
         let wants = depack.waiting_for_keyframe() || keyframe_wanted.swap(false, Relaxed);
-        if wants && last_pli.is_none_or(|t| t.elapsed() >= PLI_INTERVAL) {
+        if wants && packets_since_pli && last_pli.is_none_or(|t| t.elapsed() >= PLI_INTERVAL) {
             last_pli = Some(Instant::now());
+            packets_since_pli = false;
             counters.keyframe_requests_sent.fetch_add(1, Relaxed);
             let pli = PictureLossIndication {
                 sender_ssrc: 0,

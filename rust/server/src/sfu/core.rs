@@ -1094,6 +1094,10 @@ impl Core {
                 None => return,
             },
         };
+        if let Some(peer) = self.peers.get(&id) {
+            let from_subscriber = matches!(peer.role, Role::Subscriber { .. });
+            self.metrics.sfu_packet_in(from_subscriber, data);
+        }
         self.feed(id, input, now);
     }
 

@@ -13,6 +13,7 @@
 pub mod batch_io;
 pub mod core;
 pub mod layers;
+pub mod packet_kind;
 pub mod routing;
 pub mod tcp;
 pub mod timestamps;
