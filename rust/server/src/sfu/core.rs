@@ -627,10 +627,12 @@ impl Core {
                 );
                 m.sub.views.insert(source_user, stream_type);
                 let restart = m.sub.remember_estimate(stream_type);
-                if let (Some(bps), Some(sub)) =
-                    (restart, m.sub.peer.and_then(|id| self.peers.get_mut(&id)))
-                {
-                    sub.rtc.bwe().reset(Bitrate::bps(bps as u64));
+                if let (Some(bps), Some(id)) = (restart, m.sub.peer) {
+                    if let Some(sub) = self.peers.get_mut(&id) {
+                        sub.rtc.bwe().reset(Bitrate::bps(bps as u64));
+                        // Its pacer takes the new rate now, not at its next timer.
+                        self.dirty.push(id);
+                    }
                 }
                 self.allocate(&call_id, &user_id, now);
             }
