@@ -8,7 +8,8 @@
 #   cargo build --release -p hotline-cli --bin hotline
 #
 # Prints datagrams per second from the subscriber and the publisher
-# connections, by kind (docs/protocol.md lists the kinds). Uses
+# connections, by kind (docs/protocol.md lists the kinds), and the server's
+# CPU over the same seconds (utime + stime from /proc). Uses
 # 127.0.0.1:18081; everything it starts is stopped at the end.
 set -euo pipefail
 K=${1:-8} S=${2:-20}
@@ -37,11 +38,14 @@ sleep 2
 pids+=($!)
 echo "bench/rtcp: $K receive-only phones and one 720p publisher; settling for 8 s, then measuring for $S s" >&2
 sleep 8
+server_cpu() { awk '{print $14 + $15}' "/proc/${pids[0]}/stat"; }
 curl -sf "http://$ADDR/metrics" >"$DIR/m1"
+cpu1=$(server_cpu)
 sleep "$S"
 curl -sf "http://$ADDR/metrics" >"$DIR/m2"
+cpu2=$(server_cpu)
 began=$(cat "$DIR"/*.log | grep -c '"event":"onCallBegin"' || true)
-python3 - "$DIR/m1" "$DIR/m2" "$S" "$began" "$K" <<'PY'
+python3 - "$DIR/m1" "$DIR/m2" "$S" "$began" "$K" "$cpu1" "$cpu2" "$(getconf CLK_TCK)" <<'PY'
 import re, sys
 def load(path):
     pat = re.compile(r'^hotline_sfu_packets_in_total\{connection="(\w+)",kind="(\w+)"\} (\d+)$')
@@ -53,4 +57,11 @@ for conn in ("subscriber", "publisher"):
     feedback = {kind: r for kind, r in rate.items() if kind != "rtp" and r > 0}
     parts = ", ".join(f"{kind} {r:.1f}" for kind, r in sorted(feedback.items(), key=lambda x: -x[1]))
     print(f"{conn} connections: {sum(feedback.values()):.1f} non-RTP datagrams/s ({parts}); RTP {rate.get('rtp', 0):.0f}/s")
+def counter(text, name):
+    return next(float(l.split()[-1]) for l in open(text) if l.startswith(name + " "))
+forwarded = counter(sys.argv[2], "hotline_sfu_rtp_forwarded_total") - counter(sys.argv[1], "hotline_sfu_rtp_forwarded_total")
+cpu_s = (float(sys.argv[7]) - float(sys.argv[6])) / float(sys.argv[8])
+share = cpu_s / secs
+per_cpu = f"{forwarded / cpu_s:.0f}" if cpu_s > 0 else "n/a"
+print(f"server: {share * 100:.1f} % of a core, {forwarded / secs:.0f} RTP forwarded/s, {per_cpu} forwarded per CPU-second")
 PY
