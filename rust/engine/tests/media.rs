@@ -806,3 +806,58 @@ async fn an_engine_whose_path_is_lost_restarts_ice_by_itself() {
     }
     alice.phone.engine.hangup().await.unwrap();
 }
+
+/// Two phones without cameras in a video call: their video m-lines carry
+/// nothing, so neither asks for a keyframe or a retransmission, and each
+/// subscriber connection sends one receiver report a second for all its
+/// streams (ADR 0012). Before, each asked for a keyframe every 300 ms and
+/// reported every stream in a datagram of its own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phones_without_cameras_send_no_keyframe_requests_and_one_report_a_second() {
+    use hotline_engine::media::synthetic::ToneMicrophone;
+    use hotline_server::sfu::packet_kind::PacketKind;
+    let s = TestServer::start().await;
+    let mut phones = vec![];
+    for (user, hz) in [("alice", 440.0), ("bob", 660.0)] {
+        let phone = Phone::login(&s.url(), user).await;
+        phone
+            .engine
+            .set_audio_source(Some(Arc::new(ToneMicrophone::new(hz, 0.3))));
+        phones.push(MediaPhone {
+            phone,
+            tone_hz: hz,
+            size: (W, H),
+        });
+    }
+    let (alice, bob) = (&phones[0], &phones[1]);
+    let (_, alice_hears) = alice.watch("bob");
+    let (_, bob_hears) = bob.watch("alice");
+    alice.video_call_answered_by(bob).await;
+    until(
+        "a second of audio each way",
+        Duration::from_secs(30),
+        || alice_hears.samples().len() > 48_000 && bob_hears.samples().len() > 48_000,
+    )
+    .await;
+
+    let metrics = s.handle.as_ref().unwrap().metrics.clone();
+    let from_subscribers = |kind| metrics.sfu_packets_in(true, kind);
+    let reports_before = from_subscribers(PacketKind::ReceiverReport);
+    let window = Duration::from_secs(3);
+    tokio::time::sleep(window).await;
+    let reports = from_subscribers(PacketKind::ReceiverReport) - reports_before;
+    // Two subscriber connections, a report a second each: at most four
+    // rounds fall in three seconds (fewer on a slow machine, never more).
+    assert!(
+        reports <= 2 * (window.as_secs() + 1),
+        "{reports} receiver reports in {window:?} from two subscriber connections"
+    );
+    assert_eq!(from_subscribers(PacketKind::Pli), 0, "keyframe requests");
+    assert_eq!(from_subscribers(PacketKind::Fir), 0, "keyframe requests");
+    assert_eq!(from_subscribers(PacketKind::Nack), 0, "NACKs with no video");
+    assert!(
+        from_subscribers(PacketKind::TransportFeedback) > 0,
+        "transport-wide feedback still flows"
+    );
+    assert_tone(&alice_hears.samples(), bob.tone_hz, "alice hears bob");
+}
