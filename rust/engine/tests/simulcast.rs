@@ -76,6 +76,19 @@ impl View {
             .await
     }
 
+    /// The best share above the small layer among up to `windows`
+    /// successive windows of `n` frames, stopping at the first of 90 %.
+    async fn best_share_above_small(&self, n: usize, windows: usize) -> f64 {
+        let mut best = 0.0_f64;
+        for _ in 0..windows {
+            best = best.max(self.share_above_small(n).await);
+            if best >= 0.9 {
+                break;
+            }
+        }
+        best
+    }
+
     async fn share(&self, n: usize, what: &str, pred: impl Fn((u32, u32)) -> bool) -> f64 {
         let from = self.frames();
         until(
@@ -202,14 +215,16 @@ async fn a_slow_subscriber_gets_the_small_layer_while_the_others_keep_720p() {
     })
     .await;
     step("bob and carol get 720p");
-    // Over the next two seconds' frames: dave stays small, and his link
-    // pulls nobody else down to it. (Bob's and carol's estimates wobble on
-    // a busy machine, and a deep dip can hold them at 360p for some
-    // seconds; ADR 0009 has the figures.)
+    // Over the next two seconds' frames dave stays small, and his link
+    // pulls nobody else down to it. Bob's and carol's estimates wobble on a
+    // busy machine, and a deep dip can hold one of them low for some
+    // seconds (ADR 0009 has the figures; in one CI run carol spent a
+    // window at 180p), so each gets up to five windows to show 90 % above
+    // the small layer. Were dave's link holding them down, none would.
     let (dave_small, bob_above, carol_above) = tokio::join!(
         dave_sees.share_at(SMALL, 30),
-        bob_sees.share_above_small(30),
-        carol_sees.share_above_small(30),
+        bob_sees.best_share_above_small(30, 5),
+        carol_sees.best_share_above_small(30, 5),
     );
     assert!(dave_small >= 0.9, "dave: {dave_small}");
     assert!(bob_above >= 0.9, "bob: {bob_above}");
