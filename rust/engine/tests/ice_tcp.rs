@@ -106,8 +106,8 @@ fn assert_media_over_tcp(m: &Metrics) {
     let conns = m.sfu_tcp_connections.load(Relaxed);
     let tcp_in = m.sfu_tcp_packets_in_total.load(Relaxed);
     let tcp_out = m.sfu_tcp_packets_out_total.load(Relaxed);
-    let rtp_in = m.sfu_rtp_in_total.load(Relaxed);
-    let forwarded = m.sfu_rtp_forwarded_total.load(Relaxed);
+    let rtp_in = m.sfu_rtp_in_total();
+    let forwarded = m.sfu_rtp_forwarded_total();
     eprintln!(
         "ICE-TCP: {conns} connections, {tcp_in} packets in, {tcp_out} out; RTP {rtp_in} in, {forwarded} forwarded"
     );
@@ -174,10 +174,10 @@ async fn where_udp_works_the_call_stays_on_udp() {
     let server = TestServer::start().await;
     let (alice, bob, _) = video_call(&server.url()).await;
     let m = server.handle.as_ref().unwrap().metrics.clone();
-    let rtp = m.sfu_rtp_in_total.load(Relaxed);
+    let rtp = m.sfu_rtp_in_total();
     let tcp = m.sfu_tcp_packets_in_total.load(Relaxed);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let rtp = m.sfu_rtp_in_total.load(Relaxed) - rtp;
+    let rtp = m.sfu_rtp_in_total() - rtp;
     let tcp = m.sfu_tcp_packets_in_total.load(Relaxed) - tcp;
     // Usually no TCP connection at all (the engine dials only if UDP has not
     // connected within its grace); on a loaded machine one may open, idle.

@@ -30,16 +30,6 @@ pub struct Metrics {
     pub frames_total: AtomicU64,
     /// Media connections (publisher and subscriber) the SFU holds.
     pub sfu_peers: AtomicI64,
-    /// RTP packets the SFU received from publishers.
-    pub sfu_rtp_in_total: AtomicU64,
-    /// RTP packets the SFU wrote towards subscribers.
-    pub sfu_rtp_forwarded_total: AtomicU64,
-    /// Datagrams the SFU dropped because the socket would block.
-    pub sfu_send_dropped_total: AtomicU64,
-    /// UDP datagrams the SFU read (RTP, RTCP, STUN, DTLS).
-    pub sfu_udp_in_total: AtomicU64,
-    /// UDP datagrams the SFU sent.
-    pub sfu_udp_out_total: AtomicU64,
     /// Subscribers' PLI/FIR relayed to publishers.
     pub sfu_keyframe_requests_total: AtomicU64,
     /// Subscribers' video switched to another simulcast layer.
@@ -57,21 +47,26 @@ pub struct Metrics {
     /// ICE-TCP connections refused (over the limit) or closed for a
     /// malformed frame.
     pub sfu_tcp_rejected_total: AtomicU64,
-    /// Datagrams the SFU took from publisher connections (`[0]`) and
-    /// subscriber connections (`[1]`), by [`PacketKind`] index.
-    pub sfu_packets_in: [[AtomicU64; PacketKind::ALL.len()]; 2],
-    /// Each SFU worker's own counters, set once when the SFU starts.
+    /// Each SFU worker's own counters, set once when the SFU starts. The
+    /// per-packet ones live only there (a counter every worker shared would
+    /// move between cores on each packet); the totals add them up.
     pub sfu_workers: std::sync::OnceLock<Box<[WorkerMetrics]>>,
     errors: [AtomicU64; ErrorCode::ALL.len()],
     /// Offline push counters.
     pub push: std::sync::Arc<crate::push::PushMetrics>,
 }
 
-/// One SFU worker's counters (the totals above add all workers up).
+/// One SFU worker's counters (the SFU's totals add all workers up).
 #[derive(Default)]
 pub struct WorkerMetrics {
     /// UDP datagrams it read from its socket.
     pub udp_in: AtomicU64,
+    /// RTP packets it received from publishers.
+    pub rtp_in: AtomicU64,
+    /// Datagrams (UDP, or frames over ICE-TCP) its publisher connections
+    /// (`[0]`) and subscriber connections (`[1]`) sent it, by
+    /// [`PacketKind`] index.
+    pub packets_in: [[AtomicU64; PacketKind::ALL.len()]; 2],
     /// UDP datagrams it sent.
     pub udp_out: AtomicU64,
     /// Bytes of those datagrams.
@@ -96,6 +91,11 @@ pub struct WorkerMetrics {
 }
 
 impl WorkerMetrics {
+    /// Count a datagram a participant's connection sent.
+    pub fn packet_in(&self, from_subscriber: bool, kind: PacketKind) {
+        self.packets_in[usize::from(from_subscriber)][kind.index()].fetch_add(1, Relaxed);
+    }
+
     /// CPU time its thread has used, in seconds (`None` where `/proc` cannot tell).
     pub fn cpu_seconds(&self) -> Option<f64> {
         let tid = self.tid.load(Relaxed);
@@ -122,15 +122,41 @@ impl Metrics {
         }
     }
 
-    /// Count a datagram a participant's connection sent the SFU.
-    pub fn sfu_packet_in(&self, from_subscriber: bool, data: &[u8]) {
-        let kind = PacketKind::of(data);
-        self.sfu_packets_in[usize::from(from_subscriber)][kind.index()].fetch_add(1, Relaxed);
+    /// A counter added up over the SFU's workers (0 before the SFU starts).
+    fn sfu_sum(&self, read: impl Fn(&WorkerMetrics) -> &AtomicU64) -> u64 {
+        self.sfu_workers
+            .get()
+            .map_or(0, |w| w.iter().map(|w| read(w).load(Relaxed)).sum())
+    }
+
+    /// RTP packets the SFU received from publishers.
+    pub fn sfu_rtp_in_total(&self) -> u64 {
+        self.sfu_sum(|w| &w.rtp_in)
+    }
+
+    /// RTP packets the SFU wrote towards subscribers.
+    pub fn sfu_rtp_forwarded_total(&self) -> u64 {
+        self.sfu_sum(|w| &w.rtp_forwarded)
+    }
+
+    /// Datagrams the SFU dropped because a socket would block.
+    pub fn sfu_send_dropped_total(&self) -> u64 {
+        self.sfu_sum(|w| &w.send_dropped)
+    }
+
+    /// UDP datagrams the SFU read (RTP, RTCP, STUN, DTLS).
+    pub fn sfu_udp_in_total(&self) -> u64 {
+        self.sfu_sum(|w| &w.udp_in)
+    }
+
+    /// UDP datagrams the SFU sent.
+    pub fn sfu_udp_out_total(&self) -> u64 {
+        self.sfu_sum(|w| &w.udp_out)
     }
 
     /// How many datagrams of `kind` subscriber (or publisher) connections sent.
     pub fn sfu_packets_in(&self, from_subscriber: bool, kind: PacketKind) -> u64 {
-        self.sfu_packets_in[usize::from(from_subscriber)][kind.index()].load(Relaxed)
+        self.sfu_sum(|w| &w.packets_in[usize::from(from_subscriber)][kind.index()])
     }
 
     /// How many errors with `code` were answered.
@@ -196,13 +222,13 @@ impl Metrics {
             "hotline_sfu_rtp_in_total",
             "RTP packets received from publishers.",
             "counter",
-            self.sfu_rtp_in_total.load(Relaxed).to_string(),
+            self.sfu_rtp_in_total().to_string(),
         );
         gauge(
             "hotline_sfu_rtp_forwarded_total",
             "RTP packets written towards subscribers.",
             "counter",
-            self.sfu_rtp_forwarded_total.load(Relaxed).to_string(),
+            self.sfu_rtp_forwarded_total().to_string(),
         );
         gauge(
             "hotline_sfu_ice_restarts_total",
@@ -214,19 +240,19 @@ impl Metrics {
             "hotline_sfu_send_dropped_total",
             "Datagrams dropped because the media socket would block.",
             "counter",
-            self.sfu_send_dropped_total.load(Relaxed).to_string(),
+            self.sfu_send_dropped_total().to_string(),
         );
         gauge(
             "hotline_sfu_udp_in_total",
             "UDP datagrams the SFU read (RTP, RTCP, STUN, DTLS).",
             "counter",
-            self.sfu_udp_in_total.load(Relaxed).to_string(),
+            self.sfu_udp_in_total().to_string(),
         );
         gauge(
             "hotline_sfu_udp_out_total",
             "UDP datagrams the SFU sent.",
             "counter",
-            self.sfu_udp_out_total.load(Relaxed).to_string(),
+            self.sfu_udp_out_total().to_string(),
         );
         gauge(
             "hotline_sfu_keyframe_requests_total",
@@ -399,5 +425,42 @@ impl Metrics {
                 let _ = writeln!(out, "{name}{{worker=\"{i}\"}} {}", read(w));
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sfu_totals_add_up_every_workers_counters() {
+        let m = Metrics::default();
+        assert_eq!(m.sfu_rtp_forwarded_total(), 0, "no workers yet");
+        let _ = m
+            .sfu_workers
+            .set((0..2).map(|_| WorkerMetrics::default()).collect());
+        let w = m.sfu_workers.get().unwrap();
+        w[0].rtp_forwarded.fetch_add(3, Relaxed);
+        w[1].rtp_forwarded.fetch_add(4, Relaxed);
+        w[0].udp_in.fetch_add(5, Relaxed);
+        w[1].send_dropped.fetch_add(1, Relaxed);
+        w[0].packet_in(true, PacketKind::ReceiverReport);
+        w[1].packet_in(true, PacketKind::ReceiverReport);
+        w[1].packet_in(false, PacketKind::Rtp);
+
+        assert_eq!(m.sfu_rtp_forwarded_total(), 7);
+        assert_eq!(m.sfu_udp_in_total(), 5);
+        assert_eq!(m.sfu_send_dropped_total(), 1);
+        assert_eq!(m.sfu_packets_in(true, PacketKind::ReceiverReport), 2);
+        assert_eq!(m.sfu_packets_in(false, PacketKind::Rtp), 1);
+        assert_eq!(m.sfu_packets_in(false, PacketKind::ReceiverReport), 0);
+        let text = m.render();
+        assert!(
+            text.contains("\nhotline_sfu_rtp_forwarded_total 7\n"),
+            "{text}"
+        );
+        assert!(text.contains("\nhotline_sfu_udp_in_total 5\n"), "{text}");
+        assert!(text
+            .contains("\nhotline_sfu_packets_in_total{connection=\"subscriber\",kind=\"rr\"} 2\n"));
     }
 }

@@ -243,7 +243,7 @@ async fn a_peer_with_only_a_tcp_candidate_publishes_over_ice_tcp() {
                 ));
             }
             peer.drive();
-            metrics.sfu_rtp_in_total.load(Relaxed) >= 20
+            metrics.sfu_rtp_in_total() >= 20
         });
         // The peer stays open until the counts are read.
         (connected_after, metrics, peer)

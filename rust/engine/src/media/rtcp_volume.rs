@@ -29,6 +29,68 @@ use rtc::shared::error::Error;
 /// Report blocks one receiver report can carry (a 5-bit count).
 const MAX_REPORT_BLOCKS: usize = 31;
 
+/// An interceptor that changes part of what the one it wraps does. What it
+/// does not override goes straight to `inner`; [`Wrapped`] makes it an
+/// `rtc` interceptor.
+pub(crate) trait Wrapping: Send + Sync {
+    type Inner: Interceptor;
+    fn inner(&mut self) -> &mut Self::Inner;
+    fn poll_write(&mut self) -> Option<TaggedPacket> {
+        self.inner().poll_write()
+    }
+    fn bind_remote_stream(&mut self, info: &StreamInfo) {
+        self.inner().bind_remote_stream(info);
+    }
+    fn unbind_remote_stream(&mut self, info: &StreamInfo) {
+        self.inner().unbind_remote_stream(info);
+    }
+}
+
+/// A [`Wrapping`] as an `rtc` interceptor.
+pub(crate) struct Wrapped<W>(W);
+
+impl<W: Wrapping> Protocol<TaggedPacket, TaggedPacket, ()> for Wrapped<W> {
+    type Rout = TaggedPacket;
+    type Wout = TaggedPacket;
+    type Eout = ();
+    type Error = Error;
+    type Time = Instant;
+
+    fn handle_read(&mut self, msg: TaggedPacket) -> Result<(), Error> {
+        self.0.inner().handle_read(msg)
+    }
+    fn poll_read(&mut self) -> Option<TaggedPacket> {
+        self.0.inner().poll_read()
+    }
+    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Error> {
+        self.0.inner().handle_write(msg)
+    }
+    fn poll_write(&mut self) -> Option<TaggedPacket> {
+        self.0.poll_write()
+    }
+    fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
+        self.0.inner().handle_timeout(now)
+    }
+    fn poll_timeout(&mut self) -> Option<Instant> {
+        self.0.inner().poll_timeout()
+    }
+}
+
+impl<W: Wrapping> Interceptor for Wrapped<W> {
+    fn bind_local_stream(&mut self, info: &StreamInfo) {
+        self.0.inner().bind_local_stream(info);
+    }
+    fn unbind_local_stream(&mut self, info: &StreamInfo) {
+        self.0.inner().unbind_local_stream(info);
+    }
+    fn bind_remote_stream(&mut self, info: &StreamInfo) {
+        self.0.bind_remote_stream(info);
+    }
+    fn unbind_remote_stream(&mut self, info: &StreamInfo) {
+        self.0.unbind_remote_stream(info);
+    }
+}
+
 /// An interceptor that only sees media streams: the RTX streams that repair
 /// them are bound to it neither before nor after their media stream.
 pub(crate) struct MediaStreamsOnly<I> {
@@ -40,48 +102,19 @@ pub(crate) struct MediaStreamsOnly<I> {
 }
 
 impl<I: Interceptor> MediaStreamsOnly<I> {
-    pub(crate) fn new(inner: I) -> Self {
-        MediaStreamsOnly {
+    pub(crate) fn new(inner: I) -> Wrapped<Self> {
+        Wrapped(MediaStreamsOnly {
             inner,
             repair_ssrcs: HashSet::new(),
             bound: HashSet::new(),
-        }
+        })
     }
 }
 
-impl<I: Interceptor> Protocol<TaggedPacket, TaggedPacket, ()> for MediaStreamsOnly<I> {
-    type Rout = TaggedPacket;
-    type Wout = TaggedPacket;
-    type Eout = ();
-    type Error = Error;
-    type Time = Instant;
-
-    fn handle_read(&mut self, msg: TaggedPacket) -> Result<(), Error> {
-        self.inner.handle_read(msg)
-    }
-    fn poll_read(&mut self) -> Option<TaggedPacket> {
-        self.inner.poll_read()
-    }
-    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Error> {
-        self.inner.handle_write(msg)
-    }
-    fn poll_write(&mut self) -> Option<TaggedPacket> {
-        self.inner.poll_write()
-    }
-    fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
-        self.inner.handle_timeout(now)
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.inner.poll_timeout()
-    }
-}
-
-impl<I: Interceptor> Interceptor for MediaStreamsOnly<I> {
-    fn bind_local_stream(&mut self, info: &StreamInfo) {
-        self.inner.bind_local_stream(info);
-    }
-    fn unbind_local_stream(&mut self, info: &StreamInfo) {
-        self.inner.unbind_local_stream(info);
+impl<I: Interceptor> Wrapping for MediaStreamsOnly<I> {
+    type Inner = I;
+    fn inner(&mut self) -> &mut I {
+        &mut self.inner
     }
     fn bind_remote_stream(&mut self, info: &StreamInfo) {
         if let Some(rtx) = info.ssrc_rtx {
@@ -117,11 +150,11 @@ pub(crate) struct OneReceiverReport<I> {
 }
 
 impl<I: Interceptor> OneReceiverReport<I> {
-    pub(crate) fn new(inner: I) -> Self {
-        OneReceiverReport {
+    pub(crate) fn new(inner: I) -> Wrapped<Self> {
+        Wrapped(OneReceiverReport {
             inner,
             out: VecDeque::new(),
-        }
+        })
     }
 
     /// Move what `inner` wrote to `out`, merging runs of lone receiver
@@ -138,6 +171,17 @@ impl<I: Interceptor> OneReceiverReport<I> {
                 None => self.out.push_back(msg),
             }
         }
+    }
+}
+
+impl<I: Interceptor> Wrapping for OneReceiverReport<I> {
+    type Inner = I;
+    fn inner(&mut self) -> &mut I {
+        &mut self.inner
+    }
+    fn poll_write(&mut self) -> Option<TaggedPacket> {
+        self.pull();
+        self.out.pop_front()
     }
 }
 
@@ -162,49 +206,6 @@ fn lone_receiver_report(msg: &TaggedPacket) -> Option<&ReceiverReport> {
             .downcast_ref::<ReceiverReport>()
             .filter(|rr| rr.profile_extensions.is_empty()),
         _ => None,
-    }
-}
-
-impl<I: Interceptor> Protocol<TaggedPacket, TaggedPacket, ()> for OneReceiverReport<I> {
-    type Rout = TaggedPacket;
-    type Wout = TaggedPacket;
-    type Eout = ();
-    type Error = Error;
-    type Time = Instant;
-
-    fn handle_read(&mut self, msg: TaggedPacket) -> Result<(), Error> {
-        self.inner.handle_read(msg)
-    }
-    fn poll_read(&mut self) -> Option<TaggedPacket> {
-        self.inner.poll_read()
-    }
-    fn handle_write(&mut self, msg: TaggedPacket) -> Result<(), Error> {
-        self.inner.handle_write(msg)
-    }
-    fn poll_write(&mut self) -> Option<TaggedPacket> {
-        self.pull();
-        self.out.pop_front()
-    }
-    fn handle_timeout(&mut self, now: Instant) -> Result<(), Error> {
-        self.inner.handle_timeout(now)
-    }
-    fn poll_timeout(&mut self) -> Option<Instant> {
-        self.inner.poll_timeout()
-    }
-}
-
-impl<I: Interceptor> Interceptor for OneReceiverReport<I> {
-    fn bind_local_stream(&mut self, info: &StreamInfo) {
-        self.inner.bind_local_stream(info);
-    }
-    fn unbind_local_stream(&mut self, info: &StreamInfo) {
-        self.inner.unbind_local_stream(info);
-    }
-    fn bind_remote_stream(&mut self, info: &StreamInfo) {
-        self.inner.bind_remote_stream(info);
-    }
-    fn unbind_remote_stream(&mut self, info: &StreamInfo) {
-        self.inner.unbind_remote_stream(info);
     }
 }
 

@@ -42,11 +42,12 @@ use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
 
 use super::layers::{self, LayerRate, Prober, MAX_LAYERS};
+use super::packet_kind::PacketKind;
 use super::routing::{Ufrags, WorkerId};
 use super::timestamps::{is_later, offset_for_new_source, LastSent};
 use super::Cmd;
 use crate::hub::Outbox;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, WorkerMetrics};
 
 mod allocation;
 mod keyframes;
@@ -444,6 +445,12 @@ fn drain(peer: &mut Peer, out: &mut Vec<Transmit>, evs: &mut Vec<Ev>, now: Insta
         }
     }
     peer.next = now;
+}
+
+/// The counters of the worker a core runs on (none in a core built
+/// without the SFU's workers, as in unit tests).
+fn worker_stats(metrics: &Metrics, worker: WorkerId) -> Option<&WorkerMetrics> {
+    metrics.sfu_workers.get()?.get(worker)
 }
 
 impl Core {
@@ -1096,11 +1103,7 @@ impl Core {
                 None => return,
             },
         };
-        if let Some(peer) = self.peers.get(&id) {
-            let from_subscriber = matches!(peer.role, Role::Subscriber { .. });
-            self.metrics.sfu_packet_in(from_subscriber, data);
-        }
-        self.feed(id, input, now);
+        self.feed(id, input, Some(PacketKind::of(data)), now);
     }
 
     /// A TCP connection closed: its address routes nowhere any more (a new
@@ -1128,17 +1131,20 @@ impl Core {
 
     /// Give one live peer the time, then carry out what it has to say.
     fn advance(&mut self, id: PeerId, now: Instant) {
-        self.feed(id, Input::Timeout(now), now);
+        self.feed(id, Input::Timeout(now), None, now);
     }
 
-    /// Hand one live peer an input (a datagram or the time), then carry out
-    /// what it has to say. A peer that fails is dead from then on.
-    fn feed(&mut self, id: PeerId, input: Input, now: Instant) {
+    /// Hand one live peer an input (a datagram of `kind`, or the time), then
+    /// carry out what it has to say. A peer that fails is dead from then on.
+    fn feed(&mut self, id: PeerId, input: Input, kind: Option<PacketKind>, now: Instant) {
         let Some(peer) = self.peers.get_mut(&id) else {
             return;
         };
         if peer.dead {
             return;
+        }
+        if let (Some(kind), Some(stats)) = (kind, worker_stats(&self.metrics, self.worker)) {
+            stats.packet_in(peer.role != Role::Publisher, kind);
         }
         if let Err(e) = peer.rtc.handle_input(input) {
             log::info!(
@@ -1229,7 +1235,10 @@ impl Core {
         p: RtpPacket,
         now: Instant,
     ) {
-        self.metrics.sfu_rtp_in_total.fetch_add(1, Relaxed);
+        let stats = worker_stats(&self.metrics, self.worker);
+        if let Some(stats) = stats {
+            stats.rtp_in.fetch_add(1, Relaxed);
+        }
         let Some(source_mid) = self.peers.get_mut(&from).and_then(|peer| {
             peer.rtc
                 .direct_api()
@@ -1351,9 +1360,8 @@ impl Core {
                 .ext_vals(ext.clone())
                 .nackable(route.kind == MediaKind::Video),
             );
-            self.metrics.sfu_rtp_forwarded_total.fetch_add(1, Relaxed);
-            if let Some(w) = self.metrics.sfu_workers.get() {
-                w[self.worker].rtp_forwarded.fetch_add(1, Relaxed);
+            if let Some(stats) = stats {
+                stats.rtp_forwarded.fetch_add(1, Relaxed);
             }
             self.dirty.push(sub_id);
         }

@@ -276,10 +276,6 @@ impl Life<'_> {
         });
         let datagrams = read.unwrap_or(0);
         stats.udp_in.fetch_add(datagrams, Relaxed);
-        shared
-            .metrics
-            .sfu_udp_in_total
-            .fetch_add(datagrams, Relaxed);
     }
 
     fn on_inbound(&mut self, msg: Inbound) {
@@ -325,13 +321,10 @@ impl Life<'_> {
         };
         self.core.out.clear();
         let dropped = sent.dropped + tcp_dropped;
-        let metrics = &self.shared.metrics;
-        metrics.sfu_udp_out_total.fetch_add(sent.datagrams, Relaxed);
         stats.udp_out.fetch_add(sent.datagrams, Relaxed);
         stats.udp_out_bytes.fetch_add(sent.bytes, Relaxed);
         stats.send_calls.fetch_add(sent.calls, Relaxed);
         if dropped > 0 {
-            metrics.sfu_send_dropped_total.fetch_add(dropped, Relaxed);
             stats.send_dropped.fetch_add(dropped, Relaxed);
         }
     }
