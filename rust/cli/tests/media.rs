@@ -487,8 +487,7 @@ fn a_phone_that_does_not_decode_still_counts_the_video_it_receives() {
     let lines = collected_json(bob_rest);
     let last = lines
         .iter()
-        .filter(|v| v["event"] == "callStats")
-        .last()
+        .rfind(|v| v["event"] == "callStats")
         .unwrap_or_else(|| panic!("no callStats: {lines:?}"));
     let alice = &last["users"][0];
     assert_eq!(alice["userId"], "alice", "{last}");

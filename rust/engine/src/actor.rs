@@ -42,6 +42,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Spawn the actor; `login` hears the first login result. `before` is fed to
 /// the core before it first connects (the push registration and pushed
 /// calls the engine remembered); commands among them go unanswered.
+#[allow(clippy::too_many_arguments)] // one caller, which names each part
 pub(crate) fn spawn(
     runtime: &tokio::runtime::Handle,
     url: String,

@@ -12,6 +12,7 @@ use crate::CallError;
 
 /// What a push asks the app to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(clippy::large_enum_variant)] // one per push; boxing would only show in the bindings
 pub enum PushAction {
     /// An incoming call: show it now (CallKit, a full-screen notification),
     /// then log in; the engine reports it (`CallReceived`, or

@@ -609,7 +609,8 @@ async fn a_call_at_20_percent_loss_and_50_ms_jitter_keeps_decoding_and_recovers(
         lost.dropped_up > 100 && lost.dropped_down > 100,
         "the proxy really dropped packets: {lost:?}"
     );
-    let total = |pick: fn(&((u64, u64), (u64, u64))) -> (u64, u64)| {
+    type Window = ((u64, u64), (u64, u64));
+    let total = |pick: fn(&Window) -> (u64, u64)| {
         windows
             .iter()
             .map(pick)

@@ -224,6 +224,7 @@ impl From<hotline_engine::CancelReason> for PushCancelReason {
 
 /// What a push asks the app to do (`handle_push_payload`).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+#[allow(clippy::large_enum_variant)] // one per push, passed by value to Kotlin and Swift
 pub enum PushAction {
     /// An incoming call: show it now (iOS: report it to CallKit; Android: a
     /// full-screen incoming-call notification), then `init`: the engine

@@ -38,7 +38,7 @@ impl InboundHook for RembReader {
             if let Some(bps) = packets
                 .iter()
                 .filter_map(|p| remb_bitrate(p.as_ref()))
-                .last()
+                .next_back()
             {
                 self.estimate.set_receiver_limit(bps, msg.now);
             }
